@@ -1,0 +1,59 @@
+//! Checks across objects: duplicates among documents and names that point nowhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::{Kind, Name};
+
+use crate::{Document, Existing, Location, Problem};
+
+/// Cross-object checks over a whole world of objects: a `(kind, name)` declared twice
+/// among `docs`, and references to objects that exist neither in `docs` nor in `existing`
+/// (minus the managed objects `prune` would delete). Problems point at the referencing
+/// field's line.
+pub fn check_references(docs: &[Document], existing: &[Existing], prune: bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+
+    let mut first: BTreeMap<(Kind, &Name), Location> = BTreeMap::new();
+    for d in docs {
+        let at = d.location_of("metadata.name");
+        if let Some(prev) = first.get(&(d.kind, &d.name)) {
+            problems.push(Problem {
+                location: at,
+                path: "metadata.name".into(),
+                message: format!("{} `{}` is already declared at {prev}", d.kind, d.name),
+            });
+        } else {
+            first.insert((d.kind, &d.name), at);
+        }
+    }
+
+    let declared: BTreeSet<(Kind, &Name)> = docs.iter().map(|d| (d.kind, &d.name)).collect();
+    let stored: BTreeMap<(Kind, &Name), &Existing> =
+        existing.iter().map(|e| ((e.kind, &e.name), e)).collect();
+    for d in docs {
+        for r in d.spec.references() {
+            let key = (r.kind, &r.name);
+            if declared.contains(&key) {
+                continue;
+            }
+            let message = match stored.get(&key) {
+                Some(e) if prune && e.source.is_some() => format!(
+                    "{} `{}` would be deleted by --prune: its document is gone",
+                    r.kind, r.name
+                ),
+                Some(_) => continue,
+                None => format!(
+                    "no {} named `{}` exists in the files or in shinrai",
+                    r.kind, r.name
+                ),
+            };
+            let path = format!("spec.{}", r.path);
+            problems.push(Problem {
+                location: d.location_of(&path),
+                path,
+                message,
+            });
+        }
+    }
+    problems
+}

@@ -1,0 +1,125 @@
+//! docs/config.md documents every field of every kind, and nothing that no longer exists.
+
+use config::kind_fields;
+use domain::Kind;
+
+const DOC: &str = include_str!("../../../docs/config.md");
+
+/// The rows of the first table in the section headed `## Kind: {kind}`, as
+/// `(path, type, required)`.
+fn table_rows(doc: &str, kind: Kind) -> Option<Vec<(String, String, String)>> {
+    let heading = format!("## Kind: {kind}");
+    let start = doc.lines().position(|l| l.trim_end() == heading)?;
+    let mut rows = Vec::new();
+    for line in doc.lines().skip(start + 1) {
+        if line.starts_with("## ") {
+            break;
+        }
+        let Some(cells) = line.trim().strip_prefix('|') else {
+            if !rows.is_empty() {
+                break;
+            }
+            continue;
+        };
+        let cells: Vec<&str> = cells.split('|').map(str::trim).collect();
+        let Some(path) = cells[0].strip_prefix('`').and_then(|c| c.strip_suffix('`')) else {
+            continue; // the header and separator rows
+        };
+        rows.push((
+            path.to_owned(),
+            cells.get(1).unwrap_or(&"").to_string(),
+            cells.get(2).unwrap_or(&"").to_string(),
+        ));
+    }
+    Some(rows)
+}
+
+/// What the table for `kind` should say, rendered as markdown rows (to paste when a
+/// field is added).
+fn expected_rows(kind: Kind) -> String {
+    kind_fields(kind)
+        .iter()
+        .map(|f| {
+            format!(
+                "| `{}` | {} | {} | {} |\n",
+                f.path,
+                f.ty,
+                if f.required { "yes" } else { "no" },
+                f.description
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_kind_has_a_section_listing_exactly_its_fields() {
+    let mut errors = Vec::new();
+    for kind in Kind::ALL {
+        let Some(rows) = table_rows(DOC, kind) else {
+            errors.push(format!(
+                "docs/config.md has no `## Kind: {kind}` section; its table:\n{}",
+                expected_rows(kind)
+            ));
+            continue;
+        };
+        let fields = kind_fields(kind);
+        for f in &fields {
+            let required = if f.required { "yes" } else { "no" };
+            match rows.iter().find(|(p, _, _)| *p == f.path) {
+                None => errors.push(format!(
+                    "Kind {kind}: field `{}` is missing from the table; add:\n| `{}` | {} | {required} | {} |",
+                    f.path, f.path, f.ty, f.description
+                )),
+                Some((_, ty, req)) if *ty != f.ty || *req != required => errors.push(format!(
+                    "Kind {kind}: field `{}` is documented as `{ty}`, required `{req}`; the type says `{}`, required `{required}`",
+                    f.path, f.ty
+                )),
+                Some(_) => {}
+            }
+        }
+        for (p, _, _) in &rows {
+            if !fields.iter().any(|f| f.path == *p) {
+                errors.push(format!(
+                    "Kind {kind}: the table lists `{p}`, which is not a field"
+                ));
+            }
+        }
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn the_checker_notices_missing_and_stale_rows() {
+    let doc = "## Kind: Team\n\n| field | type | required | description |\n|---|---|---|---|\n| `members` | list of names | no | x |\n| `colour` | string | no | x |\n";
+    let rows = table_rows(doc, Kind::Team).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().any(|r| r.0 == "colour"));
+    assert!(table_rows(doc, Kind::User).is_none());
+}
+
+#[test]
+fn kind_fields_follow_the_spec_types() {
+    insta::assert_snapshot!(Kind::ALL.map(|k| format!("{k}\n{}", expected_rows(k))).join("\n"), @r"
+    User
+    | `email` | string | yes | Where email notifications go; also the login name in the console. |
+    | `full_name` | string | yes | The person's full name, as shown to others. |
+    | `roles` | list of grants | no | Roles this person holds, each global or limited to a company or a team. |
+    | `roles[].company` | string | no | Limits the grant to objects labelled with this company. |
+    | `roles[].role` | one of viewer, responder, admin | yes | `viewer`, `responder` or `admin`. |
+    | `roles[].team` | name | no | Limits the grant to this team and the objects it owns. |
+    | `time_zone` | string | no | IANA time zone (`Europe/Berlin`) used to show times to this person. |
+
+    Team
+    | `description` | string | no | What the team does and how to reach it. |
+    | `display_name` | string | no | A human-friendly name; the object name is used when absent. |
+    | `members` | list of names | no | Names of the users in the team. |
+
+    Service
+    | `description` | string | no | What the service does. |
+    | `owner_team` | name | yes | The team that owns the service and is paged for it. |
+    | `runbooks` | list of links | no | Runbooks and dashboards a responder needs. |
+    | `runbooks[].title` | string | yes | What the link is, as shown to a responder. |
+    | `runbooks[].url` | string | yes | An absolute `http` or `https` URL. |
+    | `tier` | integer | no | Criticality, 1 (most critical) to 4. |
+    ");
+}

@@ -1,0 +1,301 @@
+//! The catalog: teams, users and services, as declared in configuration or through the
+//! API. Each kind's `spec` is plain data; [`Kind`] names them and the per-object rules
+//! live next to each spec in its `validate` method.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Grant, Role};
+use crate::name::Name;
+
+/// The kinds of configured objects this build knows. Later capabilities add theirs.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+pub enum Kind {
+    Team,
+    User,
+    Service,
+}
+
+impl Kind {
+    /// Every kind, in the order `apply` creates them: what others refer to comes first.
+    pub const ALL: [Kind; 3] = [Kind::User, Kind::Team, Kind::Service];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Team => "Team",
+            Kind::User => "User",
+            Kind::Service => "Service",
+        }
+    }
+
+    /// The collection name used in API paths (`/api/v1/teams`).
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Team => "teams",
+            Kind::User => "users",
+            Kind::Service => "services",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown kind {s:?}; known kinds: {}", known.join(", "))
+            })
+    }
+}
+
+/// A rule broken by one field of one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path below `spec` (`members[2]`, `time_zone`).
+    pub path: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A team: people who own services and share on-call.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSpec {
+    /// A human-friendly name; the object name is used when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// What the team does and how to reach it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Names of the users in the team.
+    #[serde(default)]
+    pub members: Vec<Name>,
+}
+
+impl TeamSpec {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        for (i, m) in self.members.iter().enumerate() {
+            if self.members[..i].contains(m) {
+                errors.push(FieldError::new(
+                    format!("members[{i}]"),
+                    format!("user {m} is listed twice"),
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// A person who can sign in, be on call and be paged. Passwords and tokens are not part
+/// of the spec: they never live in configuration files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The person's full name, as shown to others.
+    pub full_name: String,
+    /// Where email notifications go; also the login name in the console.
+    pub email: String,
+    /// IANA time zone (`Europe/Berlin`) used to show times to this person.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// Roles this person holds, each global or limited to a company or a team.
+    #[serde(default)]
+    pub roles: Vec<Grant>,
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_owned()
+}
+
+impl UserSpec {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.full_name.trim().is_empty() {
+            errors.push(FieldError::new("full_name", "must not be empty"));
+        }
+        if let Err(why) = check_email(&self.email) {
+            errors.push(FieldError::new("email", why));
+        }
+        if jiff::tz::db().get(&self.time_zone).is_err() {
+            errors.push(FieldError::new(
+                "time_zone",
+                format!(
+                    "{:?} is not an IANA time zone (for example Europe/Berlin or America/New_York)",
+                    self.time_zone
+                ),
+            ));
+        }
+        for (i, g) in self.roles.iter().enumerate() {
+            if g.company.is_some() && g.team.is_some() {
+                errors.push(FieldError::new(
+                    format!("roles[{i}]"),
+                    "a role is limited to a company or to a team, not both",
+                ));
+            }
+            if g.company.as_deref() == Some("") {
+                errors.push(FieldError::new(
+                    format!("roles[{i}].company"),
+                    "must not be empty",
+                ));
+            }
+        }
+        errors
+    }
+
+    /// The grants of a user; a user with none may still sign in and see themselves.
+    pub fn grants(&self) -> Vec<Grant> {
+        self.roles.clone()
+    }
+
+    /// The highest role this user holds anywhere, for lists.
+    pub fn highest_role(&self) -> Option<Role> {
+        self.roles.iter().map(|g| g.role).max()
+    }
+}
+
+/// A deliberately loose check: one `@`, something on each side, a dot in the domain.
+/// Deliverability is the mail server's to judge.
+pub fn check_email(email: &str) -> Result<(), String> {
+    let Some((local, domain)) = email.split_once('@') else {
+        return Err(format!("{email:?} is not an email address (no '@')"));
+    };
+    if local.is_empty() || domain.is_empty() || !domain.contains('.') || domain.contains('@') {
+        return Err(format!("{email:?} is not an email address"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{email:?} must not contain spaces"));
+    }
+    Ok(())
+}
+
+/// A link to a runbook or a dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// What the link is, as shown to a responder.
+    pub title: String,
+    /// An absolute `http` or `https` URL.
+    pub url: String,
+}
+
+/// A service: something a team runs and answers for. Its `company` and `product` labels
+/// place it in the organisation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// What the service does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The team that owns the service and is paged for it.
+    pub owner_team: Name,
+    /// Criticality, 1 (most critical) to 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+    /// Runbooks and dashboards a responder needs.
+    #[serde(default)]
+    pub runbooks: Vec<Link>,
+}
+
+impl ServiceSpec {
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(t) = self.tier
+            && !(1..=4).contains(&t)
+        {
+            errors.push(FieldError::new(
+                "tier",
+                format!("must be 1 (most critical) to 4, not {t}"),
+            ));
+        }
+        for (i, l) in self.runbooks.iter().enumerate() {
+            if !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
+                errors.push(FieldError::new(
+                    format!("runbooks[{i}].url"),
+                    format!("{:?} must be an absolute http or https URL", l.url),
+                ));
+            }
+            if l.title.trim().is_empty() {
+                errors.push(FieldError::new(
+                    format!("runbooks[{i}].title"),
+                    "must not be empty",
+                ));
+            }
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_validation_reports_every_bad_field() {
+        let user = UserSpec {
+            full_name: " ".into(),
+            email: "nobody".into(),
+            time_zone: "Mars/Olympus".into(),
+            roles: vec![Grant {
+                role: Role::Admin,
+                company: Some("acme".into()),
+                team: Some(Name::new("shop").unwrap()),
+            }],
+        };
+        let paths: Vec<_> = user.validate().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["full_name", "email", "time_zone", "roles[0]"]);
+    }
+
+    #[test]
+    fn bundled_time_zones_are_known() {
+        let user = UserSpec {
+            full_name: "Ann".into(),
+            email: "ann@example.com".into(),
+            time_zone: "Asia/Tokyo".into(),
+            roles: vec![],
+        };
+        assert!(user.validate().is_empty());
+    }
+
+    #[test]
+    fn kinds_parse_by_name() {
+        assert_eq!("Service".parse::<Kind>(), Ok(Kind::Service));
+        assert!(
+            "Servce"
+                .parse::<Kind>()
+                .unwrap_err()
+                .contains("known kinds")
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Configuration as code against the store: validate documents against what is stored,
+//! plan the difference, and apply it in one transaction.
+//!
+//! The CLI uses this directly on a data directory or database; `serve --config` uses it
+//! at start. Versions read for the plan are checked at commit, so a change made between
+//! plan and apply fails the apply instead of being overwritten.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use config::{Action, Document, Existing, Plan, Problem};
+use domain::{Kind, Name};
+use store::{AuditScope, Change, ObjectDraft, ObjectRecord, Store, StoreError, WriteContext};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{} problem(s) in the configuration", .0.len())]
+    Invalid(Vec<Problem>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A plan, with the versions it was made against.
+pub struct Prepared {
+    pub plan: Plan,
+    versions: HashMap<(Kind, Name), i64>,
+    snapshot: Vec<ObjectRecord>,
+}
+
+/// Checks documents against the store and plans the difference.
+pub async fn prepare(
+    store: &Arc<dyn Store>,
+    docs: &[Document],
+    prune: bool,
+) -> Result<Prepared, ApplyError> {
+    let snapshot = store.snapshot(&Kind::ALL).await?;
+    let existing: Vec<Existing> = snapshot
+        .iter()
+        .map(|o| Existing {
+            kind: o.kind,
+            name: o.name.clone(),
+            labels: o.labels.clone(),
+            spec: o.spec.clone(),
+            source: o.source.clone(),
+        })
+        .collect();
+    let problems = config::check_references(docs, &existing, prune);
+    if !problems.is_empty() {
+        return Err(ApplyError::Invalid(problems));
+    }
+    let plan = config::plan(docs, &existing, prune);
+    let versions = snapshot
+        .iter()
+        .map(|o| ((o.kind, o.name.clone()), o.version))
+        .collect();
+    Ok(Prepared {
+        plan,
+        versions,
+        snapshot,
+    })
+}
+
+/// Applies a prepared plan in one transaction; returns the plan applied.
+pub async fn commit(
+    store: &Arc<dyn Store>,
+    prepared: Prepared,
+    ctx: &WriteContext,
+) -> Result<Plan, ApplyError> {
+    if prepared.plan.is_empty() {
+        return Ok(prepared.plan);
+    }
+    let teams: Vec<ObjectRecord> = prepared
+        .snapshot
+        .iter()
+        .filter(|o| o.kind == Kind::Team)
+        .cloned()
+        .collect();
+    let mut changes = Vec::with_capacity(prepared.plan.changes.len());
+    for c in &prepared.plan.changes {
+        let version = prepared.versions.get(&(c.kind, c.name.clone())).copied();
+        let scope = scope_of(c.kind, &c.name, &c.labels, &c.spec, &teams);
+        let draft = || ObjectDraft {
+            kind: c.kind,
+            name: c.name.clone(),
+            labels: c.labels.clone(),
+            spec: c.spec.clone(),
+            source: c.source.clone(),
+        };
+        changes.push(match c.action {
+            Action::Create => Change::Create {
+                draft: draft(),
+                scope,
+            },
+            Action::Update => Change::Update {
+                draft: draft(),
+                expected_version: version,
+                scope,
+            },
+            Action::Delete => Change::Delete {
+                kind: c.kind,
+                name: c.name.clone(),
+                expected_version: version,
+                scope,
+            },
+        });
+    }
+    store.commit(changes, ctx).await?;
+    Ok(prepared.plan)
+}
+
+/// The company and teams an object belongs to, for scoping its audit rows.
+pub fn scope_of(
+    kind: Kind,
+    name: &Name,
+    labels: &domain::Labels,
+    spec: &serde_json::Value,
+    teams: &[ObjectRecord],
+) -> AuditScope {
+    let company = labels.get(domain::COMPANY_LABEL).map(str::to_owned);
+    let teams = match kind {
+        Kind::Team => vec![name.to_string()],
+        Kind::Service => spec
+            .get("owner_team")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        Kind::User => teams
+            .iter()
+            .filter(|t| {
+                t.spec
+                    .get("members")
+                    .and_then(|m| m.as_array())
+                    .is_some_and(|m| m.iter().any(|u| u.as_str() == Some(name.as_str())))
+            })
+            .map(|t| t.name.to_string())
+            .collect(),
+    };
+    AuditScope { company, teams }
+}

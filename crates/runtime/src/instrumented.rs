@@ -1,0 +1,109 @@
+//! A store wrapper that measures every call for `/metrics`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::{Kind, Name, Timestamp};
+use store::*;
+
+use crate::clock::Clock;
+
+/// Wraps a store and records `shinrai_store_call_seconds{op, backend}` and
+/// `shinrai_store_errors_total{op, backend}` for each call.
+pub struct InstrumentedStore {
+    inner: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl InstrumentedStore {
+    pub fn wrap(inner: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Arc<dyn Store> {
+        Arc::new(InstrumentedStore { inner, clock })
+    }
+
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        fut: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let start = self.clock.monotonic();
+        let out = fut.await;
+        let elapsed = self.clock.monotonic().saturating_sub(start);
+        let backend = self.inner.backend();
+        metrics::histogram!("shinrai_store_call_seconds", "op" => op, "backend" => backend)
+            .record(elapsed.as_secs_f64());
+        if out.is_err() {
+            metrics::counter!("shinrai_store_errors_total", "op" => op, "backend" => backend)
+                .increment(1);
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl Store for InstrumentedStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> Result<()> {
+        self.timed("ping", self.inner.ping()).await
+    }
+    async fn get_object(&self, kind: Kind, name: &Name) -> Result<Option<ObjectRecord>> {
+        self.timed("get_object", self.inner.get_object(kind, name))
+            .await
+    }
+    async fn list_objects(&self, kind: Kind, query: &ListQuery) -> Result<Vec<ObjectRecord>> {
+        self.timed("list_objects", self.inner.list_objects(kind, query))
+            .await
+    }
+    async fn snapshot(&self, kinds: &[Kind]) -> Result<Vec<ObjectRecord>> {
+        self.timed("snapshot", self.inner.snapshot(kinds)).await
+    }
+    async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>> {
+        self.timed("commit", self.inner.commit(changes, ctx)).await
+    }
+    async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
+        self.timed("create_token", self.inner.create_token(token, ctx))
+            .await
+    }
+    async fn find_token(&self, hash: &str, now: Timestamp) -> Result<Option<TokenRecord>> {
+        self.timed("find_token", self.inner.find_token(hash, now))
+            .await
+    }
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.timed("list_tokens", self.inner.list_tokens()).await
+    }
+    async fn revoke_token(&self, name: &str, ctx: &WriteContext) -> Result<TokenRecord> {
+        self.timed("revoke_token", self.inner.revoke_token(name, ctx))
+            .await
+    }
+    async fn set_password(&self, user: &Name, hash: &str, ctx: &WriteContext) -> Result<()> {
+        self.timed("set_password", self.inner.set_password(user, hash, ctx))
+            .await
+    }
+    async fn password_hash(&self, user: &Name) -> Result<Option<String>> {
+        self.timed("password_hash", self.inner.password_hash(user))
+            .await
+    }
+    async fn create_session(&self, session: SessionRecord) -> Result<()> {
+        self.timed("create_session", self.inner.create_session(session))
+            .await
+    }
+    async fn find_session(&self, hash: &str, now: Timestamp) -> Result<Option<SessionRecord>> {
+        self.timed("find_session", self.inner.find_session(hash, now))
+            .await
+    }
+    async fn delete_session(&self, hash: &str) -> Result<()> {
+        self.timed("delete_session", self.inner.delete_session(hash))
+            .await
+    }
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        self.timed(
+            "delete_expired_sessions",
+            self.inner.delete_expired_sessions(now),
+        )
+        .await
+    }
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.timed("audit_log", self.inner.audit_log(query)).await
+    }
+}

@@ -1,0 +1,15 @@
+//! shinrai's drivers: the clock, entropy, the instrumented store, and the background
+//! workers that act on the store.
+//!
+//! Architecture invariant: this is the one home of the wall clock ([`clock`]) and of the
+//! operating system's random source ([`entropy`]). Everything else receives time and
+//! randomness from here, which `clippy.toml` enforces.
+
+pub mod apply;
+pub mod clock;
+pub mod entropy;
+pub mod instrumented;
+pub mod workers;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use instrumented::InstrumentedStore;

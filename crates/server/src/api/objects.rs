@@ -1,0 +1,565 @@
+//! Create, read, update, delete and list the configured kinds (teams, users, services).
+//!
+//! One set of handlers serves every kind: the kind comes from the route. Objects managed
+//! by configuration files are read-only here; the error names the owning file.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use domain::{AccessTarget, Kind, Labels, Name, Role, Selector, TeamSpec, UserSpec};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::{AuditScope, Change, ListQuery, ObjectDraft, ObjectRecord, WriteContext};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, FieldProblem};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{Access, Doc, Method, Routes};
+
+/// An object as the API shows it: the same shape as a configuration document.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ObjectView {
+    pub kind: String,
+    pub metadata: MetadataView,
+    pub spec: Value,
+    /// Values shinrai generates (integration keys, ids).
+    pub status: Value,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MetadataView {
+    pub name: String,
+    pub labels: Labels,
+    /// Raised on every change; send it back in `metadata.version` to update safely.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The configuration file that owns the object, if files manage it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
+}
+
+impl From<ObjectRecord> for ObjectView {
+    fn from(o: ObjectRecord) -> Self {
+        ObjectView {
+            kind: o.kind.to_string(),
+            metadata: MetadataView {
+                name: o.name.to_string(),
+                labels: o.labels,
+                version: o.version,
+                created_at: o.created_at.to_string(),
+                updated_at: o.updated_at.to_string(),
+                managed_by: o.source,
+            },
+            spec: o.spec,
+            status: o.status,
+        }
+    }
+}
+
+/// The body of a create or update.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectInput {
+    /// Optional; when given it must match the collection.
+    #[serde(default, rename = "apiVersion")]
+    pub api_version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub metadata: MetadataInput,
+    #[serde(default = "empty_object")]
+    pub spec: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataInput {
+    pub name: String,
+    #[serde(default)]
+    pub labels: Labels,
+    /// For updates: fail with `version_conflict` unless the stored version is this one.
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// One page of objects.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ObjectList {
+    pub items: Vec<ObjectView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub selector: Option<String>,
+}
+
+pub fn routes(mut r: Routes) -> Routes {
+    for kind in Kind::ALL {
+        let plural = kind.plural();
+        let one = format!("/api/v1/{plural}/{{name}}");
+        let all = format!("/api/v1/{plural}");
+        let tag = plural;
+        r = r
+            .add(
+                Method::Get,
+                &all,
+                Access::Role(Role::Viewer),
+                Doc::new(tag, format!("List {plural} the caller may see"))
+                    .response("ObjectList")
+                    .query("limit", "At most this many (default 100, at most 1000)")
+                    .query("after", "Continue after this name (from `next_after`)")
+                    .query(
+                        "selector",
+                        "Label selector, e.g. `company=acme,product!=shop,tier`",
+                    ),
+                move |s: State<AppState>, c: Caller, q: ApiQuery<ListParams>| list(kind, s, c, q),
+            )
+            .add(
+                Method::Post,
+                &all,
+                Access::Role(Role::Admin),
+                Doc::new(tag, format!("Create a {}", kind.as_str()))
+                    .request("ObjectInput")
+                    .response("ObjectView")
+                    .status(201),
+                move |s: State<AppState>, c: Caller, b: ApiJson<ObjectInput>| create(kind, s, c, b),
+            )
+            .add(
+                Method::Get,
+                &one,
+                Access::Role(Role::Viewer),
+                Doc::new(tag, format!("Get a {}", kind.as_str())).response("ObjectView"),
+                move |s: State<AppState>, c: Caller, p: Path<String>| get_one(kind, s, c, p),
+            )
+            .add(
+                Method::Put,
+                &one,
+                Access::Role(Role::Admin),
+                Doc::new(tag, format!("Replace a {}", kind.as_str()))
+                    .request("ObjectInput")
+                    .response("ObjectView"),
+                move |s: State<AppState>, c: Caller, p: Path<String>, b: ApiJson<ObjectInput>| {
+                    update(kind, s, c, p, b)
+                },
+            )
+            .add(
+                Method::Delete,
+                &one,
+                Access::Role(Role::Admin),
+                Doc::new(tag, format!("Delete a {}", kind.as_str())).status(204),
+                move |s: State<AppState>, c: Caller, p: Path<String>| remove(kind, s, c, p),
+            );
+    }
+    r
+}
+
+/// What access control needs to know of an object: its company label and owning teams.
+/// A user belongs to the teams that list them as a member.
+pub fn access_target(
+    kind: Kind,
+    name: &Name,
+    labels: &Labels,
+    spec: &Value,
+    teams: &[ObjectRecord],
+) -> AccessTarget {
+    let company = labels.get(domain::COMPANY_LABEL).map(str::to_owned);
+    let teams = match kind {
+        Kind::Team => vec![name.clone()],
+        Kind::Service => spec
+            .get("owner_team")
+            .and_then(Value::as_str)
+            .and_then(|t| Name::new(t).ok())
+            .into_iter()
+            .collect(),
+        Kind::User => teams
+            .iter()
+            .filter(|t| {
+                serde_json::from_value::<TeamSpec>(t.spec.clone())
+                    .is_ok_and(|s| s.members.contains(name))
+            })
+            .map(|t| t.name.clone())
+            .collect(),
+    };
+    AccessTarget { company, teams }
+}
+
+pub fn audit_scope(target: &AccessTarget) -> AuditScope {
+    AuditScope {
+        company: target.company.clone(),
+        teams: target.teams.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// The teams, when the kind needs them to decide access (users belong to teams).
+async fn teams_for(state: &AppState, kind: Kind) -> ApiResult<Vec<ObjectRecord>> {
+    if kind == Kind::User {
+        Ok(state.store.snapshot(&[Kind::Team]).await?)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+fn visible(caller: &Caller, o: &ObjectRecord, teams: &[ObjectRecord]) -> bool {
+    if o.kind == Kind::User && caller.user() == Some(&o.name) {
+        return true; // Everyone may see themselves.
+    }
+    caller.may(
+        Role::Viewer,
+        &access_target(o.kind, &o.name, &o.labels, &o.spec, teams),
+    )
+}
+
+fn parse_name(field: &str, s: &str) -> ApiResult<Name> {
+    Name::new(s).map_err(|e| {
+        ApiError::validation(vec![FieldProblem {
+            field: field.into(),
+            message: format!("{s:?} is not a valid name: {e}"),
+        }])
+    })
+}
+
+fn hidden(kind: Kind, name: &str) -> ApiError {
+    ApiError::NotFound(format!("{kind} {name} does not exist"))
+}
+
+async fn list(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<ObjectList>> {
+    let limit = params.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::bad_request("limit", "limit must be 1 to 1000"));
+    }
+    let selector = Selector::parse(params.selector.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("selector", e.to_string()))?;
+    let mut after = match params.after.as_deref() {
+        Some(a) => {
+            Some(Name::new(a).map_err(|e| ApiError::bad_request("after", format!("{a:?}: {e}")))?)
+        }
+        None => None,
+    };
+    let teams = teams_for(&state, kind).await?;
+    let mut items = Vec::new();
+    // Read pages until `limit` visible objects are found: scoping filters after the
+    // store, so one store page may hold fewer.
+    let exhausted = loop {
+        let page = state
+            .store
+            .list_objects(
+                kind,
+                &ListQuery {
+                    after: after.clone(),
+                    limit,
+                    selector: selector.clone(),
+                },
+            )
+            .await?;
+        let full = page.len() as u32 == limit;
+        for o in page {
+            after = Some(o.name.clone());
+            if visible(&caller, &o, &teams) {
+                items.push(o);
+                if items.len() as u32 == limit {
+                    break;
+                }
+            }
+        }
+        if items.len() as u32 == limit {
+            break false;
+        }
+        if !full {
+            break true;
+        }
+    };
+    let next_after = if exhausted {
+        None
+    } else {
+        items.last().map(|o| o.name.to_string())
+    };
+    Ok(Json(ObjectList {
+        items: items.into_iter().map(ObjectView::from).collect(),
+        next_after,
+    }))
+}
+
+async fn get_one(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ObjectView>> {
+    let n = Name::new(name.as_str()).map_err(|_| hidden(kind, &name))?;
+    let teams = teams_for(&state, kind).await?;
+    match state.store.get_object(kind, &n).await? {
+        Some(o) if visible(&caller, &o, &teams) => Ok(Json(o.into())),
+        _ => Err(hidden(kind, &name)),
+    }
+}
+
+/// Checks an input against the kind's rules and returns the normalised draft.
+async fn checked_draft(
+    state: &AppState,
+    kind: Kind,
+    input: ObjectInput,
+    caller: &Caller,
+) -> ApiResult<ObjectDraft> {
+    let mut problems = Vec::new();
+    if let Some(v) = &input.api_version
+        && v != "shinrai/v1"
+    {
+        problems.push(FieldProblem {
+            field: "apiVersion".into(),
+            message: format!("must be shinrai/v1, not {v:?}"),
+        });
+    }
+    if let Some(k) = &input.kind
+        && k != kind.as_str()
+    {
+        problems.push(FieldProblem {
+            field: "kind".into(),
+            message: format!("this collection holds {kind} objects, not {k:?}"),
+        });
+    }
+    let name = match Name::new(input.metadata.name.as_str()) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            problems.push(FieldProblem {
+                field: "metadata.name".into(),
+                message: format!("{:?} is not a valid name: {e}", input.metadata.name),
+            });
+            None
+        }
+    };
+    for (key, e) in input.metadata.labels.validate() {
+        problems.push(FieldProblem {
+            field: format!("metadata.labels.{key}"),
+            message: e.to_string(),
+        });
+    }
+    let spec = match config::Spec::from_value(kind, input.spec) {
+        Ok(spec) => {
+            for e in spec.validate() {
+                problems.push(FieldProblem {
+                    field: format!("spec.{}", e.path),
+                    message: e.message,
+                });
+            }
+            for r in spec.references() {
+                if state.store.get_object(r.kind, &r.name).await?.is_none() {
+                    problems.push(FieldProblem {
+                        field: format!("spec.{}", r.path),
+                        message: format!("no {} named {} exists", r.kind, r.name),
+                    });
+                }
+            }
+            if let config::Spec::User(user) = &spec {
+                for (i, g) in user.roles.iter().enumerate() {
+                    if !caller.principal.may_delegate(g) {
+                        return Err(ApiError::Forbidden(format!(
+                            "spec.roles[{i}]: {} cannot grant {g}: nobody hands out more than they hold",
+                            caller.principal.subject
+                        )));
+                    }
+                }
+            }
+            Some(spec)
+        }
+        Err(errors) => {
+            for e in errors {
+                problems.push(FieldProblem {
+                    field: format!("spec.{}", e.path).trim_end_matches('.').to_owned(),
+                    message: e.message,
+                });
+            }
+            None
+        }
+    };
+    match (name, spec) {
+        (Some(name), Some(spec)) if problems.is_empty() => Ok(ObjectDraft {
+            kind,
+            name,
+            labels: input.metadata.labels,
+            spec: spec.to_value(),
+            source: None,
+        }),
+        _ => Err(ApiError::validation(problems)),
+    }
+}
+
+fn managed(o: &ObjectRecord) -> ApiResult<()> {
+    match &o.source {
+        Some(file) => Err(ApiError::Managed(format!(
+            "{} {} is managed by {file}; change that file and run `shinrai apply`",
+            o.kind, o.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn ctx(state: &AppState, caller: &Caller) -> WriteContext {
+    WriteContext {
+        actor: caller.actor(),
+        at: state.clock.now(),
+    }
+}
+
+async fn create(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<ObjectInput>,
+) -> ApiResult<(StatusCode, Json<ObjectView>)> {
+    let draft = checked_draft(&state, kind, input, &caller).await?;
+    let teams = teams_for(&state, kind).await?;
+    let target = access_target(kind, &draft.name, &draft.labels, &draft.spec, &teams);
+    if !caller.may(Role::Admin, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not create {kind} {} in this company or team",
+            caller.principal.subject, draft.name
+        )));
+    }
+    let scope = audit_scope(&target);
+    let stored = state
+        .store
+        .commit(vec![Change::Create { draft, scope }], &ctx(&state, &caller))
+        .await?;
+    let view = stored
+        .into_iter()
+        .next()
+        .map(ObjectView::from)
+        .ok_or_else(|| ApiError::Internal("empty commit".into()))?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn update(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<ObjectInput>,
+) -> ApiResult<Json<ObjectView>> {
+    let n = Name::new(name.as_str()).map_err(|_| hidden(kind, &name))?;
+    let teams = teams_for(&state, kind).await?;
+    let Some(before) = state
+        .store
+        .get_object(kind, &n)
+        .await?
+        .filter(|o| visible(&caller, o, &teams))
+    else {
+        return Err(hidden(kind, &name));
+    };
+    if input.metadata.name != name {
+        return Err(ApiError::validation(vec![FieldProblem {
+            field: "metadata.name".into(),
+            message: format!("must match the path ({name}); objects cannot be renamed"),
+        }]));
+    }
+    managed(&before)?;
+    let expected_version = input.metadata.version;
+    let draft = checked_draft(&state, kind, input, &caller).await?;
+    let target_before = access_target(kind, &n, &before.labels, &before.spec, &teams);
+    let target_after = access_target(kind, &n, &draft.labels, &draft.spec, &teams);
+    if !caller.may(Role::Admin, &target_before) || !caller.may(Role::Admin, &target_after) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not change {kind} {name}",
+            caller.principal.subject
+        )));
+    }
+    let scope = audit_scope(&target_after);
+    let stored = state
+        .store
+        .commit(
+            vec![Change::Update {
+                draft,
+                expected_version,
+                scope,
+            }],
+            &ctx(&state, &caller),
+        )
+        .await?;
+    stored
+        .into_iter()
+        .next()
+        .map(|o| Json(o.into()))
+        .ok_or_else(|| ApiError::Internal("empty commit".into()))
+}
+
+async fn remove(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let n = Name::new(name.as_str()).map_err(|_| hidden(kind, &name))?;
+    let teams = teams_for(&state, kind).await?;
+    let Some(before) = state
+        .store
+        .get_object(kind, &n)
+        .await?
+        .filter(|o| visible(&caller, o, &teams))
+    else {
+        return Err(hidden(kind, &name));
+    };
+    let target = access_target(kind, &n, &before.labels, &before.spec, &teams);
+    if !caller.may(Role::Admin, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not delete {kind} {name}",
+            caller.principal.subject
+        )));
+    }
+    managed(&before)?;
+    // Refuse to leave dangling references behind.
+    for other in state.store.snapshot(&Kind::ALL).await? {
+        if let Ok(spec) = config::Spec::from_value(other.kind, other.spec.clone()) {
+            if let Some(r) = spec
+                .references()
+                .into_iter()
+                .find(|r| r.kind == kind && r.name == n)
+            {
+                return Err(ApiError::StillReferenced(format!(
+                    "{} {} refers to {kind} {name} (spec.{}); change it first",
+                    other.kind, other.name, r.path
+                )));
+            }
+        }
+    }
+    state
+        .store
+        .commit(
+            vec![Change::Delete {
+                kind,
+                name: n,
+                expected_version: None,
+                scope: audit_scope(&target),
+            }],
+            &ctx(&state, &caller),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Parses a user spec as stored.
+pub fn user_spec(o: &ObjectRecord) -> ApiResult<UserSpec> {
+    serde_json::from_value(o.spec.clone())
+        .map_err(|e| ApiError::Internal(format!("stored user {} is unreadable: {e}", o.name)))
+}
+
+pub(crate) fn name_param(field: &str, s: &str) -> ApiResult<Name> {
+    parse_name(field, s)
+}

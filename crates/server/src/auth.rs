@@ -1,0 +1,155 @@
+//! Who is calling: a bearer token or a console session, resolved to a [`Principal`].
+//!
+//! Only hashes of secrets are stored; a presented secret is hashed and looked up.
+//! A session-authenticated write must carry the session's CSRF token in `X-CSRF-Token`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use domain::{AccessTarget, Grant, Kind, Name, Principal, Role, Subject, UserSpec};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "shinrai_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// SHA-256 of a secret, hex-encoded: what the store keeps of tokens and sessions.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub principal: Principal,
+}
+
+impl Caller {
+    pub fn actor(&self) -> String {
+        self.principal.subject.to_string()
+    }
+
+    pub fn user(&self) -> Option<&Name> {
+        match &self.principal.subject {
+            Subject::User(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Fails with `forbidden` unless the caller holds `role` somewhere.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        match self.principal.highest_role() {
+            Some(r) if r >= role => Ok(()),
+            _ => Err(ApiError::Forbidden(format!(
+                "this needs the {role} role; {} does not hold it",
+                self.principal.subject
+            ))),
+        }
+    }
+
+    pub fn may(&self, role: Role, target: &AccessTarget) -> bool {
+        self.principal.allows(role, target)
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let now = state.clock.now();
+        if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let value = value.to_str().unwrap_or("");
+            let Some(secret) = value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+            else {
+                return Err(ApiError::Unauthorized(
+                    "the Authorization header must be `Bearer TOKEN`".into(),
+                ));
+            };
+            let Some(token) = state
+                .store
+                .find_token(&hash_secret(secret.trim()), now)
+                .await?
+            else {
+                return Err(ApiError::Unauthorized(
+                    "the token is not valid: unknown, revoked or expired. Create one with `shinrai token create`".into(),
+                ));
+            };
+            let principal = match &token.user {
+                Some(user) => {
+                    let cap = token
+                        .grants
+                        .iter()
+                        .map(|g| g.role)
+                        .max()
+                        .unwrap_or(Role::Viewer);
+                    user_principal(state, user).await?.capped(cap)
+                }
+                None => Principal {
+                    subject: Subject::Token(token.name.clone()),
+                    grants: token.grants.clone(),
+                },
+            };
+            return Ok(Caller { principal });
+        }
+        if let Some(secret) = cookie(parts, SESSION_COOKIE) {
+            let Some(session) = state.store.find_session(&hash_secret(&secret), now).await? else {
+                return Err(ApiError::Unauthorized(
+                    "the session has expired; sign in again".into(),
+                ));
+            };
+            if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if sent != Some(session.csrf_token.as_str()) {
+                    return Err(ApiError::CsrfFailed(
+                        "writes from a signed-in session must send the session's CSRF token in X-CSRF-Token".into(),
+                    ));
+                }
+            }
+            let principal = user_principal(state, &session.user).await?;
+            return Ok(Caller { principal });
+        }
+        Err(ApiError::Unauthorized(
+            "sign in, or send `Authorization: Bearer TOKEN` (create one with `shinrai token create`)".into(),
+        ))
+    }
+}
+
+/// The principal of a user: their grants as configured now, so that a role taken away
+/// takes effect on the next request.
+async fn user_principal(state: &AppState, user: &Name) -> Result<Principal, ApiError> {
+    let Some(obj) = state.store.get_object(Kind::User, user).await? else {
+        return Err(ApiError::Unauthorized(format!(
+            "user {user} no longer exists"
+        )));
+    };
+    let spec: UserSpec = serde_json::from_value(obj.spec)
+        .map_err(|e| ApiError::Internal(format!("stored user {user} is unreadable: {e}")))?;
+    Ok(Principal {
+        subject: Subject::User(user.clone()),
+        grants: spec.grants(),
+    })
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The grant a token asks for: a role, optionally limited to a company or a team.
+pub fn token_grant(role: Role, company: Option<String>, team: Option<Name>) -> Grant {
+    Grant {
+        role,
+        company,
+        team,
+    }
+}

@@ -1,0 +1,100 @@
+//! shinrai's HTTP surface: the REST API under `/api/v1`, health and metrics endpoints,
+//! and the error table ([`error`]).
+//!
+//! API boundary: handlers speak to the store contract and to the capability crates, never
+//! to a backend. Web-framework types stop here.
+//!
+//! Every route is registered through [`routes::Routes`], which records its method, path,
+//! access rule and documentation: the OpenAPI document and the access tests are both
+//! built from that one list.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod observability;
+pub mod openapi;
+pub mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use runtime::Clock;
+use store::Store;
+use tokio::net::TcpListener;
+
+/// What the server is told at start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The address people and senders reach shinrai at; used in links shinrai sends out.
+    pub public_url: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long a console session lasts.
+    pub session_ttl: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            session_ttl: std::time::Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        AppState {
+            store,
+            clock,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// The whole application: every route, with its middleware.
+pub fn app(state: AppState) -> Router {
+    let routes = routes::all();
+    let max_body = state.settings.max_body_bytes;
+    let spec = Arc::new(openapi::document(&routes));
+    routes
+        .into_router()
+        .route(
+            openapi::PATH,
+            axum::routing::get(move || {
+                let spec = spec.clone();
+                async move { axum::Json((*spec).clone()) }
+            }),
+        )
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observability::track_requests,
+        ))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    observability::install_recorder();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,554 @@
+//! The commands, their flags and help.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::{Kind, Role};
+use store::WriteContext;
+
+use crate::client::{Client, ClientArgs};
+use crate::output::{Output, print_json, print_table};
+use crate::settings::{StoreArgs, read_config};
+
+/// shinrai — reliability for every product you run: synthetic checks, SLOs, paging and
+/// on-call, deploys, logs and GameDays, in one binary.
+///
+/// Start:   shinrai serve                 (SQLite in ./shinrai-data, http://127.0.0.1:8080)
+/// Access:  shinrai token create --name me --role admin
+/// Config:  shinrai validate config/ && shinrai plan config/ && shinrai apply config/
+#[derive(Parser, Debug)]
+#[command(name = "shinrai", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    /// How to print results.
+    #[arg(long, short, global = true, value_enum, default_value_t = Output::Table, env = "SHINRAI_OUTPUT")]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the platform: HTTP API, console and background workers.
+    Serve(crate::serve::ServeArgs),
+    /// Check configuration files and report every problem as `file:line: field: message`.
+    Validate {
+        /// YAML files or folders of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show what `apply` would change in the store: create, update, delete per object.
+    Plan(ApplyArgs),
+    /// Make the store match the configuration files, in one transaction.
+    Apply(ApplyArgs),
+    /// Manage API tokens (directly on the store; no server needed).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Users: list and show through a server; set a password on the store.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Teams, through a running server.
+    #[command(subcommand)]
+    Team(ObjectCommand),
+    /// Services, through a running server.
+    #[command(subcommand)]
+    Service(ObjectCommand),
+    /// Print shell completions: `shinrai completions bash > /etc/bash_completion.d/shinrai`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// YAML files or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also delete objects managed by files that no longer declare them. Objects created
+    /// through the API or console are never deleted.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token and print its secret, once. Only a hash is stored.
+    Create {
+        /// What the token is for (`ci-deploys`); unique.
+        #[arg(long)]
+        name: String,
+        /// viewer, responder or admin.
+        #[arg(long)]
+        role: Role,
+        /// Act as this user (by email or user name): the token holds the user's scopes,
+        /// capped at --role.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// Limit the token to objects labelled with this company.
+        #[arg(long, conflicts_with_all = ["team", "user"])]
+        company: Option<String>,
+        /// Limit the token to this team and what it owns.
+        #[arg(long, conflicts_with = "user")]
+        team: Option<String>,
+        /// Expire after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// List users the token may see.
+    List(ListArgs),
+    /// Show one user.
+    Show(ShowArgs),
+    /// Set a user's console password, read from standard input (at least 12 characters).
+    SetPassword {
+        /// The user's name.
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ObjectCommand {
+    /// List the objects the token may see.
+    List(ListArgs),
+    /// Show one object.
+    Show(ShowArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Label selector: `company=acme,product!=shop,tier`.
+    #[arg(long, short = 'l')]
+    pub selector: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = cli.output;
+    match cli.command {
+        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Validate { paths } => validate(&paths, out),
+        Command::Plan(args) => apply(args, out, false).await,
+        Command::Apply(args) => apply(args, out, true).await,
+        Command::Token(cmd) => token(cmd, out).await,
+        Command::User(UserCommand::List(a)) => list(Kind::User, a, out).await,
+        Command::User(UserCommand::Show(a)) => show(Kind::User, a, out).await,
+        Command::User(UserCommand::SetPassword { name, store }) => set_password(&name, store).await,
+        Command::Team(ObjectCommand::List(a)) => list(Kind::Team, a, out).await,
+        Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
+        Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,
+        Command::Service(ObjectCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "shinrai", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Parses and checks files; prints every problem. Returns the documents when clean.
+fn load(paths: &[PathBuf], out: Output) -> anyhow::Result<Result<Vec<config::Document>, ExitCode>> {
+    let files = read_config(paths)?;
+    let (docs, problems) = config::parse(&files);
+    if problems.is_empty() {
+        return Ok(Ok(docs));
+    }
+    report_problems(&problems, out);
+    Ok(Err(ExitCode::FAILURE))
+}
+
+fn report_problems(problems: &[config::Problem], out: Output) {
+    match out {
+        Output::Json => print_json(&serde_json::json!({ "valid": false, "problems": problems })),
+        Output::Table => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            eprintln!("{} problem(s) found; nothing was changed.", problems.len());
+        }
+    }
+}
+
+fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
+    let docs = match load(paths, out)? {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let problems = config::check_references(&docs, &[], false);
+    if !problems.is_empty() {
+        report_problems(&problems, out);
+        return Ok(ExitCode::FAILURE);
+    }
+    match out {
+        Output::Json => print_json(&serde_json::json!({ "valid": true, "documents": docs.len() })),
+        Output::Table => println!("{} document(s) are valid.", docs.len()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<ExitCode> {
+    let docs = match load(&args.paths, out)? {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let opened = args.store.open(false).await?;
+    let prepared = match runtime::apply::prepare(&opened.store, &docs, args.prune).await {
+        Ok(p) => p,
+        Err(runtime::apply::ApplyError::Invalid(problems)) => {
+            report_problems(&problems, out);
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let plan = if commit {
+        let clock = runtime::SystemClock::new();
+        let ctx = WriteContext {
+            actor: format!("system:apply({})", whoami()),
+            at: clock.now(),
+        };
+        runtime::apply::commit(&opened.store, prepared, &ctx)
+            .await
+            .context("apply failed; nothing was changed")?
+    } else {
+        prepared.plan
+    };
+    opened.close().await;
+    match out {
+        Output::Json => print_json(&serde_json::json!({ "applied": commit, "plan": plan })),
+        Output::Table => {
+            print!("{plan}");
+            if commit && !plan.is_empty() {
+                println!("Applied.");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The operating-system user running a command, for the audit log.
+fn whoami() -> String {
+    // The binary's settings home may read the environment.
+    #[allow(clippy::disallowed_methods)]
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+    user.unwrap_or_else(|_| "cli".into())
+}
+
+async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
+    let clock = runtime::SystemClock::new();
+    let actor = format!("system:cli({})", whoami());
+    match cmd {
+        TokenCommand::Create {
+            name,
+            role,
+            user,
+            company,
+            team,
+            expires_in_days,
+            store,
+        } => {
+            let opened = store.open(false).await?;
+            let user_name = match user {
+                Some(u) => Some(find_user(&opened.store, &u).await?),
+                None => None,
+            };
+            let input = server::api::tokens::TokenInput {
+                name,
+                role,
+                company,
+                team,
+                user: user_name.map(|n| n.to_string()),
+                expires_in_days,
+            };
+            let (token, secret) =
+                server::api::tokens::new_token(&domain::Principal::system(), input, clock.now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let record = opened
+                .store
+                .create_token(
+                    token,
+                    &WriteContext {
+                        actor,
+                        at: clock.now(),
+                    },
+                )
+                .await?;
+            opened.close().await;
+            match out {
+                Output::Json => {
+                    print_json(&serde_json::json!({ "name": record.name, "token": secret }))
+                }
+                Output::Table => {
+                    println!("{secret}");
+                    eprintln!(
+                        "Token {} created. This is the only time its secret is shown; store it now.",
+                        record.name
+                    );
+                }
+            }
+        }
+        TokenCommand::List { store } => {
+            let opened = store.open(false).await?;
+            let tokens = opened.store.list_tokens().await?;
+            opened.close().await;
+            let views: Vec<server::api::tokens::TokenView> =
+                tokens.into_iter().map(Into::into).collect();
+            match out {
+                Output::Json => print_json(&views),
+                Output::Table => print_table(
+                    &["NAME", "GRANTS", "USER", "CREATED", "EXPIRES", "REVOKED"],
+                    views.iter().map(|t| {
+                        vec![
+                            t.name.clone(),
+                            t.grants
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            t.user.clone().unwrap_or_default(),
+                            t.created_at.clone(),
+                            t.expires_at.clone().unwrap_or_else(|| "never".into()),
+                            t.revoked_at.clone().unwrap_or_default(),
+                        ]
+                    }),
+                ),
+            }
+        }
+        TokenCommand::Revoke { name, store } => {
+            let opened = store.open(false).await?;
+            let record = opened
+                .store
+                .revoke_token(
+                    &name,
+                    &WriteContext {
+                        actor,
+                        at: clock.now(),
+                    },
+                )
+                .await?;
+            opened.close().await;
+            match out {
+                Output::Json => print_json(&server::api::tokens::TokenView::from(record)),
+                Output::Table => println!("Token {name} revoked."),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Finds a user by email or by name.
+async fn find_user(
+    store: &std::sync::Arc<dyn store::Store>,
+    who: &str,
+) -> anyhow::Result<domain::Name> {
+    let users = store.snapshot(&[Kind::User]).await?;
+    users
+        .into_iter()
+        .find(|u| {
+            u.name.as_str() == who
+                || u.spec.get("email").and_then(|e| e.as_str()).is_some_and(|e| e.eq_ignore_ascii_case(who))
+        })
+        .map(|u| u.name)
+        .with_context(|| format!("no user with email or name {who:?}; create the user first (a User document and `shinrai apply`)"))
+}
+
+async fn set_password(name: &str, store: StoreArgs) -> anyhow::Result<ExitCode> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    if password.chars().count() < 12 {
+        anyhow::bail!("the password must be at least 12 characters");
+    }
+    let opened = store.open(false).await?;
+    let user = find_user(&opened.store, name).await?;
+    let hash = server::api::session::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+    let clock = runtime::SystemClock::new();
+    opened
+        .store
+        .set_password(
+            &user,
+            &hash,
+            &WriteContext {
+                actor: format!("system:cli({})", whoami()),
+                at: clock.now(),
+            },
+        )
+        .await?;
+    opened.close().await;
+    eprintln!("Password of {user} set.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(kind: Kind, args: ListArgs, out: Output) -> anyhow::Result<ExitCode> {
+    let client = Client::new(&args.client)?;
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", "500".to_owned())];
+        if let Some(s) = &args.selector {
+            query.push(("selector", s.clone()));
+        }
+        if let Some(a) = &after {
+            query.push(("after", a.clone()));
+        }
+        let page: serde_json::Value = client
+            .get(&format!("/api/v1/{}", kind.plural()), &query)
+            .await?;
+        if let Some(arr) = page["items"].as_array() {
+            items.extend(arr.iter().cloned());
+        }
+        match page["next_after"].as_str() {
+            Some(a) => after = Some(a.to_owned()),
+            None => break,
+        }
+    }
+    match out {
+        Output::Json => print_json(&items),
+        Output::Table => {
+            let labels = |o: &serde_json::Value| {
+                o["metadata"]["labels"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .unwrap_or_default()
+            };
+            let managed = |o: &serde_json::Value| {
+                o["metadata"]["managed_by"]
+                    .as_str()
+                    .unwrap_or("api")
+                    .to_owned()
+            };
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+            match kind {
+                Kind::User => print_table(
+                    &[
+                        "NAME",
+                        "FULL NAME",
+                        "EMAIL",
+                        "TIME ZONE",
+                        "LABELS",
+                        "MANAGED BY",
+                    ],
+                    items.iter().map(|o| {
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["full_name"]),
+                            s(&o["spec"]["email"]),
+                            s(&o["spec"]["time_zone"]),
+                            labels(o),
+                            managed(o),
+                        ]
+                    }),
+                ),
+                Kind::Team => print_table(
+                    &["NAME", "MEMBERS", "LABELS", "MANAGED BY"],
+                    items.iter().map(|o| {
+                        let members = o["spec"]["members"]
+                            .as_array()
+                            .map_or(0, Vec::len)
+                            .to_string();
+                        vec![s(&o["metadata"]["name"]), members, labels(o), managed(o)]
+                    }),
+                ),
+                Kind::Service => print_table(
+                    &["NAME", "OWNER", "TIER", "LABELS", "MANAGED BY"],
+                    items.iter().map(|o| {
+                        let tier = o["spec"]["tier"]
+                            .as_u64()
+                            .map(|t| t.to_string())
+                            .unwrap_or_default();
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["owner_team"]),
+                            tier,
+                            labels(o),
+                            managed(o),
+                        ]
+                    }),
+                ),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCode> {
+    let client = Client::new(&args.client)?;
+    let obj: serde_json::Value = client
+        .get(&format!("/api/v1/{}/{}", kind.plural(), args.name), &[])
+        .await?;
+    match out {
+        Output::Json => print_json(&obj),
+        Output::Table => {
+            let mut rows = vec![
+                vec!["kind".to_owned(), kind.to_string()],
+                vec![
+                    "name".to_owned(),
+                    obj["metadata"]["name"].as_str().unwrap_or("").to_owned(),
+                ],
+                vec!["labels".to_owned(), obj["metadata"]["labels"].to_string()],
+                vec!["version".to_owned(), obj["metadata"]["version"].to_string()],
+                vec![
+                    "managed by".to_owned(),
+                    obj["metadata"]["managed_by"]
+                        .as_str()
+                        .unwrap_or("api")
+                        .to_owned(),
+                ],
+            ];
+            if let Some(spec) = obj["spec"].as_object() {
+                for (k, v) in spec {
+                    rows.push(vec![
+                        format!("spec.{k}"),
+                        match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                    ]);
+                }
+            }
+            print_table(&["FIELD", "VALUE"], rows.into_iter());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

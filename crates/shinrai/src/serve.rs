@@ -1,0 +1,182 @@
+//! `shinrai serve`: the platform.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use runtime::{InstrumentedStore, SystemClock};
+use store::WriteContext;
+use tokio::sync::watch;
+
+use crate::cli::LogFormat;
+use crate::settings::{StoreArgs, read_config};
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the address is printed at start).
+    #[arg(
+        long,
+        env = "SHINRAI_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Configuration to apply at start: a YAML file or a folder of them.
+    #[arg(long, env = "SHINRAI_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The address people and senders reach shinrai at, used in links it sends out.
+    /// Defaults to http://LISTEN.
+    #[arg(long, env = "SHINRAI_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "SHINRAI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, in tracing's syntax (`info`, `shinrai=debug,sqlx=warn`).
+    #[arg(long, env = "SHINRAI_LOG", default_value = "info")]
+    pub log: String,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SHINRAI_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("--log {filter:?} is not a valid filter"))?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot install logging: {e}"))
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format, &args.log)?;
+    let clock = SystemClock::new();
+    let opened = args.store.open(true).await?;
+    let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
+
+    if let Some(path) = &args.config {
+        let files = read_config(std::slice::from_ref(path))?;
+        let (docs, problems) = config::parse(&files);
+        if !problems.is_empty() {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            anyhow::bail!(
+                "{} problem(s) in --config {}; not starting",
+                problems.len(),
+                path.display()
+            );
+        }
+        let prepared = match runtime::apply::prepare(&store, &docs, false).await {
+            Ok(p) => p,
+            Err(runtime::apply::ApplyError::Invalid(problems)) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                anyhow::bail!(
+                    "{} problem(s) in --config {}; not starting",
+                    problems.len(),
+                    path.display()
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let ctx = WriteContext {
+            actor: "system:config".into(),
+            at: clock.now(),
+        };
+        let plan = runtime::apply::commit(&store, prepared, &ctx).await?;
+        let (c, u, d) = plan.counts();
+        tracing::info!(created = c, updated = u, deleted = d, path = %path.display(), "configuration applied");
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another process using it? Try --listen 127.0.0.1:0",
+                args.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let settings = server::Settings {
+        public_url,
+        max_body_bytes: args.max_body_bytes,
+        ..server::Settings::default()
+    };
+    let state = server::AppState::new(store.clone(), clock.clone(), settings);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sweeper = runtime::workers::SessionSweeper {
+        store: store.clone(),
+        clock: clock.clone(),
+    };
+    let sweeper = tokio::spawn(sweeper.run(Duration::from_secs(300), stop_rx.clone()));
+
+    if store
+        .list_tokens()
+        .await
+        .map(|t| t.is_empty())
+        .unwrap_or(false)
+    {
+        tracing::info!(
+            "no API tokens yet; create one with: shinrai token create --name admin --role admin"
+        );
+    }
+    tracing::info!(store = %opened.describe, %addr, "shinrai serving");
+    // One line on standard output with the bound address, so scripts and tests that
+    // listen on port 0 learn where to connect.
+    println!("shinrai listening on http://{addr}");
+
+    let mut shutdown_rx = stop_rx.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    server::run(listener, state, async move {
+        runtime::workers::stopped(&mut shutdown_rx).await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await
+    .context("the HTTP server failed")?;
+    let _ = sweeper.await;
+    opened.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

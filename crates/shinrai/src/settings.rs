@@ -1,0 +1,139 @@
+//! Where the store is, and opening it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use store::Store;
+
+/// The store options every command that works on the store directly takes.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Data directory for the embedded SQLite store (created when missing).
+    #[arg(
+        long,
+        env = "SHINRAI_DATA_DIR",
+        default_value = "./shinrai-data",
+        value_name = "DIR"
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL instead of the data directory: `sqlite://PATH` or
+    /// `postgres://USER@HOST/DB` (several nodes need PostgreSQL).
+    #[arg(long, env = "SHINRAI_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// An open store, with whatever must live as long as it (the SQLite lock).
+pub struct OpenStore {
+    pub store: Arc<dyn Store>,
+    pub describe: String,
+    _sqlite: Option<store_sqlite::SqliteStore>,
+}
+
+impl OpenStore {
+    pub async fn close(self) {
+        if let Some(s) = &self._sqlite {
+            s.close().await;
+        }
+    }
+}
+
+impl StoreArgs {
+    /// Opens the store. `serving` takes the SQLite data directory's lock.
+    pub async fn open(&self, serving: bool) -> anyhow::Result<OpenStore> {
+        let sharing = if serving {
+            store_sqlite::Sharing::Exclusive
+        } else {
+            store_sqlite::Sharing::Shared
+        };
+        match self.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let store = store_postgres::connect(url)
+                    .await
+                    .context("cannot open the PostgreSQL store")?;
+                Ok(OpenStore {
+                    store: Arc::new(store),
+                    describe: "postgres".into(),
+                    _sqlite: None,
+                })
+            }
+            Some(url) if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() || path == ":memory:" {
+                    anyhow::bail!(
+                        "--database-url {url}: give a file path (sqlite://PATH); an in-memory database would lose every write"
+                    );
+                }
+                let s = store_sqlite::open(std::path::Path::new(path), sharing).await?;
+                Ok(OpenStore {
+                    store: Arc::new(s.sql()),
+                    describe: format!("sqlite {path}"),
+                    _sqlite: Some(s),
+                })
+            }
+            Some(other) => anyhow::bail!(
+                "--database-url {other}: unsupported scheme; use sqlite://PATH or postgres://USER@HOST/DB"
+            ),
+            None => {
+                let s = store_sqlite::open_data_dir_with(&self.data_dir, sharing).await?;
+                let describe = format!("sqlite {}", s.path().display());
+                Ok(OpenStore {
+                    store: Arc::new(s.sql()),
+                    describe,
+                    _sqlite: Some(s),
+                })
+            }
+        }
+    }
+}
+
+/// Reads configuration files: a YAML file, or every `.yaml`/`.yml` file below a folder,
+/// in name order.
+pub fn read_config(paths: &[PathBuf]) -> anyhow::Result<Vec<config::SourceFile>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            collect_yaml(path, &mut found)?;
+            found.sort();
+            if found.is_empty() {
+                anyhow::bail!("{} holds no .yaml or .yml files", path.display());
+            }
+            for f in found {
+                files.push(read_one(&f)?);
+            }
+        } else {
+            files.push(read_one(path)?);
+        }
+    }
+    Ok(files)
+}
+
+fn collect_yaml(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_one(path: &std::path::Path) -> anyhow::Result<config::SourceFile> {
+    let content =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(config::SourceFile {
+        path: path.display().to_string(),
+        content,
+    })
+}

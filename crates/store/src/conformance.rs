@@ -1,0 +1,575 @@
+//! Stories every backend must pass, run on SQLite and on PostgreSQL by each backend's
+//! tests through [`conformance_suite!`](crate::conformance_suite).
+//!
+//! Each story takes a fresh, migrated, empty store. Timestamps are fixed: the store
+//! never reads the clock, so nothing here depends on when it runs.
+
+use domain::{Grant, Kind, Labels, Name, Role, Selector, Timestamp};
+use serde_json::json;
+
+use crate::*;
+
+/// Generates one `#[tokio::test]` per story for a backend. `$factory` is an async fn
+/// returning something that derefs to a fresh `dyn Store`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($factory:path) => {
+        $crate::conformance_suite!(@stories $factory;
+            objects_round_trip,
+            commit_is_all_or_nothing,
+            stale_versions_are_refused,
+            lists_page_by_name_and_filter_by_labels,
+            every_change_is_audited,
+            tokens_are_found_by_hash_until_revoked_or_expired,
+            sessions_expire,
+            passwords_are_kept_per_user,
+            text_survives_byte_for_byte,
+        );
+    };
+    (@stories $factory:path; $($story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let store = $factory().await;
+                $crate::conformance::$story(&*store).await;
+            }
+        )*
+    };
+}
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_700_000_000 + seconds).expect("valid test timestamp")
+}
+
+fn name(s: &str) -> Name {
+    Name::new(s).expect("valid test name")
+}
+
+fn ctx(actor: &str, at: i64) -> WriteContext {
+    WriteContext {
+        actor: actor.to_owned(),
+        at: t(at),
+    }
+}
+
+fn draft(kind: Kind, n: &str, labels: Labels, spec: serde_json::Value) -> ObjectDraft {
+    ObjectDraft {
+        kind,
+        name: name(n),
+        labels,
+        spec,
+        source: None,
+    }
+}
+
+fn create(kind: Kind, n: &str, labels: Labels) -> Change {
+    Change::Create {
+        draft: draft(kind, n, labels, json!({ "owner_team": "core" })),
+        scope: AuditScope::default(),
+    }
+}
+
+fn all(limit: u32) -> ListQuery {
+    ListQuery {
+        limit,
+        ..ListQuery::default()
+    }
+}
+
+pub async fn objects_round_trip(store: &dyn Store) {
+    store.ping().await.expect("ping");
+    let team = name("core");
+    assert_eq!(store.get_object(Kind::Team, &team).await.unwrap(), None);
+
+    let mut d = draft(
+        Kind::Team,
+        "core",
+        Labels::from([("company", "acme")]),
+        json!({ "members": ["ann"] }),
+    );
+    d.source = Some("teams/core.yaml".into());
+    let stored = store
+        .commit(
+            vec![Change::Create {
+                draft: d.clone(),
+                scope: AuditScope::default(),
+            }],
+            &ctx("user:ann", 0),
+        )
+        .await
+        .expect("create");
+    assert_eq!(stored.len(), 1);
+    let got = store.get_object(Kind::Team, &team).await.unwrap().unwrap();
+    assert_eq!(got.version, 1);
+    assert_eq!(got.created_at, t(0));
+    assert_eq!(got.updated_at, t(0));
+    assert_eq!(got.spec, json!({ "members": ["ann"] }));
+    assert_eq!(got.labels.get("company"), Some("acme"));
+    assert_eq!(got.source.as_deref(), Some("teams/core.yaml"));
+    assert_eq!(got, stored[0]);
+
+    // The same name in another kind is another object.
+    store
+        .commit(
+            vec![create(Kind::Service, "core", Labels::new())],
+            &ctx("system", 1),
+        )
+        .await
+        .expect("same name, other kind");
+
+    d.spec = json!({ "members": ["ann", "bob"] });
+    d.source = None;
+    store
+        .commit(
+            vec![Change::Update {
+                draft: d,
+                expected_version: Some(1),
+                scope: AuditScope::default(),
+            }],
+            &ctx("user:ann", 5),
+        )
+        .await
+        .expect("update");
+    let got = store.get_object(Kind::Team, &team).await.unwrap().unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.created_at, t(0));
+    assert_eq!(got.updated_at, t(5));
+    assert_eq!(got.source, None);
+    assert_eq!(got.spec["members"][1], "bob");
+
+    let deleted = store
+        .commit(
+            vec![Change::Delete {
+                kind: Kind::Team,
+                name: team.clone(),
+                expected_version: None,
+                scope: AuditScope::default(),
+            }],
+            &ctx("user:ann", 6),
+        )
+        .await
+        .expect("delete");
+    assert_eq!(deleted[0].version, 2);
+    assert_eq!(store.get_object(Kind::Team, &team).await.unwrap(), None);
+    assert!(
+        store
+            .get_object(Kind::Service, &team)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let err = store
+        .commit(
+            vec![Change::Delete {
+                kind: Kind::Team,
+                name: team,
+                expected_version: None,
+                scope: AuditScope::default(),
+            }],
+            &ctx("user:ann", 7),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn commit_is_all_or_nothing(store: &dyn Store) {
+    store
+        .commit(
+            vec![create(Kind::Team, "a", Labels::new())],
+            &ctx("system", 0),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .commit(
+            vec![
+                create(Kind::Team, "b", Labels::new()),
+                create(Kind::Team, "c", Labels::new()),
+                create(Kind::Team, "a", Labels::new()),
+            ],
+            &ctx("system", 1),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::AlreadyExists { kind, name } if kind == "Team" && name == "a"),
+        "{err:?}"
+    );
+    let names: Vec<_> = store
+        .list_objects(Kind::Team, &all(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name.to_string())
+        .collect();
+    assert_eq!(names, ["a"], "a failed batch leaves nothing behind");
+    let audit = store
+        .audit_log(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1, "a failed batch writes no audit rows");
+}
+
+pub async fn stale_versions_are_refused(store: &dyn Store) {
+    store
+        .commit(
+            vec![create(Kind::Service, "api", Labels::new())],
+            &ctx("system", 0),
+        )
+        .await
+        .unwrap();
+    let update = |v| Change::Update {
+        draft: draft(
+            Kind::Service,
+            "api",
+            Labels::new(),
+            json!({ "owner_team": "x" }),
+        ),
+        expected_version: Some(v),
+        scope: AuditScope::default(),
+    };
+    store
+        .commit(vec![update(1)], &ctx("system", 1))
+        .await
+        .unwrap();
+    let err = store
+        .commit(vec![update(1)], &ctx("system", 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::VersionConflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = store
+        .commit(
+            vec![Change::Update {
+                draft: draft(Kind::Service, "nope", Labels::new(), json!({})),
+                expected_version: None,
+                scope: AuditScope::default(),
+            }],
+            &ctx("system", 3),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+pub async fn lists_page_by_name_and_filter_by_labels(store: &dyn Store) {
+    let mut changes = Vec::new();
+    for i in 0..25 {
+        let company = if i % 2 == 0 { "acme" } else { "globex" };
+        let mut labels = Labels::from([("company", company)]);
+        if i % 5 == 0 {
+            labels.insert("tier", "1");
+        }
+        changes.push(create(Kind::Service, &format!("svc-{i:02}"), labels));
+    }
+    changes.push(create(Kind::Team, "not-a-service", Labels::new()));
+    store.commit(changes, &ctx("system", 0)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_objects(
+                Kind::Service,
+                &ListQuery {
+                    after: after.clone(),
+                    limit: 10,
+                    selector: Selector::default(),
+                },
+            )
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 10);
+        after = page.last().map(|o| o.name.clone());
+        seen.extend(page.into_iter().map(|o| o.name.to_string()));
+    }
+    let expected: Vec<_> = (0..25).map(|i| format!("svc-{i:02}")).collect();
+    assert_eq!(
+        seen, expected,
+        "pages cover every object once, in name order"
+    );
+
+    let select = |s: &str| ListQuery {
+        limit: 100,
+        selector: Selector::parse(s).unwrap(),
+        after: None,
+    };
+    let count = |q| async move { store.list_objects(Kind::Service, &q).await.unwrap().len() };
+    assert_eq!(count(select("company=acme")).await, 13);
+    assert_eq!(count(select("company=acme,tier=1")).await, 3);
+    assert_eq!(count(select("tier")).await, 5);
+    assert_eq!(count(select("company!=acme")).await, 12);
+    assert_eq!(count(select("tier!=1")).await, 20);
+    assert_eq!(count(select("company=initech")).await, 0);
+
+    let snapshot = store.snapshot(&[Kind::Service, Kind::Team]).await.unwrap();
+    assert_eq!(snapshot.len(), 26);
+    let snapshot = store.snapshot(&[Kind::Team]).await.unwrap();
+    assert_eq!(snapshot.len(), 1);
+}
+
+pub async fn every_change_is_audited(store: &dyn Store) {
+    let scope = AuditScope {
+        company: Some("acme".into()),
+        teams: vec!["core".into()],
+    };
+    store
+        .commit(
+            vec![Change::Create {
+                draft: draft(Kind::Team, "core", Labels::new(), json!({ "members": [] })),
+                scope: scope.clone(),
+            }],
+            &ctx("user:ann", 10),
+        )
+        .await
+        .unwrap();
+    store
+        .commit(
+            vec![Change::Update {
+                draft: draft(
+                    Kind::Team,
+                    "core",
+                    Labels::new(),
+                    json!({ "members": ["bob"] }),
+                ),
+                expected_version: None,
+                scope: scope.clone(),
+            }],
+            &ctx("token:ci", 20),
+        )
+        .await
+        .unwrap();
+    store
+        .commit(
+            vec![Change::Delete {
+                kind: Kind::Team,
+                name: name("core"),
+                expected_version: None,
+                scope: scope.clone(),
+            }],
+            &ctx("user:ann", 30),
+        )
+        .await
+        .unwrap();
+
+    let rows = store
+        .audit_log(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["delete", "update", "create"], "newest first");
+    let (delete, update, create) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!(create.actor, "user:ann");
+    assert_eq!(create.at, t(10));
+    assert_eq!(create.before, None);
+    assert_eq!(
+        create.after.as_ref().unwrap()["spec"],
+        json!({ "members": [] })
+    );
+    assert_eq!(update.actor, "token:ci");
+    assert_eq!(
+        update.before.as_ref().unwrap()["spec"]["members"],
+        json!([])
+    );
+    assert_eq!(
+        update.after.as_ref().unwrap()["spec"]["members"],
+        json!(["bob"])
+    );
+    assert_eq!(delete.after, None);
+    assert_eq!(delete.scope, scope);
+    assert!(rows.iter().all(|r| r.kind == "Team" && r.name == "core"));
+
+    let older = store
+        .audit_log(&AuditQuery {
+            limit: 10,
+            before_id: Some(update.id),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 1);
+    assert_eq!(older[0].action, "create");
+}
+
+pub async fn tokens_are_found_by_hash_until_revoked_or_expired(store: &dyn Store) {
+    let token = |n: &str, hash: &str, expires_at| NewToken {
+        name: n.into(),
+        hash: hash.into(),
+        grants: vec![Grant::company(Role::Responder, "acme")],
+        user: Some(name("ann")),
+        expires_at,
+    };
+    let made = store
+        .create_token(token("ci", "h1", None), &ctx("user:root", 0))
+        .await
+        .unwrap();
+    assert_eq!(made.created_by, "user:root");
+    store
+        .create_token(token("short", "h2", Some(t(100))), &ctx("user:root", 0))
+        .await
+        .unwrap();
+    let err = store
+        .create_token(token("ci", "h3", None), &ctx("user:root", 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err:?}");
+
+    let found = store.find_token("h1", t(50)).await.unwrap().unwrap();
+    assert_eq!(found.name, "ci");
+    assert_eq!(found.grants, vec![Grant::company(Role::Responder, "acme")]);
+    assert_eq!(found.user, Some(name("ann")));
+    assert!(store.find_token("h2", t(50)).await.unwrap().is_some());
+    assert!(
+        store.find_token("h2", t(100)).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(store.find_token("nope", t(50)).await.unwrap().is_none());
+
+    let revoked = store
+        .revoke_token("ci", &ctx("user:root", 60))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(t(60)));
+    assert!(store.find_token("h1", t(61)).await.unwrap().is_none());
+    let err = store
+        .revoke_token("missing", &ctx("user:root", 60))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    let names: Vec<_> = store
+        .list_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, ["ci", "short"]);
+    let audit = store
+        .audit_log(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = audit.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["token.revoke", "token.create", "token.create"]);
+    assert!(
+        !serde_json::to_string(&audit).unwrap().contains("h1"),
+        "the audit log never holds a token hash"
+    );
+}
+
+pub async fn sessions_expire(store: &dyn Store) {
+    let session = |hash: &str, expires| SessionRecord {
+        hash: hash.into(),
+        user: name("ann"),
+        csrf_token: format!("csrf-{hash}"),
+        created_at: t(0),
+        expires_at: t(expires),
+    };
+    store.create_session(session("s1", 100)).await.unwrap();
+    store.create_session(session("s2", 200)).await.unwrap();
+    let found = store.find_session("s1", t(10)).await.unwrap().unwrap();
+    assert_eq!(found, session("s1", 100));
+    assert!(store.find_session("s1", t(100)).await.unwrap().is_none());
+    assert_eq!(store.delete_expired_sessions(t(150)).await.unwrap(), 1);
+    assert!(store.find_session("s2", t(150)).await.unwrap().is_some());
+    store.delete_session("s2").await.unwrap();
+    assert!(store.find_session("s2", t(150)).await.unwrap().is_none());
+}
+
+pub async fn passwords_are_kept_per_user(store: &dyn Store) {
+    let ann = name("ann");
+    assert_eq!(store.password_hash(&ann).await.unwrap(), None);
+    store
+        .set_password(&ann, "hash-1", &ctx("user:ann", 0))
+        .await
+        .unwrap();
+    store
+        .set_password(&ann, "hash-2", &ctx("user:ann", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.password_hash(&ann).await.unwrap().as_deref(),
+        Some("hash-2")
+    );
+    assert_eq!(store.password_hash(&name("bob")).await.unwrap(), None);
+    let audit = store
+        .audit_log(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(
+        audit
+            .iter()
+            .all(|r| r.action == "password.set" && r.after.is_none())
+    );
+}
+
+pub async fn text_survives_byte_for_byte(store: &dyn Store) {
+    let text = "信頼 — ünïcödé, 'quotes' \"double\" \\ back\\slash, emoji 🚨, nul-free";
+    let big = "x".repeat(200_000);
+    let labels = Labels::from([("product", "信頼")]);
+    store
+        .commit(
+            vec![Change::Create {
+                draft: draft(
+                    Kind::Service,
+                    "api",
+                    labels.clone(),
+                    json!({ "description": text, "big": big, "n": 1.5, "deep": [[{"a": null}]] }),
+                ),
+                scope: AuditScope::default(),
+            }],
+            &ctx("system", 0),
+        )
+        .await
+        .unwrap();
+    let got = store
+        .get_object(Kind::Service, &name("api"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.spec["description"], text);
+    assert_eq!(got.spec["big"].as_str().map(str::len), Some(200_000));
+    assert_eq!(got.spec["n"], 1.5);
+    assert_eq!(got.spec["deep"], json!([[{"a": null}]]));
+    assert_eq!(got.labels, labels);
+    let found = store
+        .list_objects(
+            Kind::Service,
+            &ListQuery {
+                limit: 10,
+                selector: Selector::parse("product=信頼").unwrap(),
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Selector keys are ASCII; values may be any text.
+    assert_eq!(found.len(), 1);
+}

@@ -1,0 +1,93 @@
+//! The storage contract: what every shinrai backend (SQLite, PostgreSQL) provides, and
+//! [`conformance`], the stories every backend must pass.
+//!
+//! API boundary: nothing above this crate names a backend or writes SQL. Timestamps come
+//! in as arguments (the store never reads the clock), so the same story runs the same
+//! on every backend.
+//!
+//! Architecture invariant: every method that changes state returns only after the change
+//! is durable (SQLite `synchronous=FULL`, or a PostgreSQL commit).
+
+pub mod conformance;
+mod records;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use domain::{Kind, Name};
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{kind} {name} does not exist")]
+    NotFound { kind: String, name: String },
+    #[error("{kind} {name} already exists")]
+    AlreadyExists { kind: String, name: String },
+    #[error(
+        "{kind} {name} was changed by someone else (version {actual}, expected {expected}); read it again and retry"
+    )]
+    VersionConflict {
+        kind: String,
+        name: String,
+        expected: i64,
+        actual: i64,
+    },
+    #[error("the store cannot be reached: {0}")]
+    Unavailable(String),
+    #[error("the store holds data this build cannot read: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The storage contract. Object-safe, so the server holds an `Arc<dyn Store>` and never
+/// learns which backend it talks to.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/metrics`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the store answers a query and its migrations are applied.
+    async fn ping(&self) -> Result<()>;
+
+    // Configured objects.
+
+    async fn get_object(&self, kind: Kind, name: &Name) -> Result<Option<ObjectRecord>>;
+
+    /// One page of objects of a kind, ordered by name, after `query.after`.
+    async fn list_objects(&self, kind: Kind, query: &ListQuery) -> Result<Vec<ObjectRecord>>;
+
+    /// Every object of the given kinds: the snapshot that validation and plans compare
+    /// against.
+    async fn snapshot(&self, kinds: &[Kind]) -> Result<Vec<ObjectRecord>>;
+
+    /// Applies every change in one transaction, with one audit row each, or none of
+    /// them. Returns the objects as stored (deleted ones as they were).
+    async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>>;
+
+    // API tokens: only a hash of the secret is ever stored.
+
+    async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord>;
+    /// The live (not revoked, not expired at `now`) token with this secret hash.
+    async fn find_token(&self, hash: &str, now: domain::Timestamp) -> Result<Option<TokenRecord>>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>>;
+    async fn revoke_token(&self, name: &str, ctx: &WriteContext) -> Result<TokenRecord>;
+
+    // Console sign-in.
+
+    async fn set_password(&self, user: &Name, hash: &str, ctx: &WriteContext) -> Result<()>;
+    async fn password_hash(&self, user: &Name) -> Result<Option<String>>;
+    async fn create_session(&self, session: SessionRecord) -> Result<()>;
+    async fn find_session(
+        &self,
+        hash: &str,
+        now: domain::Timestamp,
+    ) -> Result<Option<SessionRecord>>;
+    async fn delete_session(&self, hash: &str) -> Result<()>;
+    /// Removes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: domain::Timestamp) -> Result<u64>;
+
+    // The audit log.
+
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;
+}

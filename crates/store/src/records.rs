@@ -1,0 +1,159 @@
+//! The rows the store contract speaks in.
+
+use domain::{Kind, Labels, Name, Selector, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A configured object as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectRecord {
+    pub kind: Kind,
+    pub name: Name,
+    pub labels: Labels,
+    /// The declared state: what configuration files and API writes set.
+    pub spec: Value,
+    /// Values shinrai generates (integration keys, ids). Never part of a plan.
+    pub status: Value,
+    /// The configuration file that owns this object, when it is managed by files.
+    pub source: Option<String>,
+    /// Raised by one on every change; writes may name the version they expect.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The declared part of an object: what a change writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectDraft {
+    pub kind: Kind,
+    pub name: Name,
+    pub labels: Labels,
+    pub spec: Value,
+    /// The owning file, or `None` for objects created through the API.
+    pub source: Option<String>,
+}
+
+/// Who and what a change concerns, for the audit log and for scoping its rows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditScope {
+    pub company: Option<String>,
+    pub teams: Vec<String>,
+}
+
+/// One change to a configured object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Create {
+        draft: ObjectDraft,
+        scope: AuditScope,
+    },
+    Update {
+        draft: ObjectDraft,
+        /// When set, the update fails unless the stored version is this one.
+        expected_version: Option<i64>,
+        scope: AuditScope,
+    },
+    Delete {
+        kind: Kind,
+        name: Name,
+        expected_version: Option<i64>,
+        scope: AuditScope,
+    },
+}
+
+impl Change {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Change::Create { draft, .. } | Change::Update { draft, .. } => draft.kind,
+            Change::Delete { kind, .. } => *kind,
+        }
+    }
+
+    pub fn name(&self) -> &Name {
+        match self {
+            Change::Create { draft, .. } | Change::Update { draft, .. } => &draft.name,
+            Change::Delete { name, .. } => name,
+        }
+    }
+}
+
+/// Who writes, when and why. Every write records it in the audit log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteContext {
+    /// The acting subject, as `user:ann`, `token:ci` or `system`.
+    pub actor: String,
+    pub at: Timestamp,
+}
+
+/// A page request.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    /// Return objects whose name sorts after this one.
+    pub after: Option<Name>,
+    /// At most this many; the store caps it at 1000.
+    pub limit: u32,
+    pub selector: Selector,
+}
+
+/// A new API token. `hash` is the SHA-256 of the secret; the secret itself is shown
+/// once to whoever created it and never stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewToken {
+    pub name: String,
+    pub hash: String,
+    pub grants: Vec<domain::Grant>,
+    pub user: Option<Name>,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenRecord {
+    pub name: String,
+    pub hash: String,
+    pub grants: Vec<domain::Grant>,
+    pub user: Option<Name>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A console session. `hash` is the SHA-256 of the cookie's secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionRecord {
+    pub hash: String,
+    pub user: Name,
+    /// The token forms must carry to prove they came from shinrai's own pages.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// One row of the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    /// `create`, `update`, `delete`, `token.create`, `token.revoke`, `password.set`.
+    pub action: String,
+    pub kind: String,
+    pub name: String,
+    pub scope: AuditScope,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// Which audit rows to read: newest first, before the row `before_id`.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// The JSON form of an object in the audit log's `before` and `after` columns.
+pub fn audit_json(labels: &Labels, spec: &Value, source: Option<&str>) -> Value {
+    serde_json::json!({ "labels": labels, "spec": spec, "source": source })
+}
