@@ -3,13 +3,18 @@
 //! Only hashes of secrets are stored; a presented secret is hashed and looked up.
 //! A session-authenticated write must carry the session's CSRF token in `X-CSRF-Token`.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use domain::{AccessTarget, Grant, Kind, Name, Principal, Role, Subject, UserSpec};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::{Access, AccessTable};
 
 pub const SESSION_COOKIE: &str = "shinrai_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -53,10 +58,47 @@ impl Caller {
     }
 }
 
+/// Enforces every route's [`Access`] rule before its handler runs: authentication and
+/// the least role. Handlers then check the scope of each object they touch.
+pub async fn enforce_access(
+    State((state, table)): State<(AppState, Arc<AccessTable>)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let access = route.and_then(|r| table.get(req.method().as_str(), &r));
+    let Some(Access::Role(role)) = access else {
+        return next.run(req).await; // Public, or no route (the fallback answers).
+    };
+    let (mut parts, body) = req.into_parts();
+    let caller = match resolve(&mut parts, &state).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = caller.require(role) {
+        return e.into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        resolve(parts, state).await
+    }
+}
+
+/// Authenticates a request from its bearer token or session cookie.
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+    {
         let now = state.clock.now();
         if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
             let value = value.to_str().unwrap_or("");

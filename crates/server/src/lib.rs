@@ -69,6 +69,7 @@ pub fn app(state: AppState) -> Router {
     let routes = routes::all();
     let max_body = state.settings.max_body_bytes;
     let spec = Arc::new(openapi::document(&routes));
+    let access = Arc::new(routes::AccessTable::new(&routes.list));
     routes
         .into_router()
         .route(
@@ -79,6 +80,10 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), access),
+            auth::enforce_access,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observability::track_requests,

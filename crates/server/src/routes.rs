@@ -152,3 +152,20 @@ pub fn all() -> Routes {
     let r = crate::observability::routes(r);
     crate::api::routes(r)
 }
+
+/// Each route's access rule, looked up by method and route template.
+pub struct AccessTable(std::collections::HashMap<(String, String), Access>);
+
+impl AccessTable {
+    pub fn new(list: &[RouteInfo]) -> Self {
+        AccessTable(
+            list.iter()
+                .map(|r| ((r.method.as_str().to_owned(), r.path.clone()), r.access))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, method: &str, path: &str) -> Option<Access> {
+        self.0.get(&(method.to_owned(), path.to_owned())).copied()
+    }
+}

@@ -1,1 +1,122 @@
-//! A shinrai server on 127.0.0.1:0 for tests (filled in with the server).
+//! A shinrai server on `127.0.0.1:0` for tests, with helpers to seed it and call it.
+
+use std::sync::Arc;
+
+use domain::{Grant, Name};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use store::{NewToken, Store, WriteContext};
+use tokio::sync::oneshot;
+
+use crate::TestStore;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub clock: runtime::ManualClock,
+    stop: Option<oneshot::Sender<()>>,
+    _store: TestStore,
+}
+
+impl TestApp {
+    /// Starts a server over `store` with a manual clock at [`crate::t0`].
+    pub async fn start(store: TestStore) -> TestApp {
+        Self::start_with(store, server::Settings::default()).await
+    }
+
+    pub async fn start_with(store: TestStore, settings: server::Settings) -> TestApp {
+        let clock = runtime::ManualClock::new(crate::t0());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let state = server::AppState::new(store.store.clone(), Arc::new(clock.clone()), settings);
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(server::run(listener, state, async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            store: store.store.clone(),
+            clock,
+            stop: Some(tx),
+            _store: store,
+        }
+    }
+
+    /// Creates a token directly in the store and returns its secret.
+    pub async fn token(&self, name: &str, grants: Vec<Grant>, user: Option<&str>) -> String {
+        let secret = runtime::entropy::secret("shr_");
+        self.store
+            .create_token(
+                NewToken {
+                    name: name.into(),
+                    hash: server::auth::hash_secret(&secret),
+                    grants,
+                    user: user.map(|u| Name::new(u).expect("valid user name")),
+                    expires_at: None,
+                },
+                &WriteContext {
+                    actor: "system".into(),
+                    at: crate::t0(),
+                },
+            )
+            .await
+            .expect("create token");
+        secret
+    }
+
+    /// Applies configuration documents (as if from `file`) through the normal apply path.
+    pub async fn apply(&self, file: &str, yaml: &str) {
+        let (docs, problems) = config::parse(&[config::SourceFile {
+            path: file.into(),
+            content: yaml.into(),
+        }]);
+        assert!(problems.is_empty(), "fixture has problems: {problems:?}");
+        let prepared = runtime::apply::prepare(&self.store, &docs, false)
+            .await
+            .expect("plan fixture");
+        runtime::apply::commit(
+            &self.store,
+            prepared,
+            &WriteContext {
+                actor: "system".into(),
+                at: crate::t0(),
+            },
+        )
+        .await
+        .expect("apply fixture");
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status and JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}

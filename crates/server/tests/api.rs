@@ -1,0 +1,693 @@
+//! The REST API end to end: access rules enumerated from the router, scoping between
+//! companies, bad input, managed objects, sessions and the OpenAPI document.
+
+use domain::{Grant, Name, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use server::routes::{Access, Method as M};
+use test_support::app::TestApp;
+
+const ORG: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann, labels: {company: acme}}
+spec: {full_name: Ann Acme, email: ann@acme.test, roles: [{role: admin, company: acme}]}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: gus, labels: {company: globex}}
+spec: {full_name: Gus Globex, email: gus@globex.test}
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: shop, labels: {company: acme}}
+spec: {members: [ann]}
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: ads, labels: {company: globex}}
+spec: {members: [gus]}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: checkout, labels: {company: acme, product: shop}}
+spec: {owner_team: shop, tier: 1}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: bidder, labels: {company: globex, product: ads}}
+spec: {owner_team: ads}
+"#;
+
+async fn app() -> TestApp {
+    let app = TestApp::start(test_support::sqlite_store().await).await;
+    app.apply("org.yaml", ORG).await;
+    app
+}
+
+fn concrete(path: &str, name: &str) -> String {
+    path.replace("{name}", name)
+}
+
+fn method(m: M) -> Method {
+    match m {
+        M::Get => Method::GET,
+        M::Post => Method::POST,
+        M::Put => Method::PUT,
+        M::Delete => Method::DELETE,
+    }
+}
+
+#[tokio::test]
+async fn every_protected_route_refuses_a_missing_or_wrong_token() {
+    let app = app().await;
+    for r in server::routes::all().list {
+        if r.access == Access::Public {
+            continue;
+        }
+        let path = concrete(&r.path, "checkout");
+        for token in [None, Some("shr_not-a-real-token")] {
+            let (status, body) = app
+                .call(method(r.method), &path, token, Some(json!({})))
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path} with {token:?}",
+                r.method.as_str()
+            );
+            assert_eq!(body["code"], "unauthorized", "{} {path}", r.method.as_str());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_viewer_is_refused_on_every_route_that_needs_more() {
+    let app = app().await;
+    let viewer = app
+        .token("viewer", vec![Grant::global(Role::Viewer)], None)
+        .await;
+    let mut checked = 0;
+    for r in server::routes::all().list {
+        let Access::Role(role) = r.access else {
+            continue;
+        };
+        if role == Role::Viewer {
+            continue;
+        }
+        let path = concrete(&r.path, "checkout");
+        let (status, body) = app
+            .call(method(r.method), &path, Some(&viewer), Some(json!({})))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{} {path}: {body}",
+            r.method.as_str()
+        );
+        assert_eq!(body["code"], "forbidden");
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} routes checked");
+}
+
+#[tokio::test]
+async fn a_company_admin_sees_and_touches_nothing_of_another_company() {
+    let app = app().await;
+    let acme = app
+        .token(
+            "acme-admin",
+            vec![Grant::company(Role::Admin, "acme")],
+            None,
+        )
+        .await;
+    let globex_objects = [("users", "gus"), ("teams", "ads"), ("services", "bidder")];
+    for r in server::routes::all().list {
+        if !r.path.contains("{name}") || r.path.starts_with("/api/v1/tokens") {
+            continue;
+        }
+        for (plural, name) in globex_objects {
+            if !r.path.starts_with(&format!("/api/v1/{plural}/")) {
+                continue;
+            }
+            let path = concrete(&r.path, name);
+            let body = if r.path.ends_with("/password") {
+                json!({"password": "long enough password"})
+            } else {
+                json!({"metadata": {"name": name}, "spec": {}})
+            };
+            let (status, resp) = app
+                .call(method(r.method), &path, Some(&acme), Some(body))
+                .await;
+            assert!(
+                status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+                "{} {path} answered {status}: {resp}",
+                r.method.as_str()
+            );
+        }
+    }
+    for plural in ["users", "teams", "services"] {
+        let (status, list) = app
+            .call(Method::GET, &format!("/api/v1/{plural}"), Some(&acme), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let items = list["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{plural}: acme sees its own");
+        for o in items {
+            assert_eq!(o["metadata"]["labels"]["company"], "acme", "{plural}: {o}");
+        }
+    }
+    // Creating into another company is refused; into one's own works.
+    let svc = |company: &str, team: &str| json!({"metadata": {"name": format!("new-{company}"), "labels": {"company": company}}, "spec": {"owner_team": team}});
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&acme),
+            Some(svc("globex", "ads")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&acme),
+            Some(svc("acme", "shop")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The audit log shows acme's rows only.
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit", Some(&acme), None)
+        .await;
+    let rows = audit["items"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["name"] == "new-acme"));
+    assert!(
+        rows.iter()
+            .all(|r| r["name"] != "bidder" && r["name"] != "gus" && r["name"] != "ads"),
+        "{audit}"
+    );
+    // The global SRE team sees both.
+    let sre = app
+        .token("sre", vec![Grant::global(Role::Viewer)], None)
+        .await;
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/services", Some(&sre), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn objects_from_files_are_read_only_and_name_their_file() {
+    let app = app().await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/api/v1/services/checkout",
+            Some(&admin),
+            Some(json!({"metadata": {"name": "checkout"}, "spec": {"owner_team": "shop"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "managed_object");
+    assert!(
+        body["message"].as_str().unwrap().contains("org.yaml"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(
+            Method::DELETE,
+            "/api/v1/services/checkout",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, got) = app
+        .call(Method::GET, "/api/v1/services/checkout", Some(&admin), None)
+        .await;
+    assert_eq!(got["metadata"]["managed_by"], "org.yaml");
+}
+
+#[tokio::test]
+async fn crud_with_pagination_selectors_versions_and_references() {
+    let app = app().await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    for i in 0..7 {
+        let body = json!({"metadata": {"name": format!("svc-{i}"), "labels": {"company": "acme", "tier": if i % 2 == 0 {"even"} else {"odd"}}}, "spec": {"owner_team": "shop"}});
+        let (status, b) = app
+            .call(Method::POST, "/api/v1/services", Some(&admin), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{b}");
+    }
+    let mut names = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (_, page) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/services?limit=3&selector=company%3Dacme{after}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned()),
+        );
+        match page["next_after"].as_str() {
+            Some(a) => after = format!("&after={a}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        [
+            "checkout", "svc-0", "svc-1", "svc-2", "svc-3", "svc-4", "svc-5", "svc-6"
+        ]
+    );
+    let (_, odd) = app
+        .call(
+            Method::GET,
+            "/api/v1/services?selector=tier%3Dodd",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(odd["items"].as_array().unwrap().len(), 3);
+
+    let update = |v: i64| json!({"metadata": {"name": "svc-0", "version": v}, "spec": {"owner_team": "shop", "tier": 2}});
+    let (status, b) = app
+        .call(
+            Method::PUT,
+            "/api/v1/services/svc-0",
+            Some(&admin),
+            Some(update(1)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert_eq!(b["metadata"]["version"], 2);
+    let (status, b) = app
+        .call(
+            Method::PUT,
+            "/api/v1/services/svc-0",
+            Some(&admin),
+            Some(update(1)),
+        )
+        .await;
+    assert_eq!(
+        (status, b["code"].as_str()),
+        (StatusCode::CONFLICT, Some("version_conflict"))
+    );
+
+    // A reference to a missing team names the field.
+    let bad = json!({"metadata": {"name": "orphan"}, "spec": {"owner_team": "nobody"}});
+    let (status, b) = app
+        .call(Method::POST, "/api/v1/services", Some(&admin), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(b["field"], "spec.owner_team");
+    // A team still owning services cannot be deleted.
+    let team = json!({"metadata": {"name": "temp", "labels": {"company": "acme"}}, "spec": {}});
+    app.call(Method::POST, "/api/v1/teams", Some(&admin), Some(team))
+        .await;
+    let svc = json!({"metadata": {"name": "temp-svc"}, "spec": {"owner_team": "temp"}});
+    app.call(Method::POST, "/api/v1/services", Some(&admin), Some(svc))
+        .await;
+    let (status, b) = app
+        .call(Method::DELETE, "/api/v1/teams/temp", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, b["code"].as_str()),
+        (StatusCode::CONFLICT, Some("still_referenced")),
+        "{b}"
+    );
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            "/api/v1/services/temp-svc",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .call(Method::DELETE, "/api/v1/teams/temp", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, b) = app
+        .call(Method::GET, "/api/v1/teams/temp", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, b["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    // Every change is in the audit log with who did it.
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            "/api/v1/audit?kind=Team&name=temp",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let actions: Vec<_> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["delete", "create"]);
+    assert_eq!(audit["items"][0]["actor"], "token:admin");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_naming_the_field() {
+    let app = TestApp::start_with(
+        test_support::sqlite_store().await,
+        server::Settings {
+            max_body_bytes: 4096,
+            ..server::Settings::default()
+        },
+    )
+    .await;
+    app.apply("org.yaml", ORG).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let url = format!("{}/api/v1/teams", app.base);
+    let send = |body: String, ct: &'static str| {
+        app.http
+            .post(&url)
+            .bearer_auth(&admin)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let r = send("{not json".into(), "application/json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_json");
+    let r = send("{}".into(), "text/plain").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let big = json!({"metadata": {"name": "big"}, "spec": {"description": "x".repeat(10_000)}})
+        .to_string();
+    let r = send(big, "application/json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "payload_too_large"
+    );
+    let r = send(
+        json!({"metadata": {"name": "x", "colour": 1}}).to_string(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_json");
+    assert_eq!(body["field"], "metadata.colour", "{body}");
+    let r = send(
+        json!({"metadata": {"name": "x"}, "spec": {"members": "ann"}}).to_string(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["field"].as_str().unwrap().starts_with("spec.members"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"metadata": {"name": "zed"}, "spec": {"full_name": "Z", "email": "nope", "time_zone": "Mars/Base"}})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<_> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(fields, ["spec.email", "spec.time_zone"], "{body}");
+    let (status, body) = app
+        .call(Method::GET, "/api/v1/services?limit=0", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("limit"))
+    );
+    let (status, body) = app
+        .call(Method::GET, "/api/v1/nothing-here", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    // Nothing of the refused requests was stored.
+    let (_, teams) = app
+        .call(Method::GET, "/api/v1/teams", Some(&admin), None)
+        .await;
+    assert_eq!(teams["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_user_token_holds_the_users_scopes_capped_at_its_role() {
+    let app = app().await;
+    let ann = app
+        .token("ann-ci", vec![Grant::global(Role::Viewer)], Some("ann"))
+        .await;
+    let (_, me) = app
+        .call(Method::GET, "/api/v1/whoami", Some(&ann), None)
+        .await;
+    assert_eq!(me["subject"], "user:ann");
+    assert_eq!(me["grants"], json!([{"role": "viewer", "company": "acme"}]));
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/services/bidder", Some(&ann), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/services/checkout", Some(&ann), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn tokens_are_shown_once_stored_hashed_and_revocable() {
+    let app = app().await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let (status, made) = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({"name": "ci", "role": "viewer", "company": "acme"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let secret = made["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("shr_"));
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/services/checkout",
+            Some(&secret),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/tokens", Some(&admin), None)
+        .await;
+    assert!(
+        !list.to_string().contains(&secret),
+        "secrets are never listed"
+    );
+    let stored = app.store.list_tokens().await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|t| t.hash != secret && !t.hash.contains("shr_"))
+    );
+    let (status, _) = app
+        .call(Method::DELETE, "/api/v1/tokens/ci", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/services/checkout",
+            Some(&secret),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A company admin cannot mint a global token.
+    let acme = app
+        .token(
+            "acme-admin",
+            vec![Grant::company(Role::Admin, "acme")],
+            None,
+        )
+        .await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&acme),
+            Some(json!({"name": "wide", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token() {
+    let app = app().await;
+    let hash = server::api::session::hash_password("correct horse battery").unwrap();
+    let ann = Name::new("ann").unwrap();
+    app.store
+        .set_password(
+            &ann,
+            &hash,
+            &store::WriteContext {
+                actor: "system".into(),
+                at: test_support::t0(),
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            None,
+            Some(json!({"email": "ann@acme.test", "password": "wrong password!"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&json!({"email": "ANN@acme.test", "password": "correct horse battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let csrf = resp.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = app
+        .http
+        .get(format!("{}/api/v1/whoami", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.json::<Value>().await.unwrap()["subject"], "user:ann");
+    let body =
+        json!({"metadata": {"name": "via-console", "labels": {"company": "acme"}}, "spec": {}});
+    let post = |csrf: Option<&str>| {
+        let mut req = app
+            .http
+            .post(format!("{}/api/v1/teams", app.base))
+            .header("cookie", &session)
+            .json(&body);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.send()
+    };
+    let r = post(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "csrf_failed");
+    let r = post(Some(&csrf)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Sessions expire.
+    app.clock.advance(std::time::Duration::from_secs(13 * 3600));
+    let get = app
+        .http
+        .get(format!("{}/api/v1/whoami", app.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_openapi_document() {
+    let app = app().await;
+    let (status, doc) = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for r in server::routes::all().list {
+        let op = &doc["paths"][&r.path][r.method.as_str().to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} is missing from openapi.json",
+            r.method.as_str(),
+            r.path
+        );
+        assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()));
+        for schema in [r.doc.request, r.doc.response].into_iter().flatten() {
+            assert!(
+                doc["components"]["schemas"][schema].is_object(),
+                "schema {schema} of {} is not defined",
+                r.path
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let app = app().await;
+    let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, metrics) = app.call(Method::GET, "/metrics", None, None).await;
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains("shinrai_build_info"), "{text}");
+    assert!(
+        text.contains(r#"shinrai_http_requests_total{method="GET",route="/readyz",status="200"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("shinrai_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_error_table_is_documented() {
+    let doc = include_str!("../../../docs/api.md");
+    for (code, status, _) in server::error::ERROR_TABLE {
+        assert!(
+            doc.contains(&format!("| `{code}` | {status} |")),
+            "docs/api.md lacks error code {code}"
+        );
+    }
+}
