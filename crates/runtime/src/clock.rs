@@ -21,7 +21,7 @@ pub struct SystemClock {
 }
 
 impl SystemClock {
-    pub fn new() -> Arc<dyn Clock> {
+    pub fn shared() -> Arc<dyn Clock> {
         #[allow(clippy::disallowed_methods)] // The one blessed reading of the monotonic clock.
         let origin = Instant::now();
         Arc::new(SystemClock { origin })

@@ -236,7 +236,7 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
         Err(e) => return Err(e.into()),
     };
     let plan = if commit {
-        let clock = runtime::SystemClock::new();
+        let clock = runtime::SystemClock::shared();
         let ctx = WriteContext {
             actor: format!("system:apply({})", whoami()),
             at: clock.now(),
@@ -269,7 +269,7 @@ fn whoami() -> String {
 }
 
 async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
-    let clock = runtime::SystemClock::new();
+    let clock = runtime::SystemClock::shared();
     let actor = format!("system:cli({})", whoami());
     match cmd {
         TokenCommand::Create {
@@ -398,7 +398,7 @@ async fn set_password(name: &str, store: StoreArgs) -> anyhow::Result<ExitCode> 
     let opened = store.open(false).await?;
     let user = find_user(&opened.store, name).await?;
     let hash = server::api::session::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-    let clock = runtime::SystemClock::new();
+    let clock = runtime::SystemClock::shared();
     opened
         .store
         .set_password(

@@ -60,7 +60,7 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format, &args.log)?;
-    let clock = SystemClock::new();
+    let clock = SystemClock::shared();
     let opened = args.store.open(true).await?;
     let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
 

@@ -526,17 +526,18 @@ async fn remove(
     managed(&before)?;
     // Refuse to leave dangling references behind.
     for other in state.store.snapshot(&Kind::ALL).await? {
-        if let Ok(spec) = config::Spec::from_value(other.kind, other.spec.clone()) {
-            if let Some(r) = spec
-                .references()
-                .into_iter()
-                .find(|r| r.kind == kind && r.name == n)
-            {
-                return Err(ApiError::StillReferenced(format!(
-                    "{} {} refers to {kind} {name} (spec.{}); change it first",
-                    other.kind, other.name, r.path
-                )));
-            }
+        let Ok(spec) = config::Spec::from_value(other.kind, other.spec.clone()) else {
+            continue;
+        };
+        if let Some(r) = spec
+            .references()
+            .into_iter()
+            .find(|r| r.kind == kind && r.name == n)
+        {
+            return Err(ApiError::StillReferenced(format!(
+                "{} {} refers to {kind} {name} (spec.{}); change it first",
+                other.kind, other.name, r.path
+            )));
         }
     }
     state

@@ -1,0 +1,231 @@
+//! The binary as a user runs it: serve, kill -9, restart; the data directory lock; token
+//! creation beside a running server; validate, plan and apply.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                "warn",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start shinrai serve");
+        // The bound address is printed on one line at start; wait for it, not for a time.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address line");
+        let base = line
+            .trim()
+            .strip_prefix("shinrai listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Server { child, base }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shinrai(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().expect("run shinrai")
+}
+
+fn token(data_dir: &Path) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "create",
+            "--name",
+            "admin",
+            "--role",
+            "admin",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_write_answered_2xx_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    // Tokens are created on the store directly, beside the running server.
+    let token = token(dir.path());
+    let http = reqwest::Client::new();
+    let mut created = Vec::new();
+    for i in 0..20 {
+        let name = format!("team-{i}");
+        let resp = http
+            .post(format!("{}/api/v1/teams", server.base))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"metadata": {"name": name}, "spec": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        created.push(name);
+    }
+    server.kill9();
+    let server = Server::start(dir.path());
+    for name in created {
+        let resp = http
+            .get(format!("{}/api/v1/teams/{name}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "team {name} lost after kill -9");
+    }
+}
+
+#[test]
+fn a_second_serve_on_one_data_dir_refuses_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Server::start(dir.path());
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another shinrai process"), "{err}");
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    // The lock is released: the data directory can be served again.
+    drop(Server::start(dir.path()));
+}
+
+const CONFIG: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann, labels: {company: acme}}
+spec: {full_name: Ann, email: ann@acme.test, time_zone: Europe/Berlin}
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: shop, labels: {company: acme}}
+spec: {members: [ann]}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: checkout, labels: {company: acme, product: shop}}
+spec: {owner_team: shop}
+"#;
+
+#[test]
+fn apply_twice_changes_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, CONFIG).unwrap();
+    let data_s = data.to_str().unwrap();
+    let file_s = file.to_str().unwrap();
+    let out = shinrai(&["plan", file_s, "--data-dir", data_s]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 to create"), "{text}");
+    let out = shinrai(&["apply", file_s, "--data-dir", data_s]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = shinrai(&["apply", file_s, "--data-dir", data_s, "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["plan"]["changes"], serde_json::json!([]), "{json}");
+    let out = shinrai(&["plan", file_s, "--data-dir", data_s]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("No changes"), "{text}");
+    // Removing a document and applying with --prune deletes it; without, nothing is deleted.
+    let without_service = CONFIG.rsplit_once("---").unwrap().0;
+    std::fs::write(&file, without_service).unwrap();
+    let out = shinrai(&["plan", file_s, "--data-dir", data_s]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No changes"));
+    let out = shinrai(&["plan", file_s, "--prune", "--data-dir", data_s]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("delete Service checkout"), "{text}");
+}
+
+#[test]
+fn validate_reports_every_mistake_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: shinrai/v1\nkind: User\nmetadata: {name: ann}\nspec:\n  full_name: Ann\n  email: ann@acme.test\n  time_zone: Mars/Base\n  shoe_size: 9\n---\napiVersion: shinrai/v1\nkind: Service\nmetadata: {name: Checkout}\nspec: {owner_team: shop}\n",
+    )
+    .unwrap();
+    let out = shinrai(&["validate", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let f = file.display().to_string();
+    assert!(err.contains(&format!("{f}:7: spec.time_zone:")), "{err}");
+    assert!(err.contains(&format!("{f}:8: spec.shoe_size:")), "{err}");
+    assert!(err.contains(&format!("{f}:12: metadata.name:")), "{err}");
+}
+
+#[test]
+fn help_teaches_and_errors_are_one_line() {
+    let out = shinrai(&["--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("serve") && help.contains("apply") && help.contains("token"),
+        "{help}"
+    );
+    let out = shinrai(&["team", "list", "--server", "http://127.0.0.1:9"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: no token"), "{err}");
+    let out = shinrai(&["completions", "bash"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
+}
