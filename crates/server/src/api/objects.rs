@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::{AccessTarget, Kind, Labels, Name, Role, Selector, TeamSpec, UserSpec};
+use domain::{AccessTarget, Kind, Labels, Name, Role, Selector, UserSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{AuditScope, Change, ListQuery, ObjectDraft, ObjectRecord, WriteContext};
@@ -167,8 +167,8 @@ pub fn routes(mut r: Routes) -> Routes {
     r
 }
 
-/// What access control needs to know of an object: its company label and owning teams.
-/// A user belongs to the teams that list them as a member.
+/// What access control needs to know of an object: its company label and owning teams
+/// (the same rule that scopes its audit rows, [`runtime::apply::scope_of`]).
 pub fn access_target(
     kind: Kind,
     name: &Name,
@@ -176,25 +176,15 @@ pub fn access_target(
     spec: &Value,
     teams: &[ObjectRecord],
 ) -> AccessTarget {
-    let company = labels.get(domain::COMPANY_LABEL).map(str::to_owned);
-    let teams = match kind {
-        Kind::Team => vec![name.clone()],
-        Kind::Service => spec
-            .get("owner_team")
-            .and_then(Value::as_str)
-            .and_then(|t| Name::new(t).ok())
-            .into_iter()
-            .collect(),
-        Kind::User => teams
+    let scope = runtime::apply::scope_of(kind, name, labels, spec, teams);
+    AccessTarget {
+        company: scope.company,
+        teams: scope
+            .teams
             .iter()
-            .filter(|t| {
-                serde_json::from_value::<TeamSpec>(t.spec.clone())
-                    .is_ok_and(|s| s.members.contains(name))
-            })
-            .map(|t| t.name.clone())
+            .filter_map(|t| Name::new(t.as_str()).ok())
             .collect(),
-    };
-    AccessTarget { company, teams }
+    }
 }
 
 pub fn audit_scope(target: &AccessTarget) -> AuditScope {
