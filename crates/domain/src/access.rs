@@ -173,7 +173,8 @@ impl fmt::Display for Grant {
 }
 
 /// What access control needs to know of an object: its company and the teams that own it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Audit rows keep it too, so that the log is scoped like the objects it describes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTarget {
     pub company: Option<String>,
     pub teams: Vec<Name>,

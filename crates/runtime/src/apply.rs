@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use config::{Action, Document, Existing, Plan, Problem};
-use domain::{Kind, Name};
-use store::{AuditScope, Change, ObjectDraft, ObjectRecord, Store, StoreError, WriteContext};
+use domain::{AccessTarget, Kind, Name};
+use store::{Change, ObjectDraft, ObjectRecord, Store, StoreError, WriteContext};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -108,21 +108,23 @@ pub async fn commit(
     Ok(prepared.plan)
 }
 
-/// The company and teams an object belongs to, for scoping its audit rows.
+/// The company and teams an object belongs to: what access checks and audit rows are
+/// scoped by. A team owns itself, a service belongs to its owner team, and a user to the
+/// teams that list them as a member.
 pub fn scope_of(
     kind: Kind,
     name: &Name,
     labels: &domain::Labels,
     spec: &serde_json::Value,
     teams: &[ObjectRecord],
-) -> AuditScope {
+) -> AccessTarget {
     let company = labels.get(domain::COMPANY_LABEL).map(str::to_owned);
     let teams = match kind {
-        Kind::Team => vec![name.to_string()],
+        Kind::Team => vec![name.clone()],
         Kind::Service => spec
             .get("owner_team")
             .and_then(|t| t.as_str())
-            .map(str::to_owned)
+            .and_then(|t| Name::new(t).ok())
             .into_iter()
             .collect(),
         Kind::User => teams
@@ -133,8 +135,8 @@ pub fn scope_of(
                     .and_then(|m| m.as_array())
                     .is_some_and(|m| m.iter().any(|u| u.as_str() == Some(name.as_str())))
             })
-            .map(|t| t.name.to_string())
+            .map(|t| t.name.clone())
             .collect(),
     };
-    AuditScope { company, teams }
+    AccessTarget { company, teams }
 }

@@ -13,7 +13,7 @@ mod rows;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{Kind, Labels, Name, Timestamp};
+use domain::{AccessTarget, Kind, Labels, Name, Timestamp};
 use serde_json::Value;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -211,7 +211,7 @@ impl Store for SqlStore {
             "token.create",
             "Token",
             &record.name,
-            &AuditScope::default(),
+            &AccessTarget::default(),
             None,
             Some(after),
         )
@@ -276,7 +276,7 @@ impl Store for SqlStore {
                 "token.revoke",
                 "Token",
                 name,
-                &AuditScope::default(),
+                &AccessTarget::default(),
                 Some(before),
                 Some(after),
             )
@@ -305,7 +305,7 @@ impl Store for SqlStore {
             "password.set",
             "User",
             user.as_str(),
-            &AuditScope::default(),
+            &AccessTarget::default(),
             None,
             None,
         )
@@ -618,7 +618,7 @@ async fn insert_audit(
     action: &str,
     kind: &str,
     name: &str,
-    scope: &AuditScope,
+    scope: &AccessTarget,
     before: Option<Value>,
     after: Option<Value>,
 ) -> Result<()> {

@@ -4,7 +4,7 @@
 //! Each story takes a fresh, migrated, empty store. Timestamps are fixed: the store
 //! never reads the clock, so nothing here depends on when it runs.
 
-use domain::{Grant, Kind, Labels, Name, Role, Selector, Timestamp};
+use domain::{AccessTarget, Grant, Kind, Labels, Name, Role, Selector, Timestamp};
 use serde_json::json;
 
 use crate::*;
@@ -65,7 +65,7 @@ fn draft(kind: Kind, n: &str, labels: Labels, spec: serde_json::Value) -> Object
 fn create(kind: Kind, n: &str, labels: Labels) -> Change {
     Change::Create {
         draft: draft(kind, n, labels, json!({ "owner_team": "core" })),
-        scope: AuditScope::default(),
+        scope: AccessTarget::default(),
     }
 }
 
@@ -92,7 +92,7 @@ pub async fn objects_round_trip(store: &dyn Store) {
         .commit(
             vec![Change::Create {
                 draft: d.clone(),
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("user:ann", 0),
         )
@@ -124,7 +124,7 @@ pub async fn objects_round_trip(store: &dyn Store) {
             vec![Change::Update {
                 draft: d,
                 expected_version: Some(1),
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("user:ann", 5),
         )
@@ -143,7 +143,7 @@ pub async fn objects_round_trip(store: &dyn Store) {
                 kind: Kind::Team,
                 name: team.clone(),
                 expected_version: None,
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("user:ann", 6),
         )
@@ -165,7 +165,7 @@ pub async fn objects_round_trip(store: &dyn Store) {
                 kind: Kind::Team,
                 name: team,
                 expected_version: None,
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("user:ann", 7),
         )
@@ -231,7 +231,7 @@ pub async fn stale_versions_are_refused(store: &dyn Store) {
             json!({ "owner_team": "x" }),
         ),
         expected_version: Some(v),
-        scope: AuditScope::default(),
+        scope: AccessTarget::default(),
     };
     store
         .commit(vec![update(1)], &ctx("system", 1))
@@ -257,7 +257,7 @@ pub async fn stale_versions_are_refused(store: &dyn Store) {
             vec![Change::Update {
                 draft: draft(Kind::Service, "nope", Labels::new(), json!({})),
                 expected_version: None,
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("system", 3),
         )
@@ -326,9 +326,9 @@ pub async fn lists_page_by_name_and_filter_by_labels(store: &dyn Store) {
 }
 
 pub async fn every_change_is_audited(store: &dyn Store) {
-    let scope = AuditScope {
+    let scope = AccessTarget {
         company: Some("acme".into()),
-        teams: vec!["core".into()],
+        teams: vec![name("core")],
     };
     store
         .commit(
@@ -543,7 +543,7 @@ pub async fn text_survives_byte_for_byte(store: &dyn Store) {
                     labels.clone(),
                     json!({ "description": text, "big": big, "n": 1.5, "deep": [[{"a": null}]] }),
                 ),
-                scope: AuditScope::default(),
+                scope: AccessTarget::default(),
             }],
             &ctx("system", 0),
         )

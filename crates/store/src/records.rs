@@ -1,6 +1,6 @@
 //! The rows the store contract speaks in.
 
-use domain::{Kind, Labels, Name, Selector, Timestamp};
+use domain::{AccessTarget, Kind, Labels, Name, Selector, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -33,31 +33,25 @@ pub struct ObjectDraft {
     pub source: Option<String>,
 }
 
-/// Who and what a change concerns, for the audit log and for scoping its rows.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditScope {
-    pub company: Option<String>,
-    pub teams: Vec<String>,
-}
-
 /// One change to a configured object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     Create {
         draft: ObjectDraft,
-        scope: AuditScope,
+        /// The company and teams the object belongs to; its audit row is scoped by them.
+        scope: AccessTarget,
     },
     Update {
         draft: ObjectDraft,
         /// When set, the update fails unless the stored version is this one.
         expected_version: Option<i64>,
-        scope: AuditScope,
+        scope: AccessTarget,
     },
     Delete {
         kind: Kind,
         name: Name,
         expected_version: Option<i64>,
-        scope: AuditScope,
+        scope: AccessTarget,
     },
 }
 
@@ -139,7 +133,7 @@ pub struct AuditEntry {
     pub action: String,
     pub kind: String,
     pub name: String,
-    pub scope: AuditScope,
+    pub scope: AccessTarget,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }

@@ -6,10 +6,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::{AccessTarget, Kind, Labels, Name, Role, Selector, UserSpec};
+use domain::{Kind, Labels, Name, Role, Selector, UserSpec};
+use runtime::apply::scope_of;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{AuditScope, Change, ListQuery, ObjectDraft, ObjectRecord, WriteContext};
+use store::{Change, ListQuery, ObjectDraft, ObjectRecord, WriteContext};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -167,33 +168,6 @@ pub fn routes(mut r: Routes) -> Routes {
     r
 }
 
-/// What access control needs to know of an object: its company label and owning teams
-/// (the same rule that scopes its audit rows, [`runtime::apply::scope_of`]).
-pub fn access_target(
-    kind: Kind,
-    name: &Name,
-    labels: &Labels,
-    spec: &Value,
-    teams: &[ObjectRecord],
-) -> AccessTarget {
-    let scope = runtime::apply::scope_of(kind, name, labels, spec, teams);
-    AccessTarget {
-        company: scope.company,
-        teams: scope
-            .teams
-            .iter()
-            .filter_map(|t| Name::new(t.as_str()).ok())
-            .collect(),
-    }
-}
-
-pub fn audit_scope(target: &AccessTarget) -> AuditScope {
-    AuditScope {
-        company: target.company.clone(),
-        teams: target.teams.iter().map(ToString::to_string).collect(),
-    }
-}
-
 /// The teams, when the kind needs them to decide access (users belong to teams).
 async fn teams_for(state: &AppState, kind: Kind) -> ApiResult<Vec<ObjectRecord>> {
     if kind == Kind::User {
@@ -209,7 +183,7 @@ fn visible(caller: &Caller, o: &ObjectRecord, teams: &[ObjectRecord]) -> bool {
     }
     caller.may(
         Role::Viewer,
-        &access_target(o.kind, &o.name, &o.labels, &o.spec, teams),
+        &scope_of(o.kind, &o.name, &o.labels, &o.spec, teams),
     )
 }
 
@@ -417,17 +391,22 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<ObjectView>)> {
     let draft = checked_draft(&state, kind, input, &caller).await?;
     let teams = teams_for(&state, kind).await?;
-    let target = access_target(kind, &draft.name, &draft.labels, &draft.spec, &teams);
+    let target = scope_of(kind, &draft.name, &draft.labels, &draft.spec, &teams);
     if !caller.may(Role::Admin, &target) {
         return Err(ApiError::Forbidden(format!(
             "{} may not create {kind} {} in this company or team",
             caller.principal.subject, draft.name
         )));
     }
-    let scope = audit_scope(&target);
     let stored = state
         .store
-        .commit(vec![Change::Create { draft, scope }], &ctx(&state, &caller))
+        .commit(
+            vec![Change::Create {
+                draft,
+                scope: target,
+            }],
+            &ctx(&state, &caller),
+        )
         .await?;
     let view = stored
         .into_iter()
@@ -463,22 +442,21 @@ async fn update(
     managed(&before)?;
     let expected_version = input.metadata.version;
     let draft = checked_draft(&state, kind, input, &caller).await?;
-    let target_before = access_target(kind, &n, &before.labels, &before.spec, &teams);
-    let target_after = access_target(kind, &n, &draft.labels, &draft.spec, &teams);
+    let target_before = scope_of(kind, &n, &before.labels, &before.spec, &teams);
+    let target_after = scope_of(kind, &n, &draft.labels, &draft.spec, &teams);
     if !caller.may(Role::Admin, &target_before) || !caller.may(Role::Admin, &target_after) {
         return Err(ApiError::Forbidden(format!(
             "{} may not change {kind} {name}",
             caller.principal.subject
         )));
     }
-    let scope = audit_scope(&target_after);
     let stored = state
         .store
         .commit(
             vec![Change::Update {
                 draft,
                 expected_version,
-                scope,
+                scope: target_after,
             }],
             &ctx(&state, &caller),
         )
@@ -506,7 +484,7 @@ async fn remove(
     else {
         return Err(hidden(kind, &name));
     };
-    let target = access_target(kind, &n, &before.labels, &before.spec, &teams);
+    let target = scope_of(kind, &n, &before.labels, &before.spec, &teams);
     if !caller.may(Role::Admin, &target) {
         return Err(ApiError::Forbidden(format!(
             "{} may not delete {kind} {name}",
@@ -537,7 +515,7 @@ async fn remove(
                 kind,
                 name: n,
                 expected_version: None,
-                scope: audit_scope(&target),
+                scope: target,
             }],
             &ctx(&state, &caller),
         )

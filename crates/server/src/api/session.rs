@@ -191,7 +191,7 @@ async fn set_password(
     let Some(user) = state.store.get_object(Kind::User, &n).await? else {
         return Err(ApiError::NotFound(format!("User {name} does not exist")));
     };
-    let target = super::objects::access_target(Kind::User, &n, &user.labels, &user.spec, &teams);
+    let target = runtime::apply::scope_of(Kind::User, &n, &user.labels, &user.spec, &teams);
     if caller.user() != Some(&n) && !caller.may(Role::Admin, &target) {
         return Err(ApiError::Forbidden(format!(
             "{} may not set the password of {name}",
