@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use domain::{AccessTarget, Grant, Kind, Name, Principal, Role, Subject, UserSpec};
+use domain::{AccessTarget, Kind, Name, Principal, Role, Subject, UserSpec};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -136,7 +136,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError
             };
             return Ok(Caller { principal });
         }
-        if let Some(secret) = cookie(parts, SESSION_COOKIE) {
+        if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
             let Some(session) = state.store.find_session(&hash_secret(&secret), now).await? else {
                 return Err(ApiError::Unauthorized(
                     "the session has expired; sign in again".into(),
@@ -175,9 +175,9 @@ async fn user_principal(state: &AppState, user: &Name) -> Result<Principal, ApiE
     })
 }
 
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// The value of a cookie sent with a request.
+pub(crate) fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -185,13 +185,4 @@ fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-/// The grant a token asks for: a role, optionally limited to a company or a team.
-pub fn token_grant(role: Role, company: Option<String>, team: Option<Name>) -> Grant {
-    Grant {
-        role,
-        company,
-        team,
-    }
 }

@@ -68,7 +68,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// A query string; a bad parameter is a `bad_request` that names it.
+/// A query string; a bad parameter is a `bad_request` that says what is wrong.
 pub struct ApiQuery<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
@@ -79,24 +79,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or("");
-        let de = serde_urlencoded_deserializer(query);
-        match de {
-            Ok(v) => Ok(ApiQuery(v)),
-            Err(e) => Err(ApiError::BadRequest {
-                message: format!("bad query string: {e}"),
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::BadRequest {
+                message: format!("bad query string: {}", e.body_text()),
                 field: None,
-            }),
-        }
+            })
     }
-}
-
-fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, String> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .map_err(|e: axum::http::uri::InvalidUri| e.to_string())?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| e.body_text())
 }

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use domain::{Kind, Labels, Name, Role, Selector, UserSpec};
+use domain::{Kind, Labels, Name, Role, Selector};
 use runtime::apply::scope_of;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -187,7 +187,8 @@ fn visible(caller: &Caller, o: &ObjectRecord, teams: &[ObjectRecord]) -> bool {
     )
 }
 
-fn parse_name(field: &str, s: &str) -> ApiResult<Name> {
+/// Parses a name from a request, as a validation error naming `field`.
+pub(crate) fn parse_name(field: &str, s: &str) -> ApiResult<Name> {
     Name::new(s).map_err(|e| {
         ApiError::validation(vec![FieldProblem {
             field: field.into(),
@@ -521,14 +522,4 @@ async fn remove(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Parses a user spec as stored.
-pub fn user_spec(o: &ObjectRecord) -> ApiResult<UserSpec> {
-    serde_json::from_value(o.spec.clone())
-        .map_err(|e| ApiError::Internal(format!("stored user {} is unreadable: {e}", o.name)))
-}
-
-pub(crate) fn name_param(field: &str, s: &str) -> ApiResult<Name> {
-    parse_name(field, s)
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use store::{SessionRecord, WriteContext};
 
 use crate::AppState;
-use crate::auth::{Caller, SESSION_COOKIE, hash_secret};
+use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::routes::{Access, Doc, Method, Routes};
@@ -165,15 +165,7 @@ async fn logout(
     _caller: Caller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let secret = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned());
-    if let Some(secret) = secret {
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
         state.store.delete_session(&hash_secret(&secret)).await?;
     }
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
@@ -186,7 +178,7 @@ async fn set_password(
     Path(name): Path<String>,
     ApiJson(input): ApiJson<PasswordInput>,
 ) -> ApiResult<StatusCode> {
-    let n = super::objects::name_param("name", &name)?;
+    let n = super::objects::parse_name("name", &name)?;
     let teams = state.store.snapshot(&[Kind::Team]).await?;
     let Some(user) = state.store.get_object(Kind::User, &n).await? else {
         return Err(ApiError::NotFound(format!("User {name} does not exist")));

@@ -121,12 +121,12 @@ pub fn new_token(
     let team = input
         .team
         .as_deref()
-        .map(|t| super::objects::name_param("team", t))
+        .map(|t| super::objects::parse_name("team", t))
         .transpose()?;
     let user = input
         .user
         .as_deref()
-        .map(|u| super::objects::name_param("user", u))
+        .map(|u| super::objects::parse_name("user", u))
         .transpose()?;
     if input.company.is_some() && team.is_some() {
         return Err(ApiError::bad_request(
@@ -184,7 +184,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let now = state.clock.now();
     if let Some(user) = &input.user {
-        let n = super::objects::name_param("user", user)?;
+        let n = super::objects::parse_name("user", user)?;
         if state
             .store
             .get_object(domain::Kind::User, &n)
