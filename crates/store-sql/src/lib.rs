@@ -150,19 +150,24 @@ impl Store for SqlStore {
     }
 
     async fn snapshot(&self, kinds: &[Kind]) -> Result<Vec<ObjectRecord>> {
-        let sql = format!("SELECT {OBJECT_COLUMNS} FROM objects ORDER BY kind, name");
-        let rows = sqlx::query(built(sql))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(unavailable)?;
-        let mut out = Vec::new();
-        for row in &rows {
-            let obj = object_from_row(row)?;
-            if kinds.contains(&obj.kind) {
-                out.push(obj);
-            }
+        if kinds.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let mut params = Vec::with_capacity(kinds.len());
+        let placeholders: Vec<String> = kinds
+            .iter()
+            .map(|k| push_param(&mut params, k.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects WHERE kind IN ({}) ORDER BY kind, name",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(built(sql));
+        for p in &params {
+            q = q.bind(p.as_str());
+        }
+        let rows = q.fetch_all(&self.readers).await.map_err(unavailable)?;
+        rows.iter().map(object_from_row).collect()
     }
 
     async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>> {
