@@ -10,7 +10,7 @@ use store::WriteContext;
 
 use crate::client::{Client, ClientArgs};
 use crate::output::{Output, print_json, print_table};
-use crate::settings::{StoreArgs, read_config};
+use crate::settings::{StoreArgs, prepare_files, read_config};
 
 /// shinrai — reliability for every product you run: synthetic checks, SLOs, paging and
 /// on-call, deploys, logs and GameDays, in one binary.
@@ -222,18 +222,13 @@ fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
 }
 
 async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<ExitCode> {
-    let docs = match load(&args.paths, out)? {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
     let opened = args.store.open(false).await?;
-    let prepared = match runtime::apply::prepare(&opened.store, &docs, args.prune).await {
+    let prepared = match prepare_files(&opened.store, &args.paths, args.prune).await? {
         Ok(p) => p,
-        Err(runtime::apply::ApplyError::Invalid(problems)) => {
+        Err(problems) => {
             report_problems(&problems, out);
             return Ok(ExitCode::FAILURE);
         }
-        Err(e) => return Err(e.into()),
     };
     let plan = if commit {
         let clock = runtime::SystemClock::shared();

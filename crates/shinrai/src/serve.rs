@@ -11,7 +11,7 @@ use store::WriteContext;
 use tokio::sync::watch;
 
 use crate::cli::LogFormat;
-use crate::settings::{StoreArgs, read_config};
+use crate::settings::{StoreArgs, prepare_files};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -65,21 +65,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
 
     if let Some(path) = &args.config {
-        let files = read_config(std::slice::from_ref(path))?;
-        let (docs, problems) = config::parse(&files);
-        if !problems.is_empty() {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            anyhow::bail!(
-                "{} problem(s) in --config {}; not starting",
-                problems.len(),
-                path.display()
-            );
-        }
-        let prepared = match runtime::apply::prepare(&store, &docs, false).await {
+        let prepared = match prepare_files(&store, std::slice::from_ref(path), false).await? {
             Ok(p) => p,
-            Err(runtime::apply::ApplyError::Invalid(problems)) => {
+            Err(problems) => {
                 for p in &problems {
                     eprintln!("{p}");
                 }
@@ -89,7 +77,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     path.display()
                 );
             }
-            Err(e) => return Err(e.into()),
         };
         let ctx = WriteContext {
             actor: "system:config".into(),
