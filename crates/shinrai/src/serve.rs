@@ -125,13 +125,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     tracing::info!(store = %opened.describe, %addr, "shinrai serving");
+    let signals = shutdown_signals()?;
     // One line on standard output with the bound address, so scripts and tests that
     // listen on port 0 learn where to connect.
     println!("shinrai listening on http://{addr}");
 
     let mut shutdown_rx = stop_rx.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.await;
         let _ = stop_tx.send(true);
     });
     server::run(listener, state, async move {
@@ -146,24 +147,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// Registers for SIGTERM and SIGINT now, and returns a future that completes on either.
+/// Registering before the address is printed matters: whoever starts shinrai may stop it
+/// as soon as it says where it listens, and an unhandled SIGTERM kills without shutdown.
+#[cfg(unix)]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
