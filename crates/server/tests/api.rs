@@ -5,7 +5,44 @@ use domain::{Grant, Name, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::routes::{Access, Method as M};
+use test_support::TestStore;
 use test_support::app::TestApp;
+
+/// Every API story runs on both backends.
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story(test_support::sqlite_store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story(test_support::postgres_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    every_protected_route_refuses_a_missing_or_wrong_token,
+    a_viewer_is_refused_on_every_route_that_needs_more,
+    a_company_admin_sees_and_touches_nothing_of_another_company,
+    objects_from_files_are_read_only_and_name_their_file,
+    crud_with_pagination_selectors_versions_and_references,
+    bad_input_gets_a_clear_error_naming_the_field,
+    a_user_token_holds_the_users_scopes_capped_at_its_role,
+    tokens_are_shown_once_stored_hashed_and_revocable,
+    console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token,
+    every_route_is_in_the_openapi_document,
+    health_readiness_and_metrics,
+);
 
 const ORG: &str = r#"
 apiVersion: shinrai/v1
@@ -39,8 +76,8 @@ metadata: {name: bidder, labels: {company: globex, product: ads}}
 spec: {owner_team: ads}
 "#;
 
-async fn app() -> TestApp {
-    let app = TestApp::start(test_support::sqlite_store().await).await;
+async fn app(store: TestStore) -> TestApp {
+    let app = TestApp::start(store).await;
     app.apply("org.yaml", ORG).await;
     app
 }
@@ -58,9 +95,8 @@ fn method(m: M) -> Method {
     }
 }
 
-#[tokio::test]
-async fn every_protected_route_refuses_a_missing_or_wrong_token() {
-    let app = app().await;
+async fn every_protected_route_refuses_a_missing_or_wrong_token(store: TestStore) {
+    let app = app(store).await;
     for r in server::routes::all().list {
         if r.access == Access::Public {
             continue;
@@ -81,9 +117,8 @@ async fn every_protected_route_refuses_a_missing_or_wrong_token() {
     }
 }
 
-#[tokio::test]
-async fn a_viewer_is_refused_on_every_route_that_needs_more() {
-    let app = app().await;
+async fn a_viewer_is_refused_on_every_route_that_needs_more(store: TestStore) {
+    let app = app(store).await;
     let viewer = app
         .token("viewer", vec![Grant::global(Role::Viewer)], None)
         .await;
@@ -111,9 +146,8 @@ async fn a_viewer_is_refused_on_every_route_that_needs_more() {
     assert!(checked >= 12, "only {checked} routes checked");
 }
 
-#[tokio::test]
-async fn a_company_admin_sees_and_touches_nothing_of_another_company() {
-    let app = app().await;
+async fn a_company_admin_sees_and_touches_nothing_of_another_company(store: TestStore) {
+    let app = app(store).await;
     let acme = app
         .token(
             "acme-admin",
@@ -198,9 +232,8 @@ async fn a_company_admin_sees_and_touches_nothing_of_another_company() {
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn objects_from_files_are_read_only_and_name_their_file() {
-    let app = app().await;
+async fn objects_from_files_are_read_only_and_name_their_file(store: TestStore) {
+    let app = app(store).await;
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
@@ -233,9 +266,8 @@ async fn objects_from_files_are_read_only_and_name_their_file() {
     assert_eq!(got["metadata"]["managed_by"], "org.yaml");
 }
 
-#[tokio::test]
-async fn crud_with_pagination_selectors_versions_and_references() {
-    let app = app().await;
+async fn crud_with_pagination_selectors_versions_and_references(store: TestStore) {
+    let app = app(store).await;
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
@@ -370,10 +402,9 @@ async fn crud_with_pagination_selectors_versions_and_references() {
     assert_eq!(audit["items"][0]["actor"], "token:admin");
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_error_naming_the_field() {
+async fn bad_input_gets_a_clear_error_naming_the_field(store: TestStore) {
     let app = TestApp::start_with(
-        test_support::sqlite_store().await,
+        store,
         server::Settings {
             max_body_bytes: 4096,
             ..server::Settings::default()
@@ -459,9 +490,8 @@ async fn bad_input_gets_a_clear_error_naming_the_field() {
     assert_eq!(teams["items"].as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_user_token_holds_the_users_scopes_capped_at_its_role() {
-    let app = app().await;
+async fn a_user_token_holds_the_users_scopes_capped_at_its_role(store: TestStore) {
+    let app = app(store).await;
     let ann = app
         .token("ann-ci", vec![Grant::global(Role::Viewer)], Some("ann"))
         .await;
@@ -480,9 +510,8 @@ async fn a_user_token_holds_the_users_scopes_capped_at_its_role() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn tokens_are_shown_once_stored_hashed_and_revocable() {
-    let app = app().await;
+async fn tokens_are_shown_once_stored_hashed_and_revocable(store: TestStore) {
+    let app = app(store).await;
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
@@ -551,9 +580,8 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token() {
-    let app = app().await;
+async fn console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token(store: TestStore) {
+    let app = app(store).await;
     let hash = server::api::session::hash_password("correct horse battery").unwrap();
     let ann = Name::new("ann").unwrap();
     app.store
@@ -635,9 +663,8 @@ async fn console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token
     assert_eq!(get.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn every_route_is_in_the_openapi_document() {
-    let app = app().await;
+async fn every_route_is_in_the_openapi_document(store: TestStore) {
+    let app = app(store).await;
     let (status, doc) = app
         .call(Method::GET, "/api/v1/openapi.json", None, None)
         .await;
@@ -661,9 +688,8 @@ async fn every_route_is_in_the_openapi_document() {
     }
 }
 
-#[tokio::test]
-async fn health_readiness_and_metrics() {
-    let app = app().await;
+async fn health_readiness_and_metrics(store: TestStore) {
+    let app = app(store).await;
     let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call(Method::GET, "/readyz", None, None).await;
