@@ -3,7 +3,7 @@
 use std::fmt;
 
 use saphyr::{LoadableYamlNode, MarkedYamlOwned};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use domain::catalog::FieldError;
 use domain::{Kind, Labels, Name, ServiceSpec, TeamSpec, UserSpec};
@@ -15,7 +15,7 @@ use crate::tree::{FieldLines, Node, Value, join};
 pub const API_VERSION: &str = "shinrai/v1";
 
 /// A file handed in by the caller: this crate does no I/O.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceFile {
     pub path: String,
     pub content: String,
@@ -31,7 +31,7 @@ impl SourceFile {
 }
 
 /// A place in a file; `line` is 1-based.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub file: String,
     pub line: usize,
@@ -45,7 +45,7 @@ impl fmt::Display for Location {
 
 /// Something wrong in a file. `path` is the field's path from the document root
 /// (`spec.members[1]`), empty when the problem is not about one field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub location: Location,
     pub path: String,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use domain::{Kind, Labels, Name};
@@ -40,7 +40,7 @@ impl Existing {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
@@ -49,14 +49,16 @@ pub enum Action {
 }
 
 /// One changed field: `spec.members`, `metadata.labels.company`, `metadata.managed_by`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldDiff {
     pub path: String,
     pub before: Option<Json>,
     pub after: Option<Json>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Plans travel as JSON from a server to the CLI (`apply --server`); the labels and spec
+/// to write stay behind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlannedChange {
     pub action: Action,
     pub kind: Kind,
@@ -73,7 +75,7 @@ pub struct PlannedChange {
     pub spec: Json,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub changes: Vec<PlannedChange>,
 }

@@ -15,6 +15,19 @@ use store::StoreError;
 pub struct FieldProblem {
     pub field: String,
     pub message: String,
+    /// `file:line`, when the problem is in a configuration file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl FieldProblem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.into(),
+            message: message.into(),
+            location: None,
+        }
+    }
 }
 
 /// The body of every REST API error.

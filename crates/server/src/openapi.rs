@@ -104,7 +104,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         };
         paths = paths.path(r.path.clone(), PathItem::new(method, op.build()));
     }
-    use crate::api::{audit, objects, session, tokens};
+    use crate::api::{audit, config, objects, session, tokens};
     let components = ComponentsBuilder::new()
         .schema_from::<crate::error::ErrorBody>()
         .schema_from::<crate::error::FieldProblem>()
@@ -123,6 +123,9 @@ pub fn document(routes: &Routes) -> OpenApi {
         .schema_from::<session::LoginInput>()
         .schema_from::<session::SessionView>()
         .schema_from::<session::PasswordInput>()
+        .schema_from::<config::ConfigInput>()
+        .schema_from::<config::FileInput>()
+        .schema_from::<config::ConfigResult>()
         .schema_from::<domain::TeamSpec>()
         .schema_from::<domain::UserSpec>()
         .schema_from::<domain::ServiceSpec>()

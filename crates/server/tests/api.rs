@@ -42,6 +42,7 @@ on_both_backends!(
     console_sessions_sign_in_with_a_password_and_writes_need_the_csrf_token,
     every_route_is_in_the_openapi_document,
     health_readiness_and_metrics,
+    configuration_is_planned_and_applied_through_the_api,
 );
 
 const ORG: &str = r#"
@@ -705,6 +706,90 @@ async fn health_readiness_and_metrics(store: TestStore) {
         text.contains("shinrai_http_request_duration_seconds_bucket"),
         "{text}"
     );
+}
+
+async fn configuration_is_planned_and_applied_through_the_api(store: TestStore) {
+    let app = TestApp::start(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let files = |content: &str| json!({"files": [{"path": "org.yaml", "content": content}]});
+    let (status, planned) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/plan",
+            Some(&admin),
+            Some(files(ORG)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{planned}");
+    assert_eq!(planned["applied"], false);
+    assert_eq!(planned["plan"]["changes"].as_array().unwrap().len(), 6);
+    let (_, teams) = app
+        .call(Method::GET, "/api/v1/teams", Some(&admin), None)
+        .await;
+    assert_eq!(teams["items"], json!([]), "plan changes nothing");
+
+    let (status, applied) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/apply",
+            Some(&admin),
+            Some(files(ORG)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["applied"], true);
+    let (_, again) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/apply",
+            Some(&admin),
+            Some(files(ORG)),
+        )
+        .await;
+    assert_eq!(
+        again["plan"]["changes"],
+        json!([]),
+        "a second apply changes nothing"
+    );
+    let (_, svc) = app
+        .call(Method::GET, "/api/v1/services/checkout", Some(&admin), None)
+        .await;
+    assert_eq!(svc["metadata"]["managed_by"], "org.yaml");
+
+    // Problems name file, line and field; nothing is applied.
+    let bad =
+        "apiVersion: shinrai/v1\nkind: Team\nmetadata: {name: extra}\nspec:\n  members: [nobody]\n";
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/apply",
+            Some(&admin),
+            Some(files(bad)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["location"], "org.yaml:5", "{body}");
+    assert_eq!(body["errors"][0]["field"], "spec.members[0]", "{body}");
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/teams/extra", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Configuration describes the whole organisation: a company admin may not apply it.
+    let acme = app
+        .token("acme", vec![Grant::company(Role::Admin, "acme")], None)
+        .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/plan",
+            Some(&acme),
+            Some(files(ORG)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }
 
 #[test]

@@ -70,6 +70,18 @@ pub struct ApplyArgs {
     /// through the API or console are never deleted.
     #[arg(long)]
     pub prune: bool,
+    /// Plan or apply through this shinrai server instead of on the store directly
+    /// (needs a global admin token).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// API token for --server.
+    #[arg(
+        long,
+        env = "SHINRAI_TOKEN",
+        hide_env_values = true,
+        requires = "server"
+    )]
+    pub token: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -222,6 +234,9 @@ fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
 }
 
 async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<ExitCode> {
+    if let Some(server) = &args.server {
+        return apply_remote(server, &args, out, commit).await;
+    }
     let opened = args.store.open(false).await?;
     let prepared = match prepare_files(&opened.store, &args.paths, args.prune).await? {
         Ok(p) => p,
@@ -243,16 +258,77 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
         prepared.plan
     };
     opened.close().await;
+    print_plan(&plan, out, commit);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `plan|apply --server`: the files travel to the server, which plans (and applies) them.
+async fn apply_remote(
+    server: &str,
+    args: &ApplyArgs,
+    out: Output,
+    commit: bool,
+) -> anyhow::Result<ExitCode> {
+    let files = read_config(&args.paths)?;
+    let client = Client::new(&ClientArgs {
+        server: server.to_owned(),
+        token: args.token.clone(),
+    })?;
+    let body = serde_json::json!({
+        "files": files.iter().map(|f| serde_json::json!({"path": f.path, "content": f.content})).collect::<Vec<_>>(),
+        "prune": args.prune,
+    });
+    let path = if commit {
+        "/api/v1/config/apply"
+    } else {
+        "/api/v1/config/plan"
+    };
+    let (status, answer) = client
+        .send(reqwest::Method::POST, path, &[], Some(&body))
+        .await?;
+    if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY && answer["errors"].is_array() {
+        let problems: Vec<config::Problem> = answer["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let location = e["location"].as_str().unwrap_or("");
+                let (file, line) = location.rsplit_once(':').unwrap_or((location, "0"));
+                config::Problem {
+                    location: config::Location {
+                        file: file.to_owned(),
+                        line: line.parse().unwrap_or(0),
+                    },
+                    path: e["field"].as_str().unwrap_or("").to_owned(),
+                    message: e["message"].as_str().unwrap_or("").to_owned(),
+                }
+            })
+            .collect();
+        report_problems(&problems, out);
+        return Ok(ExitCode::FAILURE);
+    }
+    if !status.is_success() {
+        let msg = answer["message"]
+            .as_str()
+            .map_or_else(|| answer.to_string(), str::to_owned);
+        anyhow::bail!("{status}: {msg}");
+    }
+    let plan: config::Plan = serde_json::from_value(answer["plan"].clone())
+        .context("the server's plan is not in the expected shape")?;
+    print_plan(&plan, out, commit);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_plan(plan: &config::Plan, out: Output, applied: bool) {
     match out {
-        Output::Json => print_json(&serde_json::json!({ "applied": commit, "plan": plan })),
+        Output::Json => print_json(&serde_json::json!({ "applied": applied, "plan": plan })),
         Output::Table => {
-            print!("{plan}");
-            if commit && !plan.is_empty() {
+            println!("{plan}");
+            if applied && !plan.is_empty() {
                 println!("Applied.");
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The operating-system user running a command, for the audit log.

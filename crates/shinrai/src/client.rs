@@ -42,34 +42,50 @@ impl Client {
         })
     }
 
+    /// GET a JSON answer; an error answer becomes an error with the server's message.
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
     ) -> anyhow::Result<T> {
-        let url = format!("{}{path}", self.base);
-        let resp = self
-            .http
-            .get(&url)
-            .query(query)
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot reach {}; is `shinrai serve` running there?",
-                    self.base
-                )
-            })?;
-        let status = resp.status();
-        let body = resp.bytes().await.context("cannot read the answer")?;
+        let (status, body) = self.send(reqwest::Method::GET, path, query, None).await?;
         if !status.is_success() {
-            let msg = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            let msg = body["message"]
+                .as_str()
+                .map_or_else(|| body.to_string(), str::to_owned);
             anyhow::bail!("{status}: {msg}");
         }
-        serde_json::from_slice(&body).context("the server's answer is not the expected JSON")
+        serde_json::from_value(body).context("the server's answer is not the expected JSON")
+    }
+
+    /// Sends a request; returns the status and the JSON body, error answers included.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+        let url = format!("{}{path}", self.base);
+        let mut req = self
+            .http
+            .request(method, &url)
+            .query(query)
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.with_context(|| {
+            format!(
+                "cannot reach {}; is `shinrai serve` running there?",
+                self.base
+            )
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.context("cannot read the answer")?;
+        let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        });
+        Ok((status, json))
     }
 }

@@ -196,6 +196,51 @@ fn apply_twice_changes_nothing_the_second_time() {
 }
 
 #[test]
+fn plan_and_apply_work_through_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, CONFIG).unwrap();
+    let server = Server::start(&data);
+    let token = token(&data);
+    let file_s = file.to_str().unwrap();
+    let remote = |cmd: &str| {
+        Command::new(BIN)
+            .args([cmd, file_s, "--server", &server.base, "--token", &token])
+            .output()
+            .unwrap()
+    };
+    let out = remote("plan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 to create"));
+    let out = remote("apply");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = remote("plan");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No changes"));
+    // Problems come back as file:line: field: message.
+    std::fs::write(
+        &file,
+        CONFIG.replace("time_zone: Europe/Berlin", "time_zone: Mars/Base"),
+    )
+    .unwrap();
+    let out = remote("apply");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{file_s}:5: spec.time_zone:")),
+        "{err}"
+    );
+}
+
+#[test]
 fn validate_reports_every_mistake_with_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");

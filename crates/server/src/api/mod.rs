@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`.
 
 pub mod audit;
+pub mod config;
 pub mod objects;
 pub mod session;
 pub mod tokens;
@@ -24,7 +25,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = objects::routes(r);
     let r = tokens::routes(r);
     let r = audit::routes(r);
-    session::routes(r)
+    let r = session::routes(r);
+    config::routes(r)
 }
 
 /// The caller and their grants.

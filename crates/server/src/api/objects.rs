@@ -190,10 +190,10 @@ fn visible(caller: &Caller, o: &ObjectRecord, teams: &[ObjectRecord]) -> bool {
 /// Parses a name from a request, as a validation error naming `field`.
 pub(crate) fn parse_name(field: &str, s: &str) -> ApiResult<Name> {
     Name::new(s).map_err(|e| {
-        ApiError::validation(vec![FieldProblem {
-            field: field.into(),
-            message: format!("{s:?} is not a valid name: {e}"),
-        }])
+        ApiError::validation(vec![FieldProblem::new(
+            field,
+            format!("{s:?} is not a valid name: {e}"),
+        )])
     })
 }
 
@@ -288,49 +288,46 @@ async fn checked_draft(
     if let Some(v) = &input.api_version
         && v != "shinrai/v1"
     {
-        problems.push(FieldProblem {
-            field: "apiVersion".into(),
-            message: format!("must be shinrai/v1, not {v:?}"),
-        });
+        problems.push(FieldProblem::new(
+            "apiVersion",
+            format!("must be shinrai/v1, not {v:?}"),
+        ));
     }
     if let Some(k) = &input.kind
         && k != kind.as_str()
     {
-        problems.push(FieldProblem {
-            field: "kind".into(),
-            message: format!("this collection holds {kind} objects, not {k:?}"),
-        });
+        problems.push(FieldProblem::new(
+            "kind",
+            format!("this collection holds {kind} objects, not {k:?}"),
+        ));
     }
     let name = match Name::new(input.metadata.name.as_str()) {
         Ok(n) => Some(n),
         Err(e) => {
-            problems.push(FieldProblem {
-                field: "metadata.name".into(),
-                message: format!("{:?} is not a valid name: {e}", input.metadata.name),
-            });
+            problems.push(FieldProblem::new(
+                "metadata.name",
+                format!("{:?} is not a valid name: {e}", input.metadata.name),
+            ));
             None
         }
     };
     for (key, e) in input.metadata.labels.validate() {
-        problems.push(FieldProblem {
-            field: format!("metadata.labels.{key}"),
-            message: e.to_string(),
-        });
+        problems.push(FieldProblem::new(
+            format!("metadata.labels.{key}"),
+            e.to_string(),
+        ));
     }
     let spec = match config::Spec::from_value(kind, input.spec) {
         Ok(spec) => {
             for e in spec.validate() {
-                problems.push(FieldProblem {
-                    field: format!("spec.{}", e.path),
-                    message: e.message,
-                });
+                problems.push(FieldProblem::new(format!("spec.{}", e.path), e.message));
             }
             for r in spec.references() {
                 if state.store.get_object(r.kind, &r.name).await?.is_none() {
-                    problems.push(FieldProblem {
-                        field: format!("spec.{}", r.path),
-                        message: format!("no {} named {} exists", r.kind, r.name),
-                    });
+                    problems.push(FieldProblem::new(
+                        format!("spec.{}", r.path),
+                        format!("no {} named {} exists", r.kind, r.name),
+                    ));
                 }
             }
             if let config::Spec::User(user) = &spec {
@@ -347,10 +344,10 @@ async fn checked_draft(
         }
         Err(errors) => {
             for e in errors {
-                problems.push(FieldProblem {
-                    field: format!("spec.{}", e.path).trim_end_matches('.').to_owned(),
-                    message: e.message,
-                });
+                problems.push(FieldProblem::new(
+                    format!("spec.{}", e.path).trim_end_matches('.').to_owned(),
+                    e.message,
+                ));
             }
             None
         }
@@ -435,10 +432,10 @@ async fn update(
         return Err(hidden(kind, &name));
     };
     if input.metadata.name != name {
-        return Err(ApiError::validation(vec![FieldProblem {
-            field: "metadata.name".into(),
-            message: format!("must match the path ({name}); objects cannot be renamed"),
-        }]));
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "metadata.name",
+            format!("must match the path ({name}); objects cannot be renamed"),
+        )]));
     }
     managed(&before)?;
     let expected_version = input.metadata.version;

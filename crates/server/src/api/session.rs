@@ -191,10 +191,10 @@ async fn set_password(
         )));
     }
     if input.password.chars().count() < 12 {
-        return Err(ApiError::validation(vec![crate::error::FieldProblem {
-            field: "password".into(),
-            message: "must be at least 12 characters".into(),
-        }]));
+        return Err(ApiError::validation(vec![crate::error::FieldProblem::new(
+            "password",
+            "must be at least 12 characters",
+        )]));
     }
     let password = input.password;
     let hash = blocking(move || hash_password(&password))
