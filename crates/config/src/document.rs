@@ -126,6 +126,18 @@ impl Spec {
     }
 
     /// The objects this spec names, for reference checks.
+    /// The distinct objects this spec names, for the store's reference bookkeeping.
+    pub fn targets(&self) -> Vec<(Kind, Name)> {
+        let mut targets: Vec<(Kind, Name)> = self
+            .references()
+            .into_iter()
+            .map(|r| (r.kind, r.name))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        targets
+    }
+
     pub fn references(&self) -> Vec<Reference> {
         let mut refs = Vec::new();
         match self {

@@ -79,12 +79,17 @@ pub async fn commit(
     for c in &prepared.plan.changes {
         let version = prepared.versions.get(&(c.kind, c.name.clone())).copied();
         let scope = scope_of(c.kind, &c.name, &c.labels, &c.spec, &teams);
+        // Planned specs were validated when the documents were parsed.
+        let references = config::Spec::from_value(c.kind, c.spec.clone())
+            .map(|s| s.targets())
+            .unwrap_or_default();
         let draft = || ObjectDraft {
             kind: c.kind,
             name: c.name.clone(),
             labels: c.labels.clone(),
             spec: c.spec.clone(),
             source: c.source.clone(),
+            references: references.clone(),
         };
         changes.push(match c.action {
             Action::Create => Change::Create {

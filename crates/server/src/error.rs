@@ -244,6 +244,12 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             StoreError::AlreadyExists { .. } => ApiError::AlreadyExists(e.to_string()),
             StoreError::VersionConflict { .. } => ApiError::VersionConflict(e.to_string()),
+            StoreError::StillReferenced { .. } => ApiError::StillReferenced(e.to_string()),
+            // The API checks references field by field first; this is the store's own
+            // guard against a change that raced with that check.
+            StoreError::MissingReference { .. } => {
+                ApiError::validation(vec![FieldProblem::new("spec", e.to_string())])
+            }
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             StoreError::Corrupt(_) => ApiError::Internal(e.to_string()),
         }

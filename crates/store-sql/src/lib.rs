@@ -38,6 +38,15 @@ impl Dialect {
             Dialect::Postgres => " FOR UPDATE",
         }
     }
+
+    /// Locks a referenced row against deletion until the transaction ends: a concurrent
+    /// delete of it waits, then sees the new reference.
+    fn for_share(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR SHARE",
+        }
+    }
 }
 
 /// A store over one or two pools: readers, and writers. On SQLite the writer pool holds a
@@ -173,9 +182,20 @@ impl Store for SqlStore {
     async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>> {
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(changes.len());
+        let mut written = Vec::new();
+        let mut deleted = Vec::new();
         for change in changes {
+            match &change {
+                Change::Delete { kind, name, .. } => deleted.push((*kind, name.clone())),
+                Change::Create { draft, .. } | Change::Update { draft, .. } => {
+                    written.push(((draft.kind, draft.name.clone()), draft.references.clone()));
+                }
+            }
             out.push(self.apply_change(&mut tx, change, ctx).await?);
         }
+        // References are checked once the whole batch is in place, so that objects
+        // created together may name each other.
+        self.check_references(&mut tx, &written, &deleted).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }
@@ -401,6 +421,56 @@ impl Store for SqlStore {
 }
 
 impl SqlStore {
+    async fn check_references(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        written: &[(ObjectKey, Vec<ObjectKey>)],
+        deleted: &[(Kind, Name)],
+    ) -> Result<()> {
+        let exists = format!(
+            "SELECT version FROM objects WHERE kind = $1 AND name = $2{}",
+            self.dialect.for_share()
+        );
+        for ((from_kind, from_name), targets) in written {
+            for (to_kind, to_name) in targets {
+                let found = sqlx::query(built(exists.clone()))
+                    .bind(to_kind.as_str())
+                    .bind(to_name.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(unavailable)?;
+                if found.is_none() {
+                    return Err(StoreError::MissingReference {
+                        from_kind: from_kind.to_string(),
+                        from_name: from_name.to_string(),
+                        to_kind: to_kind.to_string(),
+                        to_name: to_name.to_string(),
+                    });
+                }
+            }
+        }
+        for (kind, name) in deleted {
+            let by = sqlx::query(
+                "SELECT from_kind, from_name FROM object_refs WHERE to_kind = $1 AND to_name = $2
+                 ORDER BY from_kind, from_name LIMIT 1",
+            )
+            .bind(kind.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+            if let Some(row) = by {
+                return Err(StoreError::StillReferenced {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    by_kind: row.try_get("from_kind").map_err(corrupt)?,
+                    by_name: row.try_get("from_name").map_err(corrupt)?,
+                });
+            }
+        }
+        Ok(())
+    }
+
     async fn current(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -452,6 +522,7 @@ impl SqlStore {
                     ));
                 }
                 write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
+                write_references(tx, draft.kind, &draft.name, &draft.references).await?;
                 let after = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
                 insert_audit(
                     tx,
@@ -500,6 +571,8 @@ impl SqlStore {
                 .map_err(unavailable)?;
                 delete_labels(tx, draft.kind, &draft.name).await?;
                 write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
+                delete_references(tx, draft.kind, &draft.name).await?;
+                write_references(tx, draft.kind, &draft.name, &draft.references).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 let after_json = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
@@ -543,6 +616,7 @@ impl SqlStore {
                     .await
                     .map_err(unavailable)?;
                 delete_labels(tx, kind, &name).await?;
+                delete_references(tx, kind, &name).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 insert_audit(
@@ -603,6 +677,42 @@ async fn write_labels(
             .await
             .map_err(unavailable)?;
     }
+    Ok(())
+}
+
+async fn write_references(
+    tx: &mut Transaction<'static, Any>,
+    kind: Kind,
+    name: &Name,
+    targets: &[ObjectKey],
+) -> Result<()> {
+    for (to_kind, to_name) in targets {
+        sqlx::query(
+            "INSERT INTO object_refs (from_kind, from_name, to_kind, to_name) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(kind.as_str())
+        .bind(name.as_str())
+        .bind(to_kind.as_str())
+        .bind(to_name.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+async fn delete_references(
+    tx: &mut Transaction<'static, Any>,
+    kind: Kind,
+    name: &Name,
+) -> Result<()> {
+    sqlx::query("DELETE FROM object_refs WHERE from_kind = $1 AND from_name = $2")
+        .bind(kind.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
     Ok(())
 }
 

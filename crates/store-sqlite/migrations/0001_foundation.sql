@@ -24,6 +24,17 @@ CREATE TABLE object_labels (
 );
 CREATE INDEX object_labels_by_value ON object_labels (kind, key, value);
 
+-- What each object names (a service its owner team, a team its members). A commit fails
+-- when it would leave a reference to an object that does not exist.
+CREATE TABLE object_refs (
+    from_kind TEXT NOT NULL,
+    from_name TEXT NOT NULL,
+    to_kind   TEXT NOT NULL,
+    to_name   TEXT NOT NULL,
+    PRIMARY KEY (from_kind, from_name, to_kind, to_name)
+);
+CREATE INDEX object_refs_by_target ON object_refs (to_kind, to_name);
+
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     at          BIGINT NOT NULL,

@@ -24,6 +24,7 @@ macro_rules! conformance_suite {
             sessions_expire,
             passwords_are_kept_per_user,
             text_survives_byte_for_byte,
+            references_are_kept_whole,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -59,6 +60,7 @@ fn draft(kind: Kind, n: &str, labels: Labels, spec: serde_json::Value) -> Object
         labels,
         spec,
         source: None,
+        references: Vec::new(),
     }
 }
 
@@ -572,4 +574,102 @@ pub async fn text_survives_byte_for_byte(store: &dyn Store) {
         .unwrap();
     // Selector keys are ASCII; values may be any text.
     assert_eq!(found.len(), 1);
+}
+
+pub async fn references_are_kept_whole(store: &dyn Store) {
+    let service = |owner: &str| {
+        let mut d = draft(
+            Kind::Service,
+            "api",
+            Labels::new(),
+            json!({ "owner_team": owner }),
+        );
+        d.references = vec![(Kind::Team, name(owner))];
+        d
+    };
+    let create = |d: ObjectDraft| Change::Create {
+        draft: d,
+        scope: AccessTarget::default(),
+    };
+    let delete = |kind, n: &str| Change::Delete {
+        kind,
+        name: name(n),
+        expected_version: None,
+        scope: AccessTarget::default(),
+    };
+
+    // A reference to nothing fails the whole batch.
+    let err = store
+        .commit(vec![create(service("core"))], &ctx("system", 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MissingReference { to_kind, to_name, .. } if to_kind == "Team" && to_name == "core"),
+        "{err:?}"
+    );
+    assert!(
+        store
+            .get_object(Kind::Service, &name("api"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Objects created together may name each other, in either order.
+    let mut user = draft(Kind::User, "ann", Labels::new(), json!({}));
+    user.references = vec![(Kind::Team, name("core"))];
+    let mut team = draft(Kind::Team, "core", Labels::new(), json!({}));
+    team.references = vec![(Kind::User, name("ann"))];
+    store
+        .commit(
+            vec![create(user), create(team), create(service("core"))],
+            &ctx("system", 1),
+        )
+        .await
+        .expect("a batch whose references close within it");
+
+    // A referenced object cannot be deleted, and the refusal names who refers to it.
+    let err = store
+        .commit(vec![delete(Kind::Team, "core")], &ctx("system", 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::StillReferenced { by_kind, .. } if by_kind == "Service" || by_kind == "User"),
+        "{err:?}"
+    );
+    assert!(
+        store
+            .get_object(Kind::Team, &name("core"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Dropping the reference by an update releases it.
+    store
+        .commit(
+            vec![Change::Update {
+                draft: draft(Kind::Service, "api", Labels::new(), json!({})),
+                expected_version: None,
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 3),
+        )
+        .await
+        .unwrap();
+    // Deleting the other referrer and the team in one batch leaves nothing dangling.
+    store
+        .commit(
+            vec![delete(Kind::User, "ann"), delete(Kind::Team, "core")],
+            &ctx("system", 4),
+        )
+        .await
+        .expect("delete referrer and referee together");
+    assert!(
+        store
+            .get_object(Kind::Team, &name("core"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -32,6 +32,20 @@ pub enum StoreError {
         expected: i64,
         actual: i64,
     },
+    #[error("{from_kind} {from_name} refers to {to_kind} {to_name}, which does not exist")]
+    MissingReference {
+        from_kind: String,
+        from_name: String,
+        to_kind: String,
+        to_name: String,
+    },
+    #[error("{by_kind} {by_name} refers to {kind} {name}; change it first")]
+    StillReferenced {
+        kind: String,
+        name: String,
+        by_kind: String,
+        by_name: String,
+    },
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
     #[error("the store holds data this build cannot read: {0}")]
@@ -62,7 +76,9 @@ pub trait Store: Send + Sync + 'static {
     async fn snapshot(&self, kinds: &[Kind]) -> Result<Vec<ObjectRecord>>;
 
     /// Applies every change in one transaction, with one audit row each, or none of
-    /// them. Returns the objects as stored (deleted ones as they were).
+    /// them. References are checked once the whole batch is in place (so objects may
+    /// name each other), and fail the batch when one would point at nothing. Returns the
+    /// objects as stored (deleted ones as they were).
     async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>>;
 
     // API tokens: only a hash of the secret is ever stored.

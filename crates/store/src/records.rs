@@ -4,6 +4,9 @@ use domain::{AccessTarget, Kind, Labels, Name, Selector, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// An object's identity: its kind and name.
+pub type ObjectKey = (Kind, Name);
+
 /// A configured object as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObjectRecord {
@@ -31,6 +34,9 @@ pub struct ObjectDraft {
     pub spec: Value,
     /// The owning file, or `None` for objects created through the API.
     pub source: Option<String>,
+    /// The objects this one names. The store keeps references whole: a commit that would
+    /// leave one pointing at nothing fails as a whole.
+    pub references: Vec<ObjectKey>,
 }
 
 /// One change to a configured object.

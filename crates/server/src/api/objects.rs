@@ -357,6 +357,7 @@ async fn checked_draft(
             kind,
             name,
             labels: input.metadata.labels,
+            references: spec.targets(),
             spec: spec.to_value(),
             source: None,
         }),
@@ -490,22 +491,7 @@ async fn remove(
         )));
     }
     managed(&before)?;
-    // Refuse to leave dangling references behind.
-    for other in state.store.snapshot(&Kind::ALL).await? {
-        let Ok(spec) = config::Spec::from_value(other.kind, other.spec.clone()) else {
-            continue;
-        };
-        if let Some(r) = spec
-            .references()
-            .into_iter()
-            .find(|r| r.kind == kind && r.name == n)
-        {
-            return Err(ApiError::StillReferenced(format!(
-                "{} {} refers to {kind} {name} (spec.{}); change it first",
-                other.kind, other.name, r.path
-            )));
-        }
-    }
+    // The store refuses a delete that would leave references dangling.
     state
         .store
         .commit(
