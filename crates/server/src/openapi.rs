@@ -14,6 +14,13 @@ use crate::routes::{Access, Method, Routes};
 
 pub const PATH: &str = "/api/v1/openapi.json";
 
+/// A type's schema with every schema it refers to.
+fn schema<T: utoipa::ToSchema>() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::Schema>)> {
+    let mut all = vec![(T::name().into_owned(), T::schema())];
+    T::schemas(&mut all);
+    all
+}
+
 pub fn document(routes: &Routes) -> OpenApi {
     let mut paths = PathsBuilder::new();
     for r in &routes.list {
@@ -75,26 +82,56 @@ pub fn document(routes: &Routes) -> OpenApi {
             );
         }
         op = op.response(r.doc.status.to_string(), ok.build());
+        let err = |d: &str| {
+            ResponseBuilder::new()
+                .description(d)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
         if let Access::Role(role) = r.access {
             op = op
                 .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
                 .description(Some(format!(
                     "Needs the {role} role in the object's scope."
-                )));
-            let err = |d: &str| {
-                ResponseBuilder::new()
-                    .description(d)
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ErrorBody")))
-                            .build(),
-                    )
-                    .build()
-            };
+                )))
+                .response("401", err("`unauthorized`: no valid token or session"))
+                .response("403", err("`forbidden` (or `csrf_failed`): not allowed"));
+        }
+        // The errors a route can answer follow from its shape; codes are in docs/api.md.
+        if r.doc.request.is_some() {
             op = op
-                .response("401", err("No valid token or session"))
-                .response("403", err("Not allowed"));
+                .response(
+                    "400",
+                    err("`invalid_json`: the body is not the expected JSON"),
+                )
+                .response("413", err("`payload_too_large`"))
+                .response(
+                    "415",
+                    err("`unsupported_media_type`: send application/json"),
+                )
+                .response("422", err("`validation_failed`: `errors` names each field"));
+        } else if !r.doc.query.is_empty() {
+            op = op.response("400", err("`bad_request`: a bad query parameter"));
+        }
+        if r.path.contains('{') {
+            op = op.response(
+                "404",
+                err("`not_found`: no such object, or none the caller may see"),
+            );
+        }
+        if r.method.mutates() && r.path.starts_with("/api/v1/") && r.access != Access::Public {
+            op = op.response(
+                "409",
+                err("`already_exists`, `version_conflict`, `managed_object` or `still_referenced`"),
+            );
+        }
+        if r.path.starts_with("/api/v1/") {
+            op = op.response("503", err("`store_unavailable`: retry later"));
         }
         let method = match r.method {
             Method::Get => HttpMethod::Get,
@@ -105,35 +142,42 @@ pub fn document(routes: &Routes) -> OpenApi {
         paths = paths.path(r.path.clone(), PathItem::new(method, op.build()));
     }
     use crate::api::{audit, config, objects, session, tokens};
-    let components = ComponentsBuilder::new()
-        .schema_from::<crate::error::ErrorBody>()
-        .schema_from::<crate::error::FieldProblem>()
-        .schema_from::<crate::api::WhoAmI>()
-        .schema_from::<objects::ObjectView>()
-        .schema_from::<objects::MetadataView>()
-        .schema_from::<objects::ObjectInput>()
-        .schema_from::<objects::MetadataInput>()
-        .schema_from::<objects::ObjectList>()
-        .schema_from::<tokens::TokenView>()
-        .schema_from::<tokens::TokenList>()
-        .schema_from::<tokens::TokenInput>()
-        .schema_from::<tokens::CreatedToken>()
-        .schema_from::<audit::AuditRow>()
-        .schema_from::<audit::AuditList>()
-        .schema_from::<session::LoginInput>()
-        .schema_from::<session::SessionView>()
-        .schema_from::<session::PasswordInput>()
-        .schema_from::<config::ConfigInput>()
-        .schema_from::<config::FileInput>()
-        .schema_from::<config::ConfigResult>()
-        .schema_from::<domain::TeamSpec>()
-        .schema_from::<domain::UserSpec>()
-        .schema_from::<domain::ServiceSpec>()
-        .security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        )
-        .build();
+    // Each type brings the schemas it refers to (labels, names, grants …), so that no
+    // `$ref` in the document points at nothing.
+    let components = [
+        schema::<crate::error::ErrorBody>(),
+        schema::<crate::error::FieldProblem>(),
+        schema::<crate::api::WhoAmI>(),
+        schema::<objects::ObjectView>(),
+        schema::<objects::MetadataView>(),
+        schema::<objects::ObjectInput>(),
+        schema::<objects::MetadataInput>(),
+        schema::<objects::ObjectList>(),
+        schema::<tokens::TokenView>(),
+        schema::<tokens::TokenList>(),
+        schema::<tokens::TokenInput>(),
+        schema::<tokens::CreatedToken>(),
+        schema::<audit::AuditRow>(),
+        schema::<audit::AuditList>(),
+        schema::<session::LoginInput>(),
+        schema::<session::SessionView>(),
+        schema::<session::PasswordInput>(),
+        schema::<config::ConfigInput>(),
+        schema::<config::FileInput>(),
+        schema::<config::ConfigResult>(),
+        schema::<domain::TeamSpec>(),
+        schema::<domain::UserSpec>(),
+        schema::<domain::ServiceSpec>(),
+    ]
+    .into_iter()
+    .fold(ComponentsBuilder::new(), |b, schemas| {
+        b.schemas_from_iter(schemas)
+    })
+    .security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    )
+    .build();
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()

@@ -679,6 +679,22 @@ async fn every_route_is_in_the_openapi_document(store: TestStore) {
             r.path
         );
         assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()));
+        if r.access != Access::Public {
+            assert!(
+                op["responses"]["401"].is_object(),
+                "{} {} documents no 401",
+                r.method.as_str(),
+                r.path
+            );
+        }
+        if r.doc.request.is_some() {
+            assert!(
+                op["responses"]["422"].is_object(),
+                "{} {} documents no 422",
+                r.method.as_str(),
+                r.path
+            );
+        }
         for schema in [r.doc.request, r.doc.response].into_iter().flatten() {
             assert!(
                 doc["components"]["schemas"][schema].is_object(),
@@ -790,6 +806,30 @@ async fn configuration_is_planned_and_applied_through_the_api(store: TestStore) 
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+/// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by
+/// scripts/test): every `$ref` resolves and every operation has the required parts.
+#[tokio::test]
+async fn the_openapi_document_is_valid_openapi() {
+    let app = TestApp::start(test_support::sqlite_store().await).await;
+    let (_, doc) = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&path)
+        .output()
+        .expect("run python3 (scripts/test provides it with openapi-spec-validator)");
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator rejects the document (run through scripts/test, which installs it):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
