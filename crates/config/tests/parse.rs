@@ -80,6 +80,7 @@ spec:
     services.yaml:5: metadata.labels.tier: expected a string, found an integer (quote it: "...")
     services.yaml:6: metadata.owner: unknown field `owner`; expected one of name, labels
     services.yaml:7: spec.owner_team: missing required field
+    services.yaml:8: spec.tier: must be at most 4, not 7
     "#);
 }
 
@@ -112,7 +113,7 @@ spec:
     - {role: viewer, company: acme, team: core}
 ";
     insta::assert_snapshot!(check(&[("a.yaml", yaml)]), @r#"
-    a.yaml:7: spec.tier: must be 1 (most critical) to 4, not 7
+    a.yaml:7: spec.tier: must be at most 4, not 7
     a.yaml:11: spec.runbooks[1].title: must not be empty
     a.yaml:12: spec.runbooks[1].url: "wiki/checkout" must be an absolute http or https URL
     a.yaml:22: spec.roles[1].role: must be one of viewer, responder, admin (found `owner`)
@@ -167,7 +168,7 @@ spec:
     shape.yaml:14: a document must be a mapping with apiVersion, kind, metadata and spec, not a list
     shape.yaml:16: spec: missing required field (a User needs a spec)
     shape.yaml:23: spec: expected a mapping, found a list
-    shape.yaml:28: spec: invalid value: integer `300`, expected u8
+    shape.yaml:28: spec.tier: must be at most 4, not 300
     ok Team empty at shape.yaml:30: {"members":[]}
     "#);
 }

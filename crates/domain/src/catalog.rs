@@ -222,6 +222,7 @@ pub struct ServiceSpec {
     pub owner_team: Name,
     /// Criticality, 1 (most critical) to 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4)]
     pub tier: Option<u8>,
     /// Runbooks and dashboards a responder needs.
     #[serde(default)]
@@ -230,15 +231,9 @@ pub struct ServiceSpec {
 
 impl ServiceSpec {
     pub fn validate(&self) -> Vec<FieldError> {
+        // The tier's range (1 to 4) is part of its schema, checked with the document's
+        // structure.
         let mut errors = Vec::new();
-        if let Some(t) = self.tier
-            && !(1..=4).contains(&t)
-        {
-            errors.push(FieldError::new(
-                "tier",
-                format!("must be 1 (most critical) to 4, not {t}"),
-            ));
-        }
         for (i, l) in self.runbooks.iter().enumerate() {
             if !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
                 errors.push(FieldError::new(
