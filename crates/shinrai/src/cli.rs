@@ -30,7 +30,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the platform: HTTP API, console and background workers.
+    /// Run the platform: the HTTP API and background workers.
     Serve(crate::serve::ServeArgs),
     /// Check configuration files and report every problem as `file:line: field: message`.
     Validate {
