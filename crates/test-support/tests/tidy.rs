@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 /// Crates that do no I/O: `domain`, the configuration model and the capability crates.
-const PURE: &[&str] = &["domain", "config"];
+const PURE: &[&str] = &["domain", "config", "paging"];
 /// Crates that mean I/O, time or randomness; pure crates must not depend on them.
 const IO: &[&str] = &[
     "tokio",
@@ -22,7 +22,11 @@ const IO: &[&str] = &[
 ];
 /// The declared capability graph: a capability crate may depend on these workspace crates
 /// only. Later capabilities add their row (`oncall -> domain`, `paging -> oncall`, …).
-const CAPABILITY_GRAPH: &[(&str, &[&str])] = &[("domain", &[]), ("config", &["domain"])];
+const CAPABILITY_GRAPH: &[(&str, &[&str])] = &[
+    ("domain", &[]),
+    ("config", &["domain"]),
+    ("paging", &["domain"]),
+];
 const BACKENDS: &[&str] = &["store-sqlite", "store-postgres"];
 /// Only these may name a concrete backend.
 const MAY_NAME_BACKEND: &[&str] = &["shinrai", "test-support"];
