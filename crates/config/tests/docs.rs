@@ -116,6 +116,10 @@ fn kind_fields_follow_the_spec_types() {
 
     Service
     | `description` | string | no | What the service does. |
+    | `integrations` | list of integrations | no | Where alerts for this service come in: one entry per sender, each with its own key. shinrai generates a key when none is given and keeps it. |
+    | `integrations[].key` | string | no | The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai generates one; set it to keep a key senders already have. |
+    | `integrations[].name` | name | yes | Unique within the service (`prometheus`, `sentry-web`). |
+    | `integrations[].type` | one of pagerduty, alertmanager, sentry, datadog, generic, heartbeat | yes | Which sender speaks to it. |
     | `owner_team` | name | yes | The team that owns the service and is paged for it. |
     | `runbooks` | list of links | no | Runbooks and dashboards a responder needs. |
     | `runbooks[].title` | string | yes | What the link is, as shown to a responder. |

@@ -227,6 +227,77 @@ pub struct ServiceSpec {
     /// Runbooks and dashboards a responder needs.
     #[serde(default)]
     pub runbooks: Vec<Link>,
+    /// Where alerts for this service come in: one entry per sender, each with its own
+    /// key. shinrai generates a key when none is given and keeps it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integrations: Vec<Integration>,
+}
+
+/// The senders shinrai takes alerts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationType {
+    /// The PagerDuty Events API, v2 (`/v2/enqueue`) and v1.
+    Pagerduty,
+    /// Prometheus Alertmanager's webhook.
+    Alertmanager,
+    /// Sentry's integration webhooks.
+    Sentry,
+    /// Datadog's webhooks.
+    Datadog,
+    /// shinrai's documented generic JSON.
+    Generic,
+    /// A dead-man's switch: silence pages.
+    Heartbeat,
+}
+
+impl IntegrationType {
+    /// The types this build takes events for; the others are accepted by later versions.
+    pub const SERVED: [IntegrationType; 1] = [IntegrationType::Pagerduty];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationType::Pagerduty => "pagerduty",
+            IntegrationType::Alertmanager => "alertmanager",
+            IntegrationType::Sentry => "sentry",
+            IntegrationType::Datadog => "datadog",
+            IntegrationType::Generic => "generic",
+            IntegrationType::Heartbeat => "heartbeat",
+        }
+    }
+}
+
+/// One way alerts reach a service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Integration {
+    /// Unique within the service (`prometheus`, `sentry-web`).
+    pub name: Name,
+    /// Which sender speaks to it.
+    #[serde(rename = "type")]
+    pub kind: IntegrationType,
+    /// The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai
+    /// generates one; set it to keep a key senders already have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// Checks an integration key given in configuration: 16 to 128 characters of letters,
+/// digits, `-` and `_`, so that it is safe in URLs and hard to guess.
+pub fn check_integration_key(key: &str) -> Result<(), String> {
+    let n = key.chars().count();
+    if !(16..=128).contains(&n) {
+        return Err(format!("must be 16 to 128 characters, not {n}"));
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "may hold only letters, digits, '-' and '_' (found {c:?})"
+        ));
+    }
+    Ok(())
 }
 
 impl ServiceSpec {
@@ -234,6 +305,34 @@ impl ServiceSpec {
         // The tier's range (1 to 4) is part of its schema, checked with the document's
         // structure.
         let mut errors = Vec::new();
+        for (i, integration) in self.integrations.iter().enumerate() {
+            if self.integrations[..i]
+                .iter()
+                .any(|o| o.name == integration.name)
+            {
+                errors.push(FieldError::new(
+                    format!("integrations[{i}].name"),
+                    format!("integration {} is listed twice", integration.name),
+                ));
+            }
+            if !IntegrationType::SERVED.contains(&integration.kind) {
+                errors.push(FieldError::new(
+                    format!("integrations[{i}].type"),
+                    format!(
+                        "{} integrations are not supported by this version yet; supported: {}",
+                        integration.kind.as_str(),
+                        IntegrationType::SERVED
+                            .map(IntegrationType::as_str)
+                            .join(", ")
+                    ),
+                ));
+            }
+            if let Some(key) = &integration.key
+                && let Err(why) = check_integration_key(key)
+            {
+                errors.push(FieldError::new(format!("integrations[{i}].key"), why));
+            }
+        }
         for (i, l) in self.runbooks.iter().enumerate() {
             if !(l.url.starts_with("https://") || l.url.starts_with("http://")) {
                 errors.push(FieldError::new(

@@ -20,10 +20,10 @@ pub enum ApplyError {
     Store(#[from] StoreError),
 }
 
-/// A plan, with the versions it was made against.
+/// A plan, with the stored objects it was made against (their versions are checked at
+/// commit, their generated values kept).
 pub struct Prepared {
     pub plan: Plan,
-    versions: HashMap<(Kind, Name), i64>,
     snapshot: Vec<ObjectRecord>,
 }
 
@@ -49,15 +49,7 @@ pub async fn prepare(
         return Err(ApplyError::Invalid(problems));
     }
     let plan = config::plan(docs, &existing, prune);
-    let versions = snapshot
-        .iter()
-        .map(|o| ((o.kind, o.name.clone()), o.version))
-        .collect();
-    Ok(Prepared {
-        plan,
-        versions,
-        snapshot,
-    })
+    Ok(Prepared { plan, snapshot })
 }
 
 /// Applies a prepared plan in one transaction; returns the plan applied.
@@ -75,21 +67,34 @@ pub async fn commit(
         .filter(|o| o.kind == Kind::Team)
         .cloned()
         .collect();
+    let stored: HashMap<(Kind, &Name), &ObjectRecord> = prepared
+        .snapshot
+        .iter()
+        .map(|o| ((o.kind, &o.name), o))
+        .collect();
     let mut changes = Vec::with_capacity(prepared.plan.changes.len());
     for c in &prepared.plan.changes {
-        let version = prepared.versions.get(&(c.kind, c.name.clone())).copied();
+        let stored = stored.get(&(c.kind, &c.name)).copied();
+        let version = stored.map(|o| o.version);
         let scope = scope_of(c.kind, &c.name, &c.labels, &c.spec, &teams);
         // Planned specs were validated when the documents were parsed.
         let references = config::Spec::from_value(c.kind, c.spec.clone())
             .map(|s| s.targets())
             .unwrap_or_default();
-        let draft = || ObjectDraft {
-            kind: c.kind,
-            name: c.name.clone(),
-            labels: c.labels.clone(),
-            spec: c.spec.clone(),
-            source: c.source.clone(),
-            references: references.clone(),
+        let previous = stored.map(|o| &o.status);
+        let draft = || {
+            let mut d = ObjectDraft {
+                kind: c.kind,
+                name: c.name.clone(),
+                labels: c.labels.clone(),
+                spec: c.spec.clone(),
+                source: c.source.clone(),
+                references: references.clone(),
+                status: None,
+                lookup_keys: Vec::new(),
+            };
+            crate::integrations::complete(&mut d, previous);
+            d
         };
         changes.push(match c.action {
             Action::Create => Change::Create {

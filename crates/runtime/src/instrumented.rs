@@ -61,6 +61,9 @@ impl Store for InstrumentedStore {
     async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>> {
         self.timed("commit", self.inner.commit(changes, ctx)).await
     }
+    async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        self.timed("find_by_key", self.inner.find_by_key(key)).await
+    }
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
         self.timed("create_token", self.inner.create_token(token, ctx))
             .await

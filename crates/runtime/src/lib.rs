@@ -9,6 +9,7 @@ pub mod apply;
 pub mod clock;
 pub mod entropy;
 pub mod instrumented;
+pub mod integrations;
 pub mod workers;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -247,6 +247,12 @@ impl From<StoreError> for ApiError {
             StoreError::StillReferenced { .. } => ApiError::StillReferenced(e.to_string()),
             // The API checks references field by field first; this is the store's own
             // guard against a change that raced with that check.
+            StoreError::KeyInUse { .. } => ApiError::validation(vec![FieldProblem::new(
+                "spec.integrations",
+                format!(
+                    "an integration key is taken: {e}; choose another, or leave `key` out to have one generated"
+                ),
+            )]),
             StoreError::MissingReference { .. } => {
                 ApiError::validation(vec![FieldProblem::new("spec", e.to_string())])
             }

@@ -43,6 +43,7 @@ on_both_backends!(
     every_route_is_in_the_openapi_document,
     health_readiness_and_metrics,
     configuration_is_planned_and_applied_through_the_api,
+    integration_keys_are_generated_once_and_kept,
 );
 
 const ORG: &str = r#"
@@ -806,6 +807,88 @@ async fn configuration_is_planned_and_applied_through_the_api(store: TestStore) 
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+}
+
+async fn integration_keys_are_generated_once_and_kept(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let svc = |name: &str, integrations: Value| {
+        json!({"metadata": {"name": name, "labels": {"company": "acme"}},
+               "spec": {"owner_team": "shop", "integrations": integrations}})
+    };
+    let (status, made) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&admin),
+            Some(svc(
+                "payments",
+                json!([{"name": "prom", "type": "pagerduty"}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let key = made["status"]["integrations"]["prom"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(key.len(), 32);
+    assert!(
+        made["spec"]["integrations"][0].get("key").is_none(),
+        "generated keys stay out of the spec"
+    );
+
+    let (status, updated) = app
+        .call(
+            Method::PUT,
+            "/api/v1/services/payments",
+            Some(&admin),
+            Some(svc(
+                "payments",
+                json!([{"name": "prom", "type": "pagerduty"}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(
+        updated["status"]["integrations"]["prom"]["key"], key,
+        "the key is kept"
+    );
+
+    // Another service may not take that key.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&admin),
+            Some(svc(
+                "refunds",
+                json!([{"name": "prom", "type": "pagerduty", "key": key}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.integrations");
+    assert!(
+        body["message"].as_str().unwrap().contains("payments"),
+        "{body}"
+    );
+    // Types this version does not serve yet are refused with the field named.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&admin),
+            Some(svc(
+                "refunds",
+                json!([{"name": "am", "type": "alertmanager"}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.integrations[0].type");
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

@@ -618,6 +618,14 @@ async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCod
                     ]);
                 }
             }
+            if let Some(integrations) = obj["status"]["integrations"].as_object() {
+                for (name, i) in integrations {
+                    rows.push(vec![
+                        format!("integration {name} ({})", i["type"].as_str().unwrap_or("")),
+                        format!("key {}", i["key"].as_str().unwrap_or("")),
+                    ]);
+                }
+            }
             print_table(&["FIELD", "VALUE"], rows.into_iter());
         }
     }

@@ -159,7 +159,9 @@ spec: {members: [ann]}
 apiVersion: shinrai/v1
 kind: Service
 metadata: {name: checkout, labels: {company: acme, product: shop}}
-spec: {owner_team: shop}
+spec:
+  owner_team: shop
+  integrations: [{name: prometheus, type: pagerduty}]
 "#;
 
 #[test]

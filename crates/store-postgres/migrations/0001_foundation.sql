@@ -35,6 +35,14 @@ CREATE TABLE object_refs (
 );
 CREATE INDEX object_refs_by_target ON object_refs (to_kind, to_name);
 
+-- Keys that find an object (a service's integration keys). Unique across shinrai.
+CREATE TABLE object_keys (
+    key  TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE INDEX object_keys_by_object ON object_keys (kind, name);
+
 CREATE TABLE audit_log (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at          BIGINT NOT NULL,

@@ -23,6 +23,8 @@ async fn a_delete_racing_a_new_reference_never_leaves_it_dangling() {
         spec: serde_json::json!({}),
         source: None,
         references: refs,
+        status: None,
+        lookup_keys: Vec::new(),
     };
     let (mut services_won, mut deletes_won) = (0, 0);
     for i in 0..40 {

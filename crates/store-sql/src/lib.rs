@@ -200,6 +200,23 @@ impl Store for SqlStore {
         Ok(out)
     }
 
+    async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        let sql = format!(
+            "SELECT {} FROM objects o JOIN object_keys k ON k.kind = o.kind AND k.name = o.name WHERE k.key = $1",
+            OBJECT_COLUMNS
+                .split(", ")
+                .map(|c| format!("o.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(built(sql))
+            .bind(key)
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(object_from_row).transpose()
+    }
+
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
         let mut tx = self.begin().await?;
         let grants = to_json(&token.grants)?;
@@ -502,14 +519,19 @@ impl SqlStore {
                 if self.current(tx, draft.kind, &draft.name).await?.is_some() {
                     return Err(already_exists(draft.kind, &draft.name));
                 }
+                let status = draft
+                    .status
+                    .clone()
+                    .unwrap_or_else(|| Value::Object(Default::default()));
                 let res = sqlx::query(
                     "INSERT INTO objects (kind, name, labels, spec, status, source, version, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, '{}', $5, 1, $6, $6)",
+                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
                 )
                 .bind(draft.kind.as_str())
                 .bind(draft.name.as_str())
                 .bind(to_json(&draft.labels)?)
                 .bind(to_json(&draft.spec)?)
+                .bind(to_json(&status)?)
                 .bind(draft.source.clone())
                 .bind(at)
                 .execute(&mut **tx)
@@ -523,6 +545,7 @@ impl SqlStore {
                 }
                 write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
                 write_references(tx, draft.kind, &draft.name, &draft.references).await?;
+                write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await?;
                 let after = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
                 insert_audit(
                     tx,
@@ -540,7 +563,7 @@ impl SqlStore {
                     name: draft.name,
                     labels: draft.labels,
                     spec: draft.spec,
-                    status: Value::Object(Default::default()),
+                    status,
                     source: draft.source,
                     version: 1,
                     created_at: ctx.at,
@@ -556,8 +579,13 @@ impl SqlStore {
                     return Err(not_found(draft.kind, &draft.name));
                 };
                 check_version(&before, expected_version)?;
+                let status = draft
+                    .status
+                    .clone()
+                    .unwrap_or_else(|| before.status.clone());
                 sqlx::query(
-                    "UPDATE objects SET labels = $1, spec = $2, source = $3, version = version + 1, updated_at = $4
+                    "UPDATE objects SET labels = $1, spec = $2, source = $3, version = version + 1, updated_at = $4,
+                            status = $7
                      WHERE kind = $5 AND name = $6",
                 )
                 .bind(to_json(&draft.labels)?)
@@ -566,6 +594,7 @@ impl SqlStore {
                 .bind(at)
                 .bind(draft.kind.as_str())
                 .bind(draft.name.as_str())
+                .bind(to_json(&status)?)
                 .execute(&mut **tx)
                 .await
                 .map_err(unavailable)?;
@@ -573,6 +602,8 @@ impl SqlStore {
                 write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
                 delete_references(tx, draft.kind, &draft.name).await?;
                 write_references(tx, draft.kind, &draft.name, &draft.references).await?;
+                delete_keys(tx, draft.kind, &draft.name).await?;
+                write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 let after_json = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
@@ -592,7 +623,7 @@ impl SqlStore {
                     name: draft.name,
                     labels: draft.labels,
                     spec: draft.spec,
-                    status: before.status,
+                    status,
                     source: draft.source,
                     version: before.version + 1,
                     created_at: before.created_at,
@@ -617,6 +648,7 @@ impl SqlStore {
                     .map_err(unavailable)?;
                 delete_labels(tx, kind, &name).await?;
                 delete_references(tx, kind, &name).await?;
+                delete_keys(tx, kind, &name).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 insert_audit(
@@ -699,6 +731,55 @@ async fn write_references(
         .await
         .map_err(unavailable)?;
     }
+    Ok(())
+}
+
+async fn write_keys(
+    tx: &mut Transaction<'static, Any>,
+    kind: Kind,
+    name: &Name,
+    keys: &[String],
+) -> Result<()> {
+    for key in keys {
+        // The object's own keys were removed first, so any row left is another's.
+        let owner = sqlx::query("SELECT kind, name FROM object_keys WHERE key = $1")
+            .bind(key.as_str())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        if let Some(row) = owner {
+            return Err(StoreError::KeyInUse {
+                kind: row.try_get("kind").map_err(corrupt)?,
+                name: row.try_get("name").map_err(corrupt)?,
+            });
+        }
+        let res = sqlx::query("INSERT INTO object_keys (key, kind, name) VALUES ($1, $2, $3)")
+            .bind(key.as_str())
+            .bind(kind.as_str())
+            .bind(name.as_str())
+            .execute(&mut **tx)
+            .await;
+        if let Err(e) = res {
+            // Another node took the key between the check and the insert.
+            return Err(match unique_or_unavailable(e, "", "") {
+                StoreError::AlreadyExists { .. } => StoreError::KeyInUse {
+                    kind: "another".into(),
+                    name: "object".into(),
+                },
+                other => other,
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn delete_keys(tx: &mut Transaction<'static, Any>, kind: Kind, name: &Name) -> Result<()> {
+    sqlx::query("DELETE FROM object_keys WHERE kind = $1 AND name = $2")
+        .bind(kind.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
     Ok(())
 }
 

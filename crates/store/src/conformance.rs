@@ -25,6 +25,7 @@ macro_rules! conformance_suite {
             passwords_are_kept_per_user,
             text_survives_byte_for_byte,
             references_are_kept_whole,
+            lookup_keys_find_their_object_and_are_unique,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -61,6 +62,8 @@ fn draft(kind: Kind, n: &str, labels: Labels, spec: serde_json::Value) -> Object
         spec,
         source: None,
         references: Vec::new(),
+        status: None,
+        lookup_keys: Vec::new(),
     }
 }
 
@@ -672,4 +675,104 @@ pub async fn references_are_kept_whole(store: &dyn Store) {
             .unwrap()
             .is_none()
     );
+}
+
+pub async fn lookup_keys_find_their_object_and_are_unique(store: &dyn Store) {
+    let mut api = draft(Kind::Service, "api", Labels::new(), json!({}));
+    api.status = Some(json!({ "integrations": { "pd": { "key": "key-api-1" } } }));
+    api.lookup_keys = vec!["key-api-1".into()];
+    store
+        .commit(
+            vec![Change::Create {
+                draft: api.clone(),
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 0),
+        )
+        .await
+        .unwrap();
+    let found = store.find_by_key("key-api-1").await.unwrap().unwrap();
+    assert_eq!(found.name, name("api"));
+    assert_eq!(found.status["integrations"]["pd"]["key"], "key-api-1");
+    assert!(store.find_by_key("nope").await.unwrap().is_none());
+
+    // Another object may not take a key in use; nothing of that batch is kept.
+    let mut web = draft(Kind::Service, "web", Labels::new(), json!({}));
+    web.lookup_keys = vec!["key-web-1".into(), "key-api-1".into()];
+    let err = store
+        .commit(
+            vec![Change::Create {
+                draft: web,
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 1),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::KeyInUse { name, .. } if name == "api"),
+        "{err:?}"
+    );
+    assert!(store.find_by_key("key-web-1").await.unwrap().is_none());
+
+    // An update without a status keeps it; one with new keys replaces the old ones.
+    let mut keep = api.clone();
+    keep.status = None;
+    keep.lookup_keys = vec!["key-api-1".into()];
+    store
+        .commit(
+            vec![Change::Update {
+                draft: keep,
+                expected_version: None,
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 2),
+        )
+        .await
+        .unwrap();
+    let got = store
+        .get_object(Kind::Service, &name("api"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.status["integrations"]["pd"]["key"], "key-api-1");
+    let mut rekey = api.clone();
+    rekey.status = Some(json!({}));
+    rekey.lookup_keys = vec!["key-api-2".into()];
+    store
+        .commit(
+            vec![Change::Update {
+                draft: rekey,
+                expected_version: None,
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 3),
+        )
+        .await
+        .unwrap();
+    assert!(store.find_by_key("key-api-1").await.unwrap().is_none());
+    assert_eq!(
+        store
+            .find_by_key("key-api-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        json!({})
+    );
+
+    // Deleting the object frees its keys.
+    store
+        .commit(
+            vec![Change::Delete {
+                kind: Kind::Service,
+                name: name("api"),
+                expected_version: None,
+                scope: AccessTarget::default(),
+            }],
+            &ctx("system", 4),
+        )
+        .await
+        .unwrap();
+    assert!(store.find_by_key("key-api-2").await.unwrap().is_none());
 }

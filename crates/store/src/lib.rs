@@ -46,6 +46,8 @@ pub enum StoreError {
         by_kind: String,
         by_name: String,
     },
+    #[error("the key is already used by {kind} {name}")]
+    KeyInUse { kind: String, name: String },
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
     #[error("the store holds data this build cannot read: {0}")]
@@ -80,6 +82,9 @@ pub trait Store: Send + Sync + 'static {
     /// name each other), and fail the batch when one would point at nothing. Returns the
     /// objects as stored (deleted ones as they were).
     async fn commit(&self, changes: Vec<Change>, ctx: &WriteContext) -> Result<Vec<ObjectRecord>>;
+
+    /// The object a lookup key (an integration key) belongs to.
+    async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>>;
 
     // API tokens: only a hash of the secret is ever stored.
 

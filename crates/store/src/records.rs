@@ -37,6 +37,12 @@ pub struct ObjectDraft {
     /// The objects this one names. The store keeps references whole: a commit that would
     /// leave one pointing at nothing fails as a whole.
     pub references: Vec<ObjectKey>,
+    /// The values shinrai generated for it (integration keys): `None` keeps what is
+    /// stored (`{}` for a new object).
+    pub status: Option<Value>,
+    /// Keys that find this object with [`Store::find_by_key`](crate::Store::find_by_key),
+    /// unique across all objects.
+    pub lookup_keys: Vec<String>,
 }
 
 /// One change to a configured object.

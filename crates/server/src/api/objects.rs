@@ -360,6 +360,8 @@ async fn checked_draft(
             references: spec.targets(),
             spec: spec.to_value(),
             source: None,
+            status: None,
+            lookup_keys: Vec::new(),
         }),
         _ => Err(ApiError::validation(problems)),
     }
@@ -388,7 +390,8 @@ async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<ObjectInput>,
 ) -> ApiResult<(StatusCode, Json<ObjectView>)> {
-    let draft = checked_draft(&state, kind, input, &caller).await?;
+    let mut draft = checked_draft(&state, kind, input, &caller).await?;
+    runtime::integrations::complete(&mut draft, None);
     let teams = teams_for(&state, kind).await?;
     let target = scope_of(kind, &draft.name, &draft.labels, &draft.spec, &teams);
     if !caller.may(Role::Admin, &target) {
@@ -440,7 +443,8 @@ async fn update(
     }
     managed(&before)?;
     let expected_version = input.metadata.version;
-    let draft = checked_draft(&state, kind, input, &caller).await?;
+    let mut draft = checked_draft(&state, kind, input, &caller).await?;
+    runtime::integrations::complete(&mut draft, Some(&before.status));
     let target_before = scope_of(kind, &n, &before.labels, &before.spec, &teams);
     let target_after = scope_of(kind, &n, &draft.labels, &draft.spec, &teams);
     if !caller.may(Role::Admin, &target_before) || !caller.may(Role::Admin, &target_after) {
