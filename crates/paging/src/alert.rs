@@ -10,12 +10,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Action, Severity};
 
+/// Where an alert, or an incident, stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AlertStatus {
+pub enum Status {
     Triggered,
     Acknowledged,
     Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Triggered => "triggered",
+            Status::Acknowledged => "acknowledged",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        [Status::Triggered, Status::Acknowledged, Status::Resolved]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// High urgency pages at once, by every method a person chose; low waits for working
@@ -28,6 +45,21 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::High => "high",
+            Urgency::Low => "low",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Urgency> {
+        match s {
+            "high" => Some(Urgency::High),
+            "low" => Some(Urgency::Low),
+            _ => None,
+        }
+    }
+
     /// The default: `critical` and `error` are high, `warning` and `info` low.
     pub fn from_severity(severity: Severity) -> Urgency {
         match severity {
@@ -40,7 +72,7 @@ impl Urgency {
 /// What is known of the latest alert with an event's dedup key on its service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertState {
-    pub status: AlertStatus,
+    pub status: Status,
     /// The integration key the alert was opened with.
     pub routing_key: String,
 }
@@ -62,7 +94,7 @@ pub enum Decision {
 /// Decides what `action`, sent with `routing_key`, does to the latest alert with its
 /// dedup key (`None` when there has never been one).
 pub fn decide(action: Action, routing_key: &str, latest: Option<&AlertState>) -> Decision {
-    let open = latest.filter(|a| a.status != AlertStatus::Resolved);
+    let open = latest.filter(|a| a.status != Status::Resolved);
     match (action, open) {
         (Action::Trigger, None) => Decision::Open,
         (Action::Trigger, Some(_)) => Decision::Repeat,
@@ -70,7 +102,7 @@ pub fn decide(action: Action, routing_key: &str, latest: Option<&AlertState>) ->
         (_, Some(a)) if a.routing_key != routing_key => {
             Decision::Ignore("the open alert with this dedup key came through another integration")
         }
-        (Action::Acknowledge, Some(a)) if a.status == AlertStatus::Acknowledged => {
+        (Action::Acknowledge, Some(a)) if a.status == Status::Acknowledged => {
             Decision::Ignore("the alert is already acknowledged")
         }
         (Action::Acknowledge, Some(_)) => Decision::Acknowledge,
@@ -82,7 +114,7 @@ pub fn decide(action: Action, routing_key: &str, latest: Option<&AlertState>) ->
 mod tests {
     use super::*;
 
-    fn state(status: AlertStatus) -> AlertState {
+    fn state(status: Status) -> AlertState {
         AlertState {
             status,
             routing_key: "k1".into(),
@@ -93,34 +125,30 @@ mod tests {
     fn triggers_open_once_and_repeat_while_open() {
         assert_eq!(decide(Action::Trigger, "k1", None), Decision::Open);
         assert_eq!(
-            decide(Action::Trigger, "k1", Some(&state(AlertStatus::Triggered))),
+            decide(Action::Trigger, "k1", Some(&state(Status::Triggered))),
             Decision::Repeat
         );
         assert_eq!(
-            decide(
-                Action::Trigger,
-                "k1",
-                Some(&state(AlertStatus::Acknowledged))
-            ),
+            decide(Action::Trigger, "k1", Some(&state(Status::Acknowledged))),
             Decision::Repeat
         );
         // After a resolve, the same key opens a new alert.
         assert_eq!(
-            decide(Action::Trigger, "k1", Some(&state(AlertStatus::Resolved))),
+            decide(Action::Trigger, "k1", Some(&state(Status::Resolved))),
             Decision::Open
         );
         // A trigger through another integration of the same service joins the open alert.
         assert_eq!(
-            decide(Action::Trigger, "k2", Some(&state(AlertStatus::Triggered))),
+            decide(Action::Trigger, "k2", Some(&state(Status::Triggered))),
             Decision::Repeat
         );
     }
 
     #[test]
     fn acknowledge_and_resolve_apply_only_to_an_open_alert_of_the_same_integration() {
-        let triggered = state(AlertStatus::Triggered);
-        let acked = state(AlertStatus::Acknowledged);
-        let resolved = state(AlertStatus::Resolved);
+        let triggered = state(Status::Triggered);
+        let acked = state(Status::Acknowledged);
+        let resolved = state(Status::Resolved);
         assert_eq!(
             decide(Action::Acknowledge, "k1", Some(&triggered)),
             Decision::Acknowledge
@@ -170,9 +198,9 @@ mod tests {
         ] {
             let d = decide(action, "k1", latest.as_ref());
             latest = match (&d, latest) {
-                (Decision::Open, _) => Some(state(AlertStatus::Triggered)),
-                (Decision::Acknowledge, _) => Some(state(AlertStatus::Acknowledged)),
-                (Decision::Resolve, _) => Some(state(AlertStatus::Resolved)),
+                (Decision::Open, _) => Some(state(Status::Triggered)),
+                (Decision::Acknowledge, _) => Some(state(Status::Acknowledged)),
+                (Decision::Resolve, _) => Some(state(Status::Resolved)),
                 (_, l) => l,
             };
             log.push(d);

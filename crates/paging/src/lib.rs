@@ -9,5 +9,5 @@ pub mod alert;
 pub mod event;
 pub mod pagerduty;
 
-pub use alert::{AlertState, AlertStatus, Decision, Urgency, decide};
+pub use alert::{AlertState, Decision, Status, Urgency, decide};
 pub use event::{Action, AlertBody, Event, Image, Link, Severity};

@@ -106,6 +106,29 @@ impl Store for InstrumentedStore {
         )
         .await
     }
+    async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>> {
+        self.timed("ingest", self.inner.ingest(events)).await
+    }
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
+        self.timed("list_incidents", self.inner.list_incidents(query))
+            .await
+    }
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
+        self.timed("get_incident", self.inner.get_incident(id))
+            .await
+    }
+    async fn act_on_incident(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.timed(
+            "act_on_incident",
+            self.inner.act_on_incident(id, action, ctx),
+        )
+        .await
+    }
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         self.timed("audit_log", self.inner.audit_log(query)).await
     }

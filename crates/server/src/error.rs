@@ -82,6 +82,8 @@ pub enum ApiError {
     #[error("{0}")]
     StillReferenced(String),
     #[error("{0}")]
+    StateConflict(String),
+    #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     Unavailable(String),
@@ -153,6 +155,11 @@ pub const ERROR_TABLE: &[(&str, u16, &str)] = &[
         "Other objects refer to this one; change them first.",
     ),
     (
+        "state_conflict",
+        409,
+        "The object's state does not allow this (acknowledging a resolved incident).",
+    ),
+    (
         "payload_too_large",
         413,
         "The body is larger than the server's limit.",
@@ -184,6 +191,7 @@ impl ApiError {
             ApiError::VersionConflict(_) => "version_conflict",
             ApiError::Managed(_) => "managed_object",
             ApiError::StillReferenced(_) => "still_referenced",
+            ApiError::StateConflict(_) => "state_conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::Unavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal",
@@ -245,6 +253,8 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists { .. } => ApiError::AlreadyExists(e.to_string()),
             StoreError::VersionConflict { .. } => ApiError::VersionConflict(e.to_string()),
             StoreError::StillReferenced { .. } => ApiError::StillReferenced(e.to_string()),
+            StoreError::Conflict(_) => ApiError::StateConflict(e.to_string()),
+            StoreError::Contention(_) => ApiError::Unavailable(e.to_string()),
             // The API checks references field by field first; this is the store's own
             // guard against a change that raced with that check.
             StoreError::KeyInUse { .. } => ApiError::validation(vec![FieldProblem::new(

@@ -8,6 +8,7 @@
 //! differs — connecting, pragmas, the lock file, migrations, row locks — lives in the
 //! backend crates and in [`Dialect`].
 
+mod incidents;
 mod rows;
 
 use std::time::Duration;
@@ -69,6 +70,10 @@ impl SqlStore {
             writers,
             dialect,
         }
+    }
+
+    pub(crate) fn readers(&self) -> AnyPool {
+        self.readers.clone()
     }
 
     /// The pool writes go through; for backend diagnostics and tests.
@@ -410,6 +415,27 @@ impl Store for SqlStore {
         Ok(res.rows_affected())
     }
 
+    async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>> {
+        self.ingest_batch(events).await
+    }
+
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
+        self.list_incidents_impl(query).await
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
+        self.get_incident_impl(id).await
+    }
+
+    async fn act_on_incident(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.act_on_incident_impl(id, action, ctx).await
+    }
+
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from(
             "SELECT id, at, actor, action, kind, name, scope, before_json, after_json FROM audit_log WHERE 1 = 1",
@@ -671,12 +697,12 @@ impl SqlStore {
 /// Marks SQL assembled at run time as reviewed. Every such string in this crate is built
 /// only from constant column lists, numbered placeholders and integers this code formats
 /// itself; values always travel as bind parameters.
-fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
+pub(crate) fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
 }
 
 /// Adds a bind parameter and returns its placeholder (`$n`, numbered by position).
-fn push_param(params: &mut Vec<String>, value: &str) -> String {
+pub(crate) fn push_param(params: &mut Vec<String>, value: &str) -> String {
     params.push(value.to_owned());
     format!("${}", params.len())
 }

@@ -8,6 +8,7 @@ use domain::{AccessTarget, Grant, Kind, Labels, Name, Role, Selector, Timestamp}
 use serde_json::json;
 
 use crate::*;
+use paging::{Action, AlertBody, Severity, Status, Urgency};
 
 /// Generates one `#[tokio::test]` per story for a backend. `$factory` is an async fn
 /// returning something that derefs to a fresh `dyn Store`.
@@ -26,6 +27,9 @@ macro_rules! conformance_suite {
             text_survives_byte_for_byte,
             references_are_kept_whole,
             lookup_keys_find_their_object_and_are_unique,
+            events_open_repeat_acknowledge_and_resolve_alerts,
+            identical_triggers_in_one_batch_open_one_incident,
+            people_act_on_incidents,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -775,4 +779,241 @@ pub async fn lookup_keys_find_their_object_and_are_unique(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.find_by_key("key-api-2").await.unwrap().is_none());
+}
+
+fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
+    IngestEvent {
+        service: name("api"),
+        integration: name("prom"),
+        routing_key: key.into(),
+        action,
+        dedup_key: dedup.into(),
+        body: (action == Action::Trigger).then(|| AlertBody {
+            summary: format!("{dedup} is down"),
+            source: "prometheus".into(),
+            severity: Severity::Critical,
+            timestamp: None,
+            component: None,
+            group: None,
+            class: None,
+            details: json!({"labels": {"job": "api"}}),
+            links: Vec::new(),
+            images: Vec::new(),
+            client: None,
+            client_url: None,
+        }),
+        received_at: t(at),
+    }
+}
+
+fn incidents(limit: u32) -> IncidentQuery {
+    IncidentQuery {
+        limit,
+        ..IncidentQuery::default()
+    }
+}
+
+pub async fn events_open_repeat_acknowledge_and_resolve_alerts(store: &dyn Store) {
+    let outcomes = store
+        .ingest(vec![
+            event(Action::Trigger, "k1", "db", 0),
+            event(Action::Trigger, "k1", "db", 1),
+            event(Action::Acknowledge, "k2", "db", 2),
+            event(Action::Acknowledge, "k1", "db", 3),
+        ])
+        .await
+        .unwrap();
+    let IngestOutcome::Opened { incident } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(outcomes[1], IngestOutcome::Repeated { incident });
+    assert!(
+        matches!(outcomes[2], IngestOutcome::Ignored { .. }),
+        "another integration's ack changes nothing"
+    );
+    assert_eq!(outcomes[3], IngestOutcome::Acknowledged { incident });
+
+    let detail = store.get_incident(incident).await.unwrap().unwrap();
+    assert_eq!(detail.incident.status, Status::Acknowledged);
+    assert_eq!(detail.incident.urgency, Urgency::High);
+    assert_eq!(detail.incident.summary, "db is down");
+    assert_eq!(detail.incident.acknowledged_at, Some(t(3)));
+    assert_eq!(
+        detail.incident.acknowledged_by.as_deref(),
+        Some("integration:api/prom")
+    );
+    assert_eq!(detail.incident.dedup_keys, ["db"]);
+    assert_eq!(detail.alerts.len(), 1);
+    assert_eq!(detail.alerts[0].occurrences, 2);
+    assert_eq!(detail.alerts[0].body.details["labels"]["job"], "api");
+    let kinds: Vec<_> = detail.log.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "alert.triggered",
+            "alert.repeated",
+            "alert.acknowledged",
+            "incident.acknowledged"
+        ]
+    );
+
+    // Resolving the last open alert resolves the incident; a retry changes nothing.
+    let outcomes = store
+        .ingest(vec![
+            event(Action::Resolve, "k1", "db", 4),
+            event(Action::Resolve, "k1", "db", 5),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], IngestOutcome::Resolved { incident });
+    assert!(matches!(outcomes[1], IngestOutcome::Ignored { .. }));
+    let detail = store.get_incident(incident).await.unwrap().unwrap();
+    assert_eq!(detail.incident.status, Status::Resolved);
+    assert_eq!(detail.incident.resolved_at, Some(t(4)));
+
+    // After a resolve the same key opens a new alert and a new incident.
+    let outcomes = store
+        .ingest(vec![event(Action::Trigger, "k1", "db", 6)])
+        .await
+        .unwrap();
+    let IngestOutcome::Opened { incident: second } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert!(second > incident);
+
+    // A batch that fails leaves nothing behind.
+    let mut broken = event(Action::Trigger, "k1", "other", 7);
+    broken.body = None;
+    assert!(
+        store
+            .ingest(vec![event(Action::Trigger, "k1", "third", 7), broken])
+            .await
+            .is_err()
+    );
+    let all = store.list_incidents(&incidents(10)).await.unwrap();
+    let ids: Vec<_> = all.iter().map(|i| i.id).collect();
+    assert_eq!(
+        ids,
+        [second, incident],
+        "newest first, nothing of the failed batch"
+    );
+    let open = store
+        .list_incidents(&IncidentQuery {
+            statuses: vec![Status::Triggered],
+            ..incidents(10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let none = store
+        .list_incidents(&IncidentQuery {
+            services: Some(vec![name("web")]),
+            ..incidents(10)
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let older = store
+        .list_incidents(&IncidentQuery {
+            before_id: Some(second),
+            since: Some(t(0)),
+            until: Some(t(1)),
+            ..incidents(10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(older.len(), 1);
+}
+
+pub async fn identical_triggers_in_one_batch_open_one_incident(store: &dyn Store) {
+    let batch = (0..50)
+        .map(|i| event(Action::Trigger, "k1", "flap", i))
+        .collect();
+    let outcomes = store.ingest(batch).await.unwrap();
+    assert!(matches!(outcomes[0], IngestOutcome::Opened { .. }));
+    assert!(
+        outcomes[1..]
+            .iter()
+            .all(|o| matches!(o, IngestOutcome::Repeated { .. }))
+    );
+    let all = store.list_incidents(&incidents(10)).await.unwrap();
+    assert_eq!(all.len(), 1);
+    let detail = store.get_incident(all[0].id).await.unwrap().unwrap();
+    assert_eq!(detail.alerts[0].occurrences, 50);
+}
+
+pub async fn people_act_on_incidents(store: &dyn Store) {
+    let outcomes = store
+        .ingest(vec![event(Action::Trigger, "k1", "cpu", 0)])
+        .await
+        .unwrap();
+    let IngestOutcome::Opened { incident } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    let note = IncidentAction::Note("looking at the graphs".into());
+    let noted = store
+        .act_on_incident(incident, note, &ctx("user:ann", 1))
+        .await
+        .unwrap();
+    assert_eq!(noted.status, Status::Triggered);
+    let acked = store
+        .act_on_incident(incident, IncidentAction::Acknowledge, &ctx("user:ann", 2))
+        .await
+        .unwrap();
+    assert_eq!(acked.status, Status::Acknowledged);
+    assert_eq!(acked.acknowledged_by.as_deref(), Some("user:ann"));
+    let again = store
+        .act_on_incident(incident, IncidentAction::Acknowledge, &ctx("user:bob", 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.acknowledged_by.as_deref(),
+        Some("user:ann"),
+        "the first acknowledgement stands"
+    );
+    let resolved = store
+        .act_on_incident(incident, IncidentAction::Resolve, &ctx("user:bob", 4))
+        .await
+        .unwrap();
+    assert_eq!(resolved.status, Status::Resolved);
+    assert_eq!(resolved.resolved_by.as_deref(), Some("user:bob"));
+    assert_eq!(resolved.dedup_keys, ["cpu"]);
+    let err = store
+        .act_on_incident(incident, IncidentAction::Acknowledge, &ctx("user:ann", 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let err = store
+        .act_on_incident(9999, IncidentAction::Resolve, &ctx("user:ann", 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    let detail = store.get_incident(incident).await.unwrap().unwrap();
+    assert_eq!(
+        detail.alerts[0].status,
+        Status::Resolved,
+        "resolving an incident resolves its alerts"
+    );
+    let log: Vec<_> = detail
+        .log
+        .iter()
+        .map(|l| (l.kind.as_str(), l.actor.as_str()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("alert.triggered", "integration:api/prom"),
+            ("note", "user:ann"),
+            ("incident.acknowledged", "user:ann"),
+            ("incident.resolved", "user:bob"),
+        ]
+    );
+    assert_eq!(detail.log[1].data["text"], "looking at the graphs");
+    // The key is free again: the next trigger opens a new incident.
+    let outcomes = store
+        .ingest(vec![event(Action::Trigger, "k1", "cpu", 6)])
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[0], IngestOutcome::Opened { incident: n } if n != incident));
 }

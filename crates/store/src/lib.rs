@@ -9,8 +9,10 @@
 //! is durable (SQLite `synchronous=FULL`, or a PostgreSQL commit).
 
 pub mod conformance;
+mod incidents;
 mod records;
 
+pub use incidents::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -48,6 +50,14 @@ pub enum StoreError {
     },
     #[error("the key is already used by {kind} {name}")]
     KeyInUse { kind: String, name: String },
+    /// The change does not apply to the object as it is now (acknowledging a resolved
+    /// incident).
+    #[error("{0}")]
+    Conflict(String),
+    /// Another writer got there first (two nodes opening the same alert); retrying the
+    /// same request is safe and will see their write.
+    #[error("a concurrent write conflicted; retry: {0}")]
+    Contention(String),
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
     #[error("the store holds data this build cannot read: {0}")]
@@ -107,6 +117,22 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, hash: &str) -> Result<()>;
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: domain::Timestamp) -> Result<u64>;
+
+    // Alerts and incidents.
+
+    /// Acts on every event in one transaction (group commit): opens, counts,
+    /// acknowledges or resolves alerts and their incidents, writing each to the timeline.
+    /// Events naming the same alert are applied in order.
+    async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>>;
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>>;
+    /// A person acknowledges, resolves or notes an incident.
+    async fn act_on_incident(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord>;
 
     // The audit log.
 

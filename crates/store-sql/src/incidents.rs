@@ -1,0 +1,527 @@
+//! Alerts and incidents in SQL: ingest in one transaction per batch, the decisions taken
+//! by `paging::decide`, and the one-open-alert rule held by a unique index.
+
+use domain::{Name, Timestamp};
+use paging::{AlertBody, AlertState, Decision, Status, Urgency};
+use serde_json::{Value, json};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use store::*;
+
+use crate::rows::*;
+use crate::{SqlStore, built, push_param};
+
+const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_at, updated_at, \
+     acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+const ALERT_COLUMNS: &str = "id, incident_id, service, integration, dedup_key, status, body, \
+     occurrences, first_seen, last_seen, resolved_at";
+
+impl SqlStore {
+    pub(crate) async fn ingest_batch(
+        &self,
+        events: Vec<IngestEvent>,
+    ) -> Result<Vec<IngestOutcome>> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            out.push(self.ingest_one(&mut tx, ev).await?);
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(out)
+    }
+
+    async fn ingest_one(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ev: IngestEvent,
+    ) -> Result<IngestOutcome> {
+        let latest = sqlx::query(built(format!(
+            "SELECT id, incident_id, status, routing_key FROM alerts
+             WHERE service = $1 AND dedup_key = $2 ORDER BY id DESC LIMIT 1{}",
+            self.dialect().for_update()
+        )))
+        .bind(ev.service.as_str())
+        .bind(ev.dedup_key.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        let latest = match &latest {
+            Some(row) => Some((
+                row.try_get::<i64, _>("id").map_err(corrupt)?,
+                row.try_get::<i64, _>("incident_id").map_err(corrupt)?,
+                AlertState {
+                    status: status(&row.try_get::<String, _>("status").map_err(corrupt)?)?,
+                    routing_key: row.try_get("routing_key").map_err(corrupt)?,
+                },
+            )),
+            None => None,
+        };
+        let at = micros(ev.received_at);
+        let actor = format!("integration:{}/{}", ev.service, ev.integration);
+        match paging::decide(ev.action, &ev.routing_key, latest.as_ref().map(|l| &l.2)) {
+            Decision::Open => {
+                let Some(body) = &ev.body else {
+                    return Err(StoreError::Corrupt(
+                        "a trigger reached the store without its payload".into(),
+                    ));
+                };
+                let urgency = Urgency::from_severity(body.severity);
+                let row = sqlx::query(
+                    "INSERT INTO incidents (service, status, urgency, summary, created_at, updated_at)
+                     VALUES ($1, 'triggered', $2, $3, $4, $4) RETURNING id",
+                )
+                .bind(ev.service.as_str())
+                .bind(urgency.as_str())
+                .bind(body.summary.as_str())
+                .bind(at)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(unavailable)?;
+                let incident: i64 = row.try_get("id").map_err(corrupt)?;
+                let res = sqlx::query(
+                    "INSERT INTO alerts (incident_id, service, integration, routing_key, dedup_key, status, severity,
+                                         summary, body, occurrences, first_seen, last_seen)
+                     VALUES ($1, $2, $3, $4, $5, 'triggered', $6, $7, $8, 1, $9, $9)",
+                )
+                .bind(incident)
+                .bind(ev.service.as_str())
+                .bind(ev.integration.as_str())
+                .bind(ev.routing_key.as_str())
+                .bind(ev.dedup_key.as_str())
+                .bind(body.severity.as_str())
+                .bind(body.summary.as_str())
+                .bind(to_json(body)?)
+                .bind(at)
+                .execute(&mut **tx)
+                .await;
+                if let Err(e) = res {
+                    // Only another writer's open alert with this key can collide here.
+                    return Err(match unique_or_unavailable(e, "alert", &ev.dedup_key) {
+                        StoreError::AlreadyExists { .. } => StoreError::Contention(format!(
+                            "another writer opened the alert {} of {} first",
+                            ev.dedup_key, ev.service
+                        )),
+                        other => other,
+                    });
+                }
+                let data = json!({ "dedup_key": ev.dedup_key, "summary": body.summary, "severity": body.severity });
+                log(tx, incident, at, "alert.triggered", &actor, &data).await?;
+                Ok(IngestOutcome::Opened { incident })
+            }
+            Decision::Repeat => {
+                let (alert, incident, _) =
+                    latest.ok_or_else(|| StoreError::Corrupt("repeat without an alert".into()))?;
+                sqlx::query(
+                    "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
+                )
+                .bind(at)
+                .bind(alert)
+                .execute(&mut **tx)
+                .await
+                .map_err(unavailable)?;
+                let summary = ev.body.as_ref().map(|b| b.summary.clone());
+                log(
+                    tx,
+                    incident,
+                    at,
+                    "alert.repeated",
+                    &actor,
+                    &json!({ "dedup_key": ev.dedup_key, "summary": summary }),
+                )
+                .await?;
+                Ok(IngestOutcome::Repeated { incident })
+            }
+            Decision::Acknowledge => {
+                let (alert, incident, _) =
+                    latest.ok_or_else(|| StoreError::Corrupt("ack without an alert".into()))?;
+                set_alert_status(tx, alert, Status::Acknowledged, at).await?;
+                log(
+                    tx,
+                    incident,
+                    at,
+                    "alert.acknowledged",
+                    &actor,
+                    &json!({ "dedup_key": ev.dedup_key }),
+                )
+                .await?;
+                let current = self.incident_for_update(tx, incident).await?;
+                if current.status == Status::Triggered {
+                    acknowledge_incident(tx, incident, at, &actor).await?;
+                }
+                Ok(IngestOutcome::Acknowledged { incident })
+            }
+            Decision::Resolve => {
+                let (alert, incident, _) =
+                    latest.ok_or_else(|| StoreError::Corrupt("resolve without an alert".into()))?;
+                set_alert_status(tx, alert, Status::Resolved, at).await?;
+                log(
+                    tx,
+                    incident,
+                    at,
+                    "alert.resolved",
+                    &actor,
+                    &json!({ "dedup_key": ev.dedup_key }),
+                )
+                .await?;
+                // Auto-resolve: the incident resolves with its last open alert.
+                let open: i64 = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE incident_id = $1 AND status <> 'resolved'")
+                    .bind(incident)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(unavailable)?
+                    .try_get("n")
+                    .map_err(corrupt)?;
+                let current = self.incident_for_update(tx, incident).await?;
+                if open == 0 && current.status != Status::Resolved {
+                    resolve_incident(tx, incident, at, &actor).await?;
+                }
+                Ok(IngestOutcome::Resolved { incident })
+            }
+            Decision::Ignore(reason) => Ok(IngestOutcome::Ignored { reason }),
+        }
+    }
+
+    async fn incident_for_update(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        id: i64,
+    ) -> Result<IncidentRecord> {
+        let row = sqlx::query(built(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{}",
+            self.dialect().for_update()
+        )))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        match row {
+            Some(row) => incident_from_row(&row, Vec::new()),
+            None => Err(StoreError::NotFound {
+                kind: "incident".into(),
+                name: format!("#{id}"),
+            }),
+        }
+    }
+
+    pub(crate) async fn list_incidents_impl(
+        &self,
+        q: &IncidentQuery,
+    ) -> Result<Vec<IncidentRecord>> {
+        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+        let mut texts: Vec<String> = Vec::new();
+        if !q.statuses.is_empty() {
+            let p: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|s| push_param(&mut texts, s.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", p.join(", ")));
+        }
+        if let Some(services) = &q.services {
+            if services.is_empty() {
+                return Ok(Vec::new());
+            }
+            let p: Vec<String> = services
+                .iter()
+                .map(|s| push_param(&mut texts, s.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND service IN ({})", p.join(", ")));
+        }
+        // Integers are formatted by this code, never taken from text.
+        if let Some(t) = q.since {
+            sql.push_str(&format!(" AND created_at >= {}", micros(t)));
+        }
+        if let Some(t) = q.until {
+            sql.push_str(&format!(" AND created_at < {}", micros(t)));
+        }
+        if let Some(b) = q.before_id {
+            sql.push_str(&format!(" AND id < {b}"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY id DESC LIMIT {}",
+            q.limit.clamp(1, 1000)
+        ));
+        let mut query = sqlx::query(built(sql));
+        for t in &texts {
+            query = query.bind(t.as_str());
+        }
+        let rows = query
+            .fetch_all(&self.readers())
+            .await
+            .map_err(unavailable)?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id").map_err(corrupt))
+            .collect::<Result<_>>()?;
+        let mut keys = self.dedup_keys(&ids).await?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id").map_err(corrupt)?;
+                incident_from_row(r, keys.remove(&id).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    async fn dedup_keys(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<String>>> {
+        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let rows = sqlx::query(built(format!(
+            "SELECT incident_id, dedup_key FROM alerts WHERE incident_id IN ({}) ORDER BY id",
+            list.join(", ")
+        )))
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        for r in rows {
+            out.entry(r.try_get("incident_id").map_err(corrupt)?)
+                .or_default()
+                .push(r.try_get("dedup_key").map_err(corrupt)?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn get_incident_impl(&self, id: i64) -> Result<Option<IncidentDetail>> {
+        let Some(row) = sqlx::query(built(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.readers())
+        .await
+        .map_err(unavailable)?
+        else {
+            return Ok(None);
+        };
+        let alerts = sqlx::query(built(format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY id"
+        )))
+        .bind(id)
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(alert_from_row)
+        .collect::<Result<Vec<_>>>()?;
+        let log = sqlx::query(
+            "SELECT id, at, kind, actor, data FROM incident_log WHERE incident_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|r| {
+            Ok(LogEntry {
+                id: r.try_get("id").map_err(corrupt)?,
+                at: timestamp(r.try_get("at").map_err(corrupt)?)?,
+                kind: r.try_get("kind").map_err(corrupt)?,
+                actor: r.try_get("actor").map_err(corrupt)?,
+                data: from_json("data", &r.try_get::<String, _>("data").map_err(corrupt)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let keys = alerts.iter().map(|a| a.dedup_key.clone()).collect();
+        Ok(Some(IncidentDetail {
+            incident: incident_from_row(&row, keys)?,
+            alerts,
+            log,
+        }))
+    }
+
+    pub(crate) async fn act_on_incident_impl(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        let mut tx = self.begin().await?;
+        let current = self.incident_for_update(&mut tx, id).await?;
+        let at = micros(ctx.at);
+        match action {
+            IncidentAction::Acknowledge => match current.status {
+                Status::Resolved => {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} is resolved; it cannot be acknowledged"
+                    )));
+                }
+                // Acknowledging twice changes nothing: the first acknowledgement stands.
+                Status::Acknowledged => {}
+                Status::Triggered => {
+                    acknowledge_incident(&mut tx, id, at, &ctx.actor).await?;
+                    sqlx::query("UPDATE alerts SET status = 'acknowledged' WHERE incident_id = $1 AND status = 'triggered'")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                }
+            },
+            IncidentAction::Resolve => {
+                if current.status != Status::Resolved {
+                    resolve_incident(&mut tx, id, at, &ctx.actor).await?;
+                    sqlx::query("UPDATE alerts SET status = 'resolved', resolved_at = $1 WHERE incident_id = $2 AND status <> 'resolved'")
+                        .bind(at)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                }
+            }
+            IncidentAction::Note(text) => {
+                log(
+                    &mut tx,
+                    id,
+                    at,
+                    "note",
+                    &ctx.actor,
+                    &json!({ "text": text }),
+                )
+                .await?;
+                sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        let updated = self.incident_for_update(&mut tx, id).await?;
+        tx.commit().await.map_err(unavailable)?;
+        let keys = self
+            .dedup_keys(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        Ok(IncidentRecord {
+            dedup_keys: keys,
+            ..updated
+        })
+    }
+}
+
+async fn set_alert_status(
+    tx: &mut Transaction<'static, Any>,
+    alert: i64,
+    to: Status,
+    at: i64,
+) -> Result<()> {
+    let resolved_at = (to == Status::Resolved).then_some(at);
+    sqlx::query("UPDATE alerts SET status = $1, resolved_at = $2, last_seen = $3 WHERE id = $4")
+        .bind(to.as_str())
+        .bind(resolved_at)
+        .bind(at)
+        .bind(alert)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+async fn acknowledge_incident(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    at: i64,
+    actor: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $1 WHERE id = $3",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    log(tx, id, at, "incident.acknowledged", actor, &json!({})).await
+}
+
+async fn resolve_incident(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    at: i64,
+    actor: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, updated_at = $1 WHERE id = $3")
+        .bind(at)
+        .bind(actor)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    log(tx, id, at, "incident.resolved", actor, &json!({})).await
+}
+
+async fn log(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    at: i64,
+    kind: &str,
+    actor: &str,
+    data: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO incident_log (incident_id, at, kind, actor, data) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(incident)
+    .bind(at)
+    .bind(kind)
+    .bind(actor)
+    .bind(data.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn status(s: &str) -> Result<Status> {
+    Status::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown status {s:?}")))
+}
+
+fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
+    row.try_get::<Option<i64>, _>(col)
+        .map_err(corrupt)?
+        .map(timestamp)
+        .transpose()
+}
+
+fn name_col(row: &AnyRow, col: &str) -> Result<Name> {
+    let s: String = row.try_get(col).map_err(corrupt)?;
+    Name::new(s.clone()).map_err(|e| StoreError::Corrupt(format!("{col} {s:?}: {e}")))
+}
+
+fn incident_from_row(row: &AnyRow, dedup_keys: Vec<String>) -> Result<IncidentRecord> {
+    let urgency: String = row.try_get("urgency").map_err(corrupt)?;
+    Ok(IncidentRecord {
+        id: row.try_get("id").map_err(corrupt)?,
+        service: name_col(row, "service")?,
+        status: status(&row.try_get::<String, _>("status").map_err(corrupt)?)?,
+        urgency: Urgency::parse(&urgency)
+            .ok_or_else(|| StoreError::Corrupt(format!("urgency {urgency:?}")))?,
+        summary: row.try_get("summary").map_err(corrupt)?,
+        created_at: timestamp(row.try_get("created_at").map_err(corrupt)?)?,
+        updated_at: timestamp(row.try_get("updated_at").map_err(corrupt)?)?,
+        acknowledged_at: opt_ts(row, "acknowledged_at")?,
+        acknowledged_by: row.try_get("acknowledged_by").map_err(corrupt)?,
+        resolved_at: opt_ts(row, "resolved_at")?,
+        resolved_by: row.try_get("resolved_by").map_err(corrupt)?,
+        dedup_keys,
+    })
+}
+
+fn alert_from_row(row: &AnyRow) -> Result<AlertRecord> {
+    let body: AlertBody = from_json("body", &row.try_get::<String, _>("body").map_err(corrupt)?)?;
+    Ok(AlertRecord {
+        id: row.try_get("id").map_err(corrupt)?,
+        incident_id: row.try_get("incident_id").map_err(corrupt)?,
+        service: name_col(row, "service")?,
+        integration: name_col(row, "integration")?,
+        dedup_key: row.try_get("dedup_key").map_err(corrupt)?,
+        status: status(&row.try_get::<String, _>("status").map_err(corrupt)?)?,
+        body,
+        occurrences: row.try_get("occurrences").map_err(corrupt)?,
+        first_seen: timestamp(row.try_get("first_seen").map_err(corrupt)?)?,
+        last_seen: timestamp(row.try_get("last_seen").map_err(corrupt)?)?,
+        resolved_at: opt_ts(row, "resolved_at")?,
+    })
+}

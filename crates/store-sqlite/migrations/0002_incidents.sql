@@ -1,0 +1,50 @@
+-- Alerts and the incidents they open. An incident's id is the number people see (#N).
+-- One open alert per (service, dedup key), held by a unique index: concurrent or retried
+-- triggers cannot open two.
+
+CREATE TABLE incidents (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    service         TEXT   NOT NULL,
+    status          TEXT   NOT NULL,
+    urgency         TEXT   NOT NULL,
+    summary         TEXT   NOT NULL,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL,
+    acknowledged_at BIGINT,
+    acknowledged_by TEXT,
+    resolved_at     BIGINT,
+    resolved_by     TEXT
+);
+CREATE INDEX incidents_by_service ON incidents (service, id);
+CREATE INDEX incidents_by_status ON incidents (status, id);
+
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id BIGINT NOT NULL REFERENCES incidents (id),
+    service     TEXT   NOT NULL,
+    integration TEXT   NOT NULL,
+    routing_key TEXT   NOT NULL,
+    dedup_key   TEXT   NOT NULL,
+    status      TEXT   NOT NULL,
+    severity    TEXT   NOT NULL,
+    summary     TEXT   NOT NULL,
+    body        TEXT   NOT NULL,
+    occurrences BIGINT NOT NULL,
+    first_seen  BIGINT NOT NULL,
+    last_seen   BIGINT NOT NULL,
+    resolved_at BIGINT
+);
+CREATE UNIQUE INDEX alerts_one_open_per_dedup_key ON alerts (service, dedup_key) WHERE status <> 'resolved';
+CREATE INDEX alerts_by_dedup_key ON alerts (service, dedup_key, id);
+CREATE INDEX alerts_by_incident ON alerts (incident_id);
+
+-- The incident timeline: every alert event, status change and note, with its actor.
+CREATE TABLE incident_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id BIGINT NOT NULL REFERENCES incidents (id),
+    at          BIGINT NOT NULL,
+    kind        TEXT   NOT NULL,
+    actor       TEXT   NOT NULL,
+    data        TEXT   NOT NULL
+);
+CREATE INDEX incident_log_by_incident ON incident_log (incident_id, id);

@@ -1,0 +1,117 @@
+//! Alerts, incidents and their timeline, as the store keeps them.
+
+use domain::{Name, Timestamp};
+use paging::{Action, AlertBody, Status, Urgency};
+use serde_json::Value;
+
+/// An event for the store to act on, already addressed to its service's integration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestEvent {
+    pub service: Name,
+    pub integration: Name,
+    pub routing_key: String,
+    pub action: Action,
+    /// Always set: a trigger that came without one was given a fresh key.
+    pub dedup_key: String,
+    /// Present on triggers.
+    pub body: Option<AlertBody>,
+    pub received_at: Timestamp,
+}
+
+/// What an ingested event did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// A new alert, and the incident it opened.
+    Opened {
+        incident: i64,
+    },
+    /// Counted on the open alert of this incident; nobody is paged again.
+    Repeated {
+        incident: i64,
+    },
+    Acknowledged {
+        incident: i64,
+    },
+    Resolved {
+        incident: i64,
+    },
+    /// Accepted, and changed nothing.
+    Ignored {
+        reason: &'static str,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentRecord {
+    /// Also the number people see: #id.
+    pub id: i64,
+    pub service: Name,
+    pub status: Status,
+    pub urgency: Urgency,
+    pub summary: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    /// The dedup keys of its alerts, oldest first.
+    pub dedup_keys: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub incident_id: i64,
+    pub service: Name,
+    pub integration: Name,
+    pub dedup_key: String,
+    pub status: Status,
+    pub body: AlertBody,
+    pub occurrences: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// One line of an incident's timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    /// `alert.triggered`, `alert.repeated`, `alert.acknowledged`, `alert.resolved`,
+    /// `incident.acknowledged`, `incident.resolved`, `note`.
+    pub kind: String,
+    pub actor: String,
+    pub data: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentDetail {
+    pub incident: IncidentRecord,
+    pub alerts: Vec<AlertRecord>,
+    pub log: Vec<LogEntry>,
+}
+
+/// Which incidents to list: newest first, before `before_id`.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentQuery {
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<Status>,
+    /// Only these services (all when `None`).
+    pub services: Option<Vec<Name>>,
+    /// Created at or after / before.
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// What a person does to an incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncidentAction {
+    Acknowledge,
+    /// Resolves the incident and every alert of it: a later trigger opens a new one.
+    Resolve,
+    Note(String),
+}
