@@ -11,7 +11,7 @@ pub mod labels;
 pub mod name;
 
 pub use access::{AccessTarget, Grant, Principal, Role, Scope, Subject};
-pub use catalog::{Kind, ServiceSpec, TeamSpec, UserSpec};
+pub use catalog::{Integration, IntegrationType, Kind, ServiceSpec, TeamSpec, UserSpec};
 pub use labels::{Labels, Selector};
 pub use name::Name;
 

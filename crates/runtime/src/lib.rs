@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod clock;
 pub mod entropy;
+pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
 pub mod workers;

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod integrations;
 pub mod observability;
 pub mod openapi;
 pub mod routes;
@@ -52,14 +53,21 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    /// Where integration endpoints queue events for the group-commit writer.
+    pub ingest: runtime::ingest::Ingest,
 }
 
 impl AppState {
+    /// The state, and the event writer started beside it (it ends once the last clone of
+    /// the state is gone and every queued event is answered). Call within a tokio runtime.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let (ingest, writer) = runtime::ingest::channel(store.clone(), 4096);
+        tokio::spawn(writer.run());
         AppState {
             store,
             clock,
             settings: Arc::new(settings),
+            ingest,
         }
     }
 }

@@ -141,7 +141,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         };
         paths = paths.path(r.path.clone(), PathItem::new(method, op.build()));
     }
-    use crate::api::{audit, config, objects, session, tokens};
+    use crate::api::{audit, config, incidents, objects, session, tokens};
     // Each type brings the schemas it refers to (labels, names, grants …), so that no
     // `$ref` in the document points at nothing.
     let components = [
@@ -162,6 +162,12 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<session::LoginInput>(),
         schema::<session::SessionView>(),
         schema::<session::PasswordInput>(),
+        schema::<incidents::IncidentView>(),
+        schema::<incidents::IncidentList>(),
+        schema::<incidents::IncidentDetailView>(),
+        schema::<incidents::AlertView>(),
+        schema::<incidents::TimelineEntry>(),
+        schema::<incidents::NoteInput>(),
         schema::<config::ConfigInput>(),
         schema::<config::FileInput>(),
         schema::<config::ConfigResult>(),

@@ -150,6 +150,7 @@ impl Default for Routes {
 pub fn all() -> Routes {
     let r = Routes::new();
     let r = crate::observability::routes(r);
+    let r = crate::integrations::routes(r);
     crate::api::routes(r)
 }
 

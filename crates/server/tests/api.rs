@@ -44,6 +44,9 @@ on_both_backends!(
     health_readiness_and_metrics,
     configuration_is_planned_and_applied_through_the_api,
     integration_keys_are_generated_once_and_kept,
+    pagerduty_events_open_repeat_and_resolve_incidents,
+    responders_act_on_incidents_in_their_scope,
+    the_pagerduty_python_client_works_unchanged,
 );
 
 const ORG: &str = r#"
@@ -70,12 +73,17 @@ spec: {members: [gus]}
 apiVersion: shinrai/v1
 kind: Service
 metadata: {name: checkout, labels: {company: acme, product: shop}}
-spec: {owner_team: shop, tier: 1}
+spec:
+  owner_team: shop
+  tier: 1
+  integrations: [{name: prom, type: pagerduty, key: acme-checkout-key-0001}]
 ---
 apiVersion: shinrai/v1
 kind: Service
 metadata: {name: bidder, labels: {company: globex, product: ads}}
-spec: {owner_team: ads}
+spec:
+  owner_team: ads
+  integrations: [{name: prom, type: pagerduty, key: globex-bidder-key-0001}]
 "#;
 
 async fn app(store: TestStore) -> TestApp {
@@ -889,6 +897,359 @@ async fn integration_keys_are_generated_once_and_kept(store: TestStore) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "spec.integrations[0].type");
+}
+
+/// Sends a PagerDuty v2 event; returns status and body.
+async fn enqueue(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    app.call(Method::POST, "/v2/enqueue", None, Some(body))
+        .await
+}
+
+fn trigger(key: &str, dedup: Option<&str>, summary: &str) -> Value {
+    let mut e = json!({"routing_key": key, "event_action": "trigger",
+        "payload": {"summary": summary, "source": "prometheus", "severity": "critical"}});
+    if let Some(d) = dedup {
+        e["dedup_key"] = json!(d);
+    }
+    e
+}
+
+async fn pagerduty_events_open_repeat_and_resolve_incidents(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let key = "acme-checkout-key-0001";
+    let (status, body) = enqueue(&app, trigger(key, Some("latency"), "p99 above 800ms")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        body,
+        json!({"status": "success", "message": "Event processed", "dedup_key": "latency"})
+    );
+    let (status, _) = enqueue(&app, trigger(key, Some("latency"), "p99 above 800ms")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "a retry is accepted");
+
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "a retried trigger opens no second incident: {list}"
+    );
+    let incident = &items[0];
+    assert_eq!(incident["status"], "triggered");
+    assert_eq!(incident["urgency"], "high");
+    assert_eq!(incident["service"], "checkout");
+    assert_eq!(incident["dedup_keys"], json!(["latency"]));
+    assert_eq!(incident["number"], incident["id"]);
+    let id = incident["id"].as_i64().unwrap();
+
+    // A trigger without a dedup key gets one, and opens its own incident.
+    let (_, body) = enqueue(&app, trigger(key, None, "disk full")).await;
+    assert_eq!(body["dedup_key"].as_str().unwrap().len(), 32);
+
+    let resolve = json!({"routing_key": key, "event_action": "resolve", "dedup_key": "latency"});
+    let (status, _) = enqueue(&app, resolve.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "resolved", "{shown}");
+    assert_eq!(shown["resolved_by"], "integration:checkout/prom");
+    assert_eq!(shown["alerts"][0]["occurrences"], 2);
+    let kinds: Vec<_> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "alert.triggered",
+            "alert.repeated",
+            "alert.resolved",
+            "incident.resolved"
+        ]
+    );
+    // Resolving again, or with another service's key, is accepted and changes nothing.
+    assert_eq!(enqueue(&app, resolve).await.0, StatusCode::ACCEPTED);
+    let other = json!({"routing_key": "globex-bidder-key-0001", "event_action": "acknowledge", "dedup_key": "disk"});
+    assert_eq!(enqueue(&app, other).await.0, StatusCode::ACCEPTED);
+
+    // Bad input answers in PagerDuty's own format.
+    let (status, body) = enqueue(
+        &app,
+        json!({"routing_key": key, "event_action": "trigger", "payload": {}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["status"], "invalid event");
+    assert_eq!(body["message"], "Event object is invalid");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
+    let (status, body) = enqueue(&app, trigger("no-such-key-000000001", Some("x"), "y")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["status"], "invalid event");
+    let big = trigger(key, Some("big"), &"x".repeat(600 * 1024));
+    let (status, body) = enqueue(&app, big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (_, list) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents?status=triggered",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing of the refused events was stored"
+    );
+
+    // The legacy v1 API.
+    let v1 = json!({"service_key": key, "event_type": "trigger", "incident_key": "legacy", "description": "Nagios says no"});
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/generic/2010-04-15/create_event.json",
+            None,
+            Some(v1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["incident_key"], "legacy");
+}
+
+async fn responders_act_on_incidents_in_their_scope(store: TestStore) {
+    let app = app(store).await;
+    for (key, dedup) in [
+        ("acme-checkout-key-0001", "a"),
+        ("globex-bidder-key-0001", "g"),
+    ] {
+        assert_eq!(
+            enqueue(&app, trigger(key, Some(dedup), "down")).await.0,
+            StatusCode::ACCEPTED
+        );
+    }
+    let sre = app
+        .token("sre", vec![Grant::global(Role::Viewer)], None)
+        .await;
+    let (_, all) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&sre), None)
+        .await;
+    let id_of = |service: &str| {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["service"] == service)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (acme_id, globex_id) = (id_of("checkout"), id_of("bidder"));
+
+    let responder = app
+        .token(
+            "acme-oncall",
+            vec![Grant::company(Role::Responder, "acme")],
+            None,
+        )
+        .await;
+    let (_, mine) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&responder), None)
+        .await;
+    let services: Vec<_> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        ["checkout"],
+        "a company sees only its own incidents"
+    );
+    // Every incident route refuses another company's incident as if it did not exist.
+    for r in server::routes::all()
+        .list
+        .iter()
+        .filter(|r| r.path.contains("/incidents/{id}"))
+    {
+        let path = r.path.replace("{id}", &globex_id.to_string());
+        let (status, body) = app
+            .call(
+                method(r.method),
+                &path,
+                Some(&responder),
+                Some(json!({"text": "hi"})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{} {path}: {body}",
+            r.method.as_str()
+        );
+    }
+
+    let ack = format!("/api/v1/incidents/{acme_id}/acknowledge");
+    let (status, body) = app.call(Method::POST, &ack, Some(&responder), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "acknowledged");
+    assert_eq!(body["acknowledged_by"], "token:acme-oncall");
+    let note = format!("/api/v1/incidents/{acme_id}/notes");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &note,
+            Some(&responder),
+            Some(json!({"text": "  "})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("text"))
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &note,
+            Some(&responder),
+            Some(json!({"text": "rolled back 4.2"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{acme_id}/resolve"),
+            Some(&responder),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app.call(Method::POST, &ack, Some(&responder), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("state_conflict"))
+    );
+
+    // Filters and bad filters.
+    let (_, open) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents?status=triggered,acknowledged",
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1);
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents?status=burning",
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("status"))
+    );
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents?since=yesterday",
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("since"))
+    );
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents/not-a-number",
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A viewer sees an incident but may not act on it.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{globex_id}/acknowledge"),
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// PagerDuty's own Python client (`pdpyras`, installed by scripts/test) pointed at shinrai.
+async fn the_pagerduty_python_client_works_unchanged(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/senders/pdpyras_events.py"
+            ))
+            .args([base.as_str(), "acme-checkout-key-0001"])
+            .output()
+            .expect("run python3 (scripts/test provides it with pdpyras)")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "pdpyras failed (run through scripts/test, which installs it):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["first"], "checkout/latency");
+    assert_eq!(got["retry"], "checkout/latency");
+    assert_eq!(got["generated"].as_str().unwrap().len(), 32);
+    assert_eq!(got["invalid"]["status"], 400, "{got}");
+    assert_eq!(got["invalid"]["body"]["status"], "invalid event");
+
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    let latency = items
+        .iter()
+        .find(|i| i["dedup_keys"] == json!(["checkout/latency"]))
+        .unwrap();
+    assert_eq!(latency["status"], "resolved");
+    assert!(latency["acknowledged_at"].is_string());
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{}", latency["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["alerts"][0]["body"]["details"]["p99_ms"], 870);
+    assert_eq!(shown["alerts"][0]["body"]["links"][0]["text"], "Dashboard");
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

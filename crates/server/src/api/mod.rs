@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod incidents;
 pub mod objects;
 pub mod session;
 pub mod tokens;
@@ -26,7 +27,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = tokens::routes(r);
     let r = audit::routes(r);
     let r = session::routes(r);
-    config::routes(r)
+    let r = config::routes(r);
+    incidents::routes(r)
 }
 
 /// The caller and their grants.

@@ -1,0 +1,134 @@
+//! Group commit for incoming events: requests queue their event, one writer commits
+//! whatever has queued in one transaction, and only then answers each request. A 2xx to a
+//! sender therefore always means a durable commit, while a burst of events costs one
+//! fsync instead of one each.
+//!
+//! [`IngestWriter::tick`] is one round — wait for an event, take everything queued, commit,
+//! answer — so tests can hold requests back and commit them in a single step.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use store::{IngestEvent, IngestOutcome, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most events one transaction takes.
+pub const MAX_BATCH: usize = 512;
+/// How often a batch that met a concurrent writer (another node) is retried.
+const RETRIES: usize = 3;
+
+struct Pending {
+    event: IngestEvent,
+    reply: oneshot::Sender<store::Result<IngestOutcome>>,
+}
+
+/// The handle requests submit through. Cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Pending>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The one writer. Ends when every [`Ingest`] handle is gone and the queue is empty.
+pub struct IngestWriter {
+    rx: mpsc::Receiver<Pending>,
+    store: Arc<dyn Store>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// A queue for up to `capacity` waiting events, and its writer.
+pub fn channel(store: Arc<dyn Store>, capacity: usize) -> (Ingest, IngestWriter) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        Ingest {
+            tx,
+            queued: queued.clone(),
+        },
+        IngestWriter { rx, store, queued },
+    )
+}
+
+impl Ingest {
+    /// Queues an event and waits until it is committed (or failed).
+    pub async fn submit(&self, event: IngestEvent) -> store::Result<IngestOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(Pending { event, reply }).await.is_err() {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            return Err(StoreError::Unavailable(
+                "the event writer has stopped".into(),
+            ));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the event writer stopped before answering".into(),
+            ))
+        })
+    }
+
+    /// Events waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+}
+
+impl IngestWriter {
+    /// One round: waits for an event, takes everything queued behind it (up to
+    /// [`MAX_BATCH`]), commits it in one transaction and answers every request. Returns
+    /// how many events the transaction held; 0 once every handle is gone.
+    pub async fn tick(&mut self) -> usize {
+        let Some(first) = self.rx.recv().await else {
+            return 0;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        self.queued.fetch_sub(batch.len(), Ordering::SeqCst);
+        let n = batch.len();
+        let events: Vec<IngestEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        let mut result = self.store.ingest(events.clone()).await;
+        for _ in 0..RETRIES {
+            // Another node committed the same alert first: run the batch again, which
+            // now sees that alert.
+            if !matches!(result, Err(StoreError::Contention(_))) {
+                break;
+            }
+            result = self.store.ingest(events.clone()).await;
+        }
+        metrics::histogram!("shinrai_ingest_batch_events").record(n as f64);
+        match result {
+            Ok(outcomes) => {
+                for (p, outcome) in batch.into_iter().zip(outcomes) {
+                    let label = match &outcome {
+                        IngestOutcome::Opened { .. } => "opened",
+                        IngestOutcome::Repeated { .. } => "repeated",
+                        IngestOutcome::Acknowledged { .. } => "acknowledged",
+                        IngestOutcome::Resolved { .. } => "resolved",
+                        IngestOutcome::Ignored { .. } => "ignored",
+                    };
+                    metrics::counter!("shinrai_events_total", "outcome" => label).increment(1);
+                    let _ = p.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = n, "an event batch failed; senders get an error and retry");
+                let message = e.to_string();
+                for p in batch {
+                    let _ = p.reply.send(Err(StoreError::Unavailable(message.clone())));
+                }
+            }
+        }
+        n
+    }
+
+    /// Ticks until every handle is gone and the queue is drained: a graceful shutdown
+    /// answers every event it accepted.
+    pub async fn run(mut self) {
+        while self.tick().await > 0 {}
+    }
+}

@@ -1,0 +1,374 @@
+//! Incidents: list, show with alerts and timeline, acknowledge, resolve, add notes.
+//!
+//! An incident is visible to whoever may see its service, and acted on by whoever holds
+//! the responder role over it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use domain::{Kind, Name, Role, Timestamp};
+use paging::Status;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use store::{IncidentAction, IncidentDetail, IncidentQuery, IncidentRecord, WriteContext};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, FieldProblem};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{Access, Doc, Method, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.add(
+        Method::Get,
+        "/api/v1/incidents",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "incidents",
+            "List incidents the caller may see, newest first",
+        )
+        .response("IncidentList")
+        .query(
+            "status",
+            "Comma-separated: triggered, acknowledged, resolved (default: all)",
+        )
+        .query("service", "Only this service")
+        .query("since", "Created at or after this RFC 3339 time")
+        .query("until", "Created before this RFC 3339 time")
+        .query(
+            "before",
+            "Only incidents numbered below this (from `next_before`)",
+        )
+        .query("limit", "At most this many (default 50, at most 500)"),
+        list,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/incidents/{id}",
+        Access::Role(Role::Viewer),
+        Doc::new("incidents", "An incident with its alerts and timeline")
+            .response("IncidentDetailView"),
+        show,
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/acknowledge",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Acknowledge: someone is on it (stops escalation)",
+        )
+        .response("IncidentView"),
+        |s: State<AppState>, c: Caller, p: Path<String>| act(s, c, p, IncidentAction::Acknowledge),
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/resolve",
+        Access::Role(Role::Responder),
+        Doc::new("incidents", "Resolve the incident and its alerts").response("IncidentView"),
+        |s: State<AppState>, c: Caller, p: Path<String>| act(s, c, p, IncidentAction::Resolve),
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/notes",
+        Access::Role(Role::Responder),
+        Doc::new("incidents", "Add a note to the timeline")
+            .request("NoteInput")
+            .response("IncidentView"),
+        note,
+    )
+}
+
+/// An incident as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    pub id: i64,
+    /// Shown to people as #number.
+    pub number: i64,
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: String,
+    /// `high` or `low`.
+    pub urgency: String,
+    pub summary: String,
+    pub service: String,
+    pub dedup_keys: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub acknowledged_at: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+}
+
+impl From<IncidentRecord> for IncidentView {
+    fn from(i: IncidentRecord) -> Self {
+        let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
+        IncidentView {
+            id: i.id,
+            number: i.id,
+            status: i.status.as_str().to_owned(),
+            urgency: i.urgency.as_str().to_owned(),
+            summary: i.summary,
+            service: i.service.to_string(),
+            dedup_keys: i.dedup_keys,
+            created_at: i.created_at.to_string(),
+            updated_at: i.updated_at.to_string(),
+            acknowledged_at: ts(i.acknowledged_at),
+            acknowledged_by: i.acknowledged_by,
+            resolved_at: ts(i.resolved_at),
+            resolved_by: i.resolved_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentList {
+    pub items: Vec<IncidentView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertView {
+    pub id: i64,
+    pub dedup_key: String,
+    pub status: String,
+    pub integration: String,
+    /// How many triggers arrived for it while it was open.
+    pub occurrences: i64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub resolved_at: Option<String>,
+    /// What the sender said: summary, source, severity, details, links, images.
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IncidentDetailView {
+    #[serde(flatten)]
+    pub incident: IncidentView,
+    pub alerts: Vec<AlertView>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl From<IncidentDetail> for IncidentDetailView {
+    fn from(d: IncidentDetail) -> Self {
+        IncidentDetailView {
+            incident: d.incident.into(),
+            alerts: d
+                .alerts
+                .into_iter()
+                .map(|a| AlertView {
+                    id: a.id,
+                    dedup_key: a.dedup_key,
+                    status: a.status.as_str().to_owned(),
+                    integration: a.integration.to_string(),
+                    occurrences: a.occurrences,
+                    first_seen: a.first_seen.to_string(),
+                    last_seen: a.last_seen.to_string(),
+                    resolved_at: a.resolved_at.map(|t| t.to_string()),
+                    body: serde_json::to_value(&a.body).unwrap_or(Value::Null),
+                })
+                .collect(),
+            timeline: d
+                .log
+                .into_iter()
+                .map(|l| TimelineEntry {
+                    at: l.at.to_string(),
+                    kind: l.kind,
+                    actor: l.actor,
+                    data: l.data,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteInput {
+    /// What happened, what was tried; 1 to 10,000 characters.
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub since: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The services whose incidents the caller may see (or act on, with `Responder`).
+async fn services_in_scope(state: &AppState, caller: &Caller, role: Role) -> ApiResult<Vec<Name>> {
+    let services = state.store.snapshot(&[Kind::Service]).await?;
+    Ok(services
+        .into_iter()
+        .filter(|s| {
+            caller.may(
+                role,
+                &runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]),
+            )
+        })
+        .map(|s| s.name)
+        .collect())
+}
+
+fn time_param(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    value
+        .map(|v| {
+            v.parse::<Timestamp>().map_err(|e| {
+                ApiError::bad_request(
+                    field,
+                    format!("{field} must be an RFC 3339 time such as 2026-11-25T09:00:00Z: {e}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<IncidentList>> {
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
+    }
+    let mut statuses = Vec::new();
+    for s in p
+        .status
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        statuses.push(Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "status",
+                format!("unknown status {s:?}; use triggered, acknowledged or resolved"),
+            )
+        })?);
+    }
+    let mut services = services_in_scope(&state, &caller, Role::Viewer).await?;
+    if let Some(one) = &p.service {
+        services.retain(|s| s.as_str() == one);
+    }
+    let query = IncidentQuery {
+        statuses,
+        services: Some(services),
+        since: time_param("since", p.since.as_deref())?,
+        until: time_param("until", p.until.as_deref())?,
+        before_id: p.before,
+        limit,
+    };
+    let items = state.store.list_incidents(&query).await?;
+    let next_before = (items.len() as u32 == limit)
+        .then(|| items.last().map(|i| i.id))
+        .flatten();
+    Ok(Json(IncidentList {
+        items: items.into_iter().map(Into::into).collect(),
+        next_before,
+    }))
+}
+
+fn parse_id(id: &str) -> ApiResult<i64> {
+    id.trim_start_matches('#').parse().map_err(|_| {
+        ApiError::NotFound(format!(
+            "incident {id} does not exist; incidents are numbered"
+        ))
+    })
+}
+
+/// The incident, if the caller may see it (404 otherwise, as if it did not exist).
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    role: Role,
+) -> ApiResult<IncidentDetail> {
+    let hidden = || ApiError::NotFound(format!("incident #{id} does not exist"));
+    let detail = state.store.get_incident(id).await?.ok_or_else(hidden)?;
+    let service = state
+        .store
+        .get_object(Kind::Service, &detail.incident.service)
+        .await?;
+    let target = service
+        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]))
+        .unwrap_or_default();
+    if !caller.may(Role::Viewer, &target) {
+        return Err(hidden());
+    }
+    if !caller.may(role, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may see incident #{id} but not act on it: that needs the {role} role for service {}",
+            caller.actor(),
+            detail.incident.service
+        )));
+    }
+    Ok(detail)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncidentDetailView>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        visible(&state, &caller, id, Role::Viewer).await?.into(),
+    ))
+}
+
+async fn act(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    action: IncidentAction,
+) -> ApiResult<Json<IncidentView>> {
+    let id = parse_id(&id)?;
+    visible(&state, &caller, id, Role::Responder).await?;
+    let ctx = WriteContext {
+        actor: caller.actor(),
+        at: state.clock.now(),
+    };
+    Ok(Json(
+        state.store.act_on_incident(id, action, &ctx).await?.into(),
+    ))
+}
+
+async fn note(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    ApiJson(input): ApiJson<NoteInput>,
+) -> ApiResult<Json<IncidentView>> {
+    let text = input.text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > 10_000 {
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "text",
+            "must be 1 to 10,000 characters",
+        )]));
+    }
+    act(state, caller, id, IncidentAction::Note(text)).await
+}

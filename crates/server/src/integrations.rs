@@ -1,0 +1,168 @@
+//! Integration endpoints: where other tools send alerts, each answered in its sender's own
+//! format (not the REST API's error table), authenticated by the integration key.
+//!
+//! Today: the PagerDuty Events API v2 (`POST /v2/enqueue`) and v1
+//! (`POST /generic/2010-04-15/create_event.json`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::{IntegrationType, Kind, Name};
+use paging::{Event, pagerduty};
+use serde_json::json;
+use store::IngestEvent;
+
+use crate::AppState;
+use crate::routes::{Access, Doc, Method, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.add(
+        Method::Post,
+        "/v2/enqueue",
+        Access::Public,
+        Doc::new(
+            "integrations",
+            "PagerDuty Events API v2: trigger, acknowledge or resolve an alert (authenticated by routing_key)",
+        )
+        .status(202),
+        enqueue_v2,
+    )
+    .add(
+        Method::Post,
+        "/generic/2010-04-15/create_event.json",
+        Access::Public,
+        Doc::new("integrations", "PagerDuty Events API v1 (legacy), authenticated by service_key"),
+        enqueue_v1,
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Version {
+    V1,
+    V2,
+}
+
+async fn enqueue_v2(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    enqueue(state, body, Version::V2).await
+}
+
+async fn enqueue_v1(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    enqueue(state, body, Version::V1).await
+}
+
+fn invalid(status: StatusCode, errors: &[String]) -> Response {
+    (status, Json(pagerduty::invalid(errors))).into_response()
+}
+
+async fn enqueue(
+    state: AppState,
+    body: Result<Bytes, BytesRejection>,
+    version: Version,
+) -> Response {
+    let body = match body {
+        Ok(b) if b.len() <= pagerduty::MAX_BODY_BYTES => b,
+        Ok(_) | Err(_) => {
+            return invalid(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &[format!(
+                    "the request body is larger than {} bytes",
+                    pagerduty::MAX_BODY_BYTES
+                )],
+            );
+        }
+    };
+    let parsed = match version {
+        Version::V2 => pagerduty::parse_v2(&body),
+        Version::V1 => pagerduty::parse_v1(&body),
+    };
+    let event = match parsed {
+        Ok(e) => e,
+        Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
+    };
+    let (service, integration) = match find_integration(&state, &event.routing_key).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let field = match version {
+                Version::V2 => "routing_key",
+                Version::V1 => "service_key",
+            };
+            return invalid(
+                StatusCode::NOT_FOUND,
+                &[format!(
+                    "'{field}' does not name a PagerDuty integration of any service"
+                )],
+            );
+        }
+        Err(e) => return unavailable(&e),
+    };
+    let dedup_key = event
+        .dedup_key
+        .clone()
+        .unwrap_or_else(|| runtime::entropy::secret("")[..32].to_owned());
+    let Event {
+        routing_key,
+        action,
+        body,
+        ..
+    } = event;
+    let ingest = IngestEvent {
+        service,
+        integration,
+        routing_key,
+        action,
+        dedup_key: dedup_key.clone(),
+        body,
+        received_at: state.clock.now(),
+    };
+    match state.ingest.submit(ingest).await {
+        Ok(_) => match version {
+            Version::V2 => {
+                (StatusCode::ACCEPTED, Json(pagerduty::accepted(&dedup_key))).into_response()
+            }
+            Version::V1 => {
+                (StatusCode::OK, Json(pagerduty::accepted_v1(&dedup_key))).into_response()
+            }
+        },
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// A store failure: 503, which every sender retries.
+fn unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "event not accepted");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "error", "message": format!("the event was not stored; retry: {e}") })),
+    )
+        .into_response()
+}
+
+/// The service and integration a PagerDuty key belongs to.
+async fn find_integration(state: &AppState, key: &str) -> store::Result<Option<(Name, Name)>> {
+    let Some(service) = state.store.find_by_key(key).await? else {
+        return Ok(None);
+    };
+    if service.kind != Kind::Service {
+        return Ok(None);
+    }
+    let found = service.status["integrations"].as_object().and_then(|all| {
+        all.iter().find(|(_, i)| {
+            i["key"].as_str() == Some(key)
+                && i["type"].as_str() == Some(IntegrationType::Pagerduty.as_str())
+        })
+    });
+    Ok(found.and_then(|(name, _)| {
+        Name::new(name.as_str())
+            .ok()
+            .map(|n| (service.name.clone(), n))
+    }))
+}
