@@ -54,6 +54,9 @@ pub enum Command {
     /// Services, through a running server.
     #[command(subcommand)]
     Service(ObjectCommand),
+    /// Incidents, through a running server: list, show, acknowledge, resolve, note.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Print shell completions: `shinrai completions bash > /etc/bash_completion.d/shinrai`.
     Completions {
         #[arg(value_enum)]
@@ -148,6 +151,47 @@ pub enum ObjectCommand {
     Show(ShowArgs),
 }
 
+#[derive(Subcommand, Debug)]
+pub enum IncidentCommand {
+    /// List incidents, newest first (open ones by default).
+    List {
+        /// triggered, acknowledged, resolved, or `all`; comma-separated.
+        #[arg(long, default_value = "triggered,acknowledged")]
+        status: String,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show an incident with its alerts and timeline.
+    Show(IncidentArgs),
+    /// Acknowledge: you are on it.
+    Ack(IncidentArgs),
+    /// Resolve the incident and its alerts.
+    Resolve(IncidentArgs),
+    /// Add a note to the timeline.
+    Note {
+        /// The incident number (#N or N).
+        id: String,
+        /// The note.
+        text: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IncidentArgs {
+    /// The incident number (#N or N).
+    pub id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
     /// Label selector: `company=acme,product!=shop,tier`.
@@ -185,6 +229,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
         Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,
         Command::Service(ObjectCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "shinrai", &mut std::io::stdout());

@@ -6,6 +6,7 @@
 
 mod cli;
 mod client;
+mod incidents;
 mod output;
 mod serve;
 mod settings;

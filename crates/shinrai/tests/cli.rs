@@ -276,3 +276,73 @@ fn help_teaches_and_errors_are_one_line() {
     let out = shinrai(&["completions", "bash"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
 }
+
+#[tokio::test]
+async fn an_event_becomes_an_incident_people_work_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("org.yaml");
+    std::fs::write(
+        &file,
+        CONFIG.replace(
+            "{name: prometheus, type: pagerduty}",
+            "{name: prometheus, type: pagerduty, key: checkout-events-key-01}",
+        ),
+    )
+    .unwrap();
+    let out = shinrai(&[
+        "apply",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&data);
+    let token = token(&data);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2/enqueue", server.base))
+        .json(&serde_json::json!({"routing_key": "checkout-events-key-01", "event_action": "trigger", "dedup_key": "cpu",
+            "payload": {"summary": "CPU saturated", "source": "node-exporter", "severity": "critical"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--server", &server.base, "--token", &token])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = cli(&["incident", "list"]);
+    assert!(
+        list.contains("#1") && list.contains("CPU saturated") && list.contains("triggered"),
+        "{list}"
+    );
+    assert_eq!(
+        cli(&["incident", "ack", "#1"]).trim(),
+        "#1 is acknowledged."
+    );
+    cli(&["incident", "note", "1", "scaled the pool to 12"]);
+    assert_eq!(cli(&["incident", "resolve", "1"]).trim(), "#1 is resolved.");
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli(&["incident", "show", "1", "--output", "json"])).unwrap();
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(shown["acknowledged_by"], "token:admin");
+    assert!(cli(&["incident", "show", "1"]).contains("scaled the pool to 12"));
+    assert!(
+        cli(&["incident", "list"]).contains("(none)"),
+        "resolved incidents leave the default list"
+    );
+}
