@@ -253,7 +253,8 @@ pub enum IntegrationType {
 
 impl IntegrationType {
     /// The types this build takes events for; the others are accepted by later versions.
-    pub const SERVED: [IntegrationType; 1] = [IntegrationType::Pagerduty];
+    pub const SERVED: [IntegrationType; 2] =
+        [IntegrationType::Pagerduty, IntegrationType::Alertmanager];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -137,4 +137,8 @@ pub struct Event {
     pub dedup_key: Option<String>,
     /// Present on triggers.
     pub body: Option<AlertBody>,
+    /// The sender's group (Alertmanager's `groupKey`): alerts of one group share an
+    /// incident while it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }

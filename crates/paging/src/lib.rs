@@ -6,6 +6,7 @@
 //! `runtime::entropy`), so every decision here is reproducible in a test.
 
 pub mod alert;
+pub mod alertmanager;
 pub mod event;
 pub mod pagerduty;
 

@@ -79,6 +79,7 @@ pub fn parse_v2(body: &[u8]) -> Result<Event, Vec<String>> {
             action,
             dedup_key,
             body,
+            group: None,
         }),
         _ => Err(errors),
     }
@@ -133,6 +134,7 @@ pub fn parse_v1(body: &[u8]) -> Result<Event, Vec<String>> {
             action,
             dedup_key,
             body,
+            group: None,
         }),
         _ => Err(errors),
     }

@@ -67,6 +67,32 @@ impl Ingest {
         })
     }
 
+    /// Queues several events at once, so that they usually share a transaction, and
+    /// waits for each. The first failure is returned.
+    pub async fn submit_all(&self, events: Vec<IngestEvent>) -> store::Result<Vec<IngestOutcome>> {
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            let (reply, answer) = oneshot::channel();
+            self.queued.fetch_add(1, Ordering::SeqCst);
+            if self.tx.send(Pending { event, reply }).await.is_err() {
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+                return Err(StoreError::Unavailable(
+                    "the event writer has stopped".into(),
+                ));
+            }
+            answers.push(answer);
+        }
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(answer.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the event writer stopped before answering".into(),
+                ))
+            })?);
+        }
+        Ok(out)
+    }
+
     /// Events waiting for the writer.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::SeqCst)
@@ -106,6 +132,7 @@ impl IngestWriter {
                 for (p, outcome) in batch.into_iter().zip(outcomes) {
                     let label = match &outcome {
                         IngestOutcome::Opened { .. } => "opened",
+                        IngestOutcome::Joined { .. } => "joined",
                         IngestOutcome::Repeated { .. } => "repeated",
                         IngestOutcome::Acknowledged { .. } => "acknowledged",
                         IngestOutcome::Resolved { .. } => "resolved",

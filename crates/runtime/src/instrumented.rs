@@ -109,6 +109,13 @@ impl Store for InstrumentedStore {
     async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>> {
         self.timed("ingest", self.inner.ingest(events)).await
     }
+    async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>> {
+        self.timed(
+            "open_alerts_of_group",
+            self.inner.open_alerts_of_group(service, group),
+        )
+        .await
+    }
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
         self.timed("list_incidents", self.inner.list_incidents(query))
             .await

@@ -28,6 +28,7 @@ fn trigger(dedup: &str) -> IngestEvent {
             client: None,
             client_url: None,
         }),
+        group: None,
         received_at: test_support::t0(),
     }
 }

@@ -2,16 +2,17 @@
 //! format (not the REST API's error table), authenticated by the integration key.
 //!
 //! Today: the PagerDuty Events API v2 (`POST /v2/enqueue`) and v1
-//! (`POST /generic/2010-04-15/create_event.json`).
+//! (`POST /generic/2010-04-15/create_event.json`), and Alertmanager's webhook
+//! (`POST /integrations/alertmanager/{key}`).
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::{IntegrationType, Kind, Name};
-use paging::{Event, pagerduty};
+use paging::{Action, Event, alertmanager, pagerduty};
 use serde_json::json;
 use store::IngestEvent;
 
@@ -29,6 +30,16 @@ pub fn routes(r: Routes) -> Routes {
         )
         .status(202),
         enqueue_v2,
+    )
+    .add(
+        Method::Post,
+        "/integrations/alertmanager/{key}",
+        Access::Public,
+        Doc::new(
+            "integrations",
+            "Prometheus Alertmanager's webhook (version 4): the whole group per POST, alerts by fingerprint",
+        ),
+        alertmanager_webhook,
     )
     .add(
         Method::Post,
@@ -88,22 +99,23 @@ async fn enqueue(
         Ok(e) => e,
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
-    let (service, integration) = match find_integration(&state, &event.routing_key).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            let field = match version {
-                Version::V2 => "routing_key",
-                Version::V1 => "service_key",
-            };
-            return invalid(
-                StatusCode::NOT_FOUND,
-                &[format!(
-                    "'{field}' does not name a PagerDuty integration of any service"
-                )],
-            );
-        }
-        Err(e) => return unavailable(&e),
-    };
+    let (service, integration) =
+        match find_integration(&state, &event.routing_key, IntegrationType::Pagerduty).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let field = match version {
+                    Version::V2 => "routing_key",
+                    Version::V1 => "service_key",
+                };
+                return invalid(
+                    StatusCode::NOT_FOUND,
+                    &[format!(
+                        "'{field}' does not name a PagerDuty integration of any service"
+                    )],
+                );
+            }
+            Err(e) => return unavailable(&e),
+        };
     let dedup_key = event
         .dedup_key
         .clone()
@@ -112,6 +124,7 @@ async fn enqueue(
         routing_key,
         action,
         body,
+        group,
         ..
     } = event;
     let ingest = IngestEvent {
@@ -121,6 +134,7 @@ async fn enqueue(
         action,
         dedup_key: dedup_key.clone(),
         body,
+        group,
         received_at: state.clock.now(),
     };
     match state.ingest.submit(ingest).await {
@@ -146,8 +160,12 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// The service and integration a PagerDuty key belongs to.
-async fn find_integration(state: &AppState, key: &str) -> store::Result<Option<(Name, Name)>> {
+/// The service and integration a key of this type belongs to.
+async fn find_integration(
+    state: &AppState,
+    key: &str,
+    kind: IntegrationType,
+) -> store::Result<Option<(Name, Name)>> {
     let Some(service) = state.store.find_by_key(key).await? else {
         return Ok(None);
     };
@@ -156,8 +174,7 @@ async fn find_integration(state: &AppState, key: &str) -> store::Result<Option<(
     }
     let found = service.status["integrations"].as_object().and_then(|all| {
         all.iter().find(|(_, i)| {
-            i["key"].as_str() == Some(key)
-                && i["type"].as_str() == Some(IntegrationType::Pagerduty.as_str())
+            i["key"].as_str() == Some(key) && i["type"].as_str() == Some(kind.as_str())
         })
     });
     Ok(found.and_then(|(name, _)| {
@@ -165,4 +182,84 @@ async fn find_integration(state: &AppState, key: &str) -> store::Result<Option<(
             .ok()
             .map(|n| (service.name.clone(), n))
     }))
+}
+
+async fn alertmanager_webhook(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let reply = |status: StatusCode, ok: bool, message: String| {
+        (status, Json(alertmanager::answer(ok, &message))).into_response()
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return reply(StatusCode::PAYLOAD_TOO_LARGE, false, e.body_text()),
+    };
+    // 4xx answers are final for Alertmanager (it does not retry them); 5xx are retried.
+    let (service, integration) =
+        match find_integration(&state, &key, IntegrationType::Alertmanager).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    false,
+                    "the URL's key names no Alertmanager integration of any service".into(),
+                );
+            }
+            Err(e) => return unavailable(&e),
+        };
+    let msg = match alertmanager::parse(&body) {
+        Ok(m) => m,
+        Err(errors) => return reply(StatusCode::BAD_REQUEST, false, errors.join("; ")),
+    };
+    let mut events = alertmanager::events(&msg, &key);
+    // Alerts of the group that this POST no longer mentions have resolved, unless the POST
+    // was truncated: then absence means nothing.
+    if msg.truncated_alerts == 0 {
+        let open = match state
+            .store
+            .open_alerts_of_group(&service, &msg.group_key)
+            .await
+        {
+            Ok(open) => open,
+            Err(e) => return unavailable(&e),
+        };
+        let mentioned = alertmanager::mentioned(&msg);
+        for gone in open
+            .into_iter()
+            .filter(|k| !mentioned.contains(&k.as_str()))
+        {
+            events.push(Event {
+                routing_key: key.clone(),
+                action: Action::Resolve,
+                dedup_key: Some(gone),
+                body: None,
+                group: Some(msg.group_key.clone()),
+            });
+        }
+    }
+    let now = state.clock.now();
+    let batch: Vec<IngestEvent> = events
+        .into_iter()
+        .map(|e| IngestEvent {
+            service: service.clone(),
+            integration: integration.clone(),
+            routing_key: e.routing_key,
+            action: e.action,
+            dedup_key: e.dedup_key.unwrap_or_default(),
+            body: e.body,
+            group: e.group,
+            received_at: now,
+        })
+        .collect();
+    let n = batch.len();
+    match state.ingest.submit_all(batch).await {
+        Ok(_) => reply(
+            StatusCode::OK,
+            true,
+            format!("{n} alert event(s) processed"),
+        ),
+        Err(e) => unavailable(&e),
+    }
 }

@@ -22,7 +22,9 @@ kind: Service
 metadata: {name: checkout, labels: {company: acme}}
 spec:
   owner_team: shop
-  integrations: [{name: alertmanager, type: pagerduty, key: acme-checkout-am-0001}]
+  integrations:
+    - {name: alertmanager, type: pagerduty, key: acme-checkout-am-0001}
+    - {name: am-webhook, type: alertmanager, key: acme-checkout-hook-0001}
 "#;
 
 struct Alertmanager {
@@ -48,12 +50,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_alertmanager(shinrai: &str) -> Alertmanager {
+/// How the test's Alertmanager reaches shinrai.
+enum Receiver {
+    Pagerduty,
+    Webhook,
+}
+
+fn start_alertmanager(shinrai: &str, receiver: Receiver) -> Alertmanager {
     assert!(
         std::path::Path::new(AM).exists(),
         "{AM} is missing: run the tests through scripts/test, which installs prometheus-alertmanager"
     );
     let dir = tempfile::tempdir().unwrap();
+    let receiver = match receiver {
+        Receiver::Pagerduty => format!(
+            "pagerduty_configs:\n      - routing_key: acme-checkout-am-0001\n        url: {shinrai}/v2/enqueue\n        send_resolved: true"
+        ),
+        Receiver::Webhook => format!(
+            "webhook_configs:\n      - url: {shinrai}/integrations/alertmanager/acme-checkout-hook-0001\n        send_resolved: true"
+        ),
+    };
     let config = format!(
         r#"
 route:
@@ -64,10 +80,7 @@ route:
   repeat_interval: 1h
 receivers:
   - name: shinrai
-    pagerduty_configs:
-      - routing_key: acme-checkout-am-0001
-        url: {shinrai}/v2/enqueue
-        send_resolved: true
+    {receiver}
 "#
     );
     std::fs::write(dir.path().join("am.yml"), config).unwrap();
@@ -116,7 +129,7 @@ async fn alertmanager_pagerduty_receiver_opens_one_incident_and_resolves_it() {
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
-    let am = start_alertmanager(&app.base);
+    let am = start_alertmanager(&app.base, Receiver::Pagerduty);
     let http = reqwest::Client::new();
 
     eventually("alertmanager is ready", async || {
@@ -186,6 +199,76 @@ async fn alertmanager_pagerduty_receiver_opens_one_incident_and_resolves_it() {
         1,
         "the incident opened once: {all}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_webhook_receiver_keeps_the_group_on_one_incident() {
+    let app = TestApp::start(test_support::sqlite_store().await).await;
+    app.apply("org.yaml", ORG).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let am = start_alertmanager(&app.base, Receiver::Webhook);
+    let http = reqwest::Client::new();
+    eventually("alertmanager is ready", async || {
+        let r = http.get(format!("{}/-/ready", am.base)).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    let alert = |instance: &str, ends_in: i64| {
+        json!({
+            "labels": {"alertname": "HighLatency", "instance": instance, "severity": "critical"},
+            "annotations": {"summary": "p99 above 800ms"},
+            "endsAt": end_time(ends_in),
+        })
+    };
+    let fire = |alerts: Value| {
+        let http = http.clone();
+        let url = format!("{}/api/v2/alerts", am.base);
+        async move {
+            let r = http.post(url).json(&alerts).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        }
+    };
+    fire(json!([alert("web-1", 3600), alert("web-2", 3600)])).await;
+    let incident = eventually("both alerts are on one incident", async || {
+        let (_, list) = app
+            .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+            .await;
+        let first = list["items"].as_array()?.first()?.clone();
+        (first["dedup_keys"].as_array()?.len() == 2).then_some(first)
+    })
+    .await;
+    assert_eq!(incident["urgency"], "high");
+
+    // web-1 recovers: Alertmanager reports it resolved; the incident stays open for web-2.
+    fire(json!([alert("web-1", -1)])).await;
+    let path = format!("/api/v1/incidents/{}", incident["id"]);
+    eventually("web-1 resolves", async || {
+        let (_, shown) = app.call(Method::GET, &path, Some(&admin), None).await;
+        let resolved = shown["alerts"]
+            .as_array()?
+            .iter()
+            .filter(|a| a["status"] == "resolved")
+            .count();
+        (resolved == 1 && shown["status"] == "triggered").then_some(())
+    })
+    .await;
+    fire(json!([alert("web-2", -1)])).await;
+    eventually("the incident resolves with its last alert", async || {
+        let (_, shown) = app.call(Method::GET, &path, Some(&admin), None).await;
+        (shown["status"] == "resolved").then_some(())
+    })
+    .await;
+    let (_, all) = app
+        .call(
+            Method::GET,
+            "/api/v1/incidents?status=triggered,acknowledged,resolved",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
 }
 
 /// An RFC 3339 time `seconds` from now, for Alertmanager's `endsAt`.

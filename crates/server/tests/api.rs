@@ -47,6 +47,7 @@ on_both_backends!(
     pagerduty_events_open_repeat_and_resolve_incidents,
     responders_act_on_incidents_in_their_scope,
     the_pagerduty_python_client_works_unchanged,
+    alertmanager_webhooks_keep_a_group_on_one_incident,
 );
 
 const ORG: &str = r#"
@@ -76,7 +77,9 @@ metadata: {name: checkout, labels: {company: acme, product: shop}}
 spec:
   owner_team: shop
   tier: 1
-  integrations: [{name: prom, type: pagerduty, key: acme-checkout-key-0001}]
+  integrations:
+    - {name: prom, type: pagerduty, key: acme-checkout-key-0001}
+    - {name: am, type: alertmanager, key: acme-checkout-am-hook-01}
 ---
 apiVersion: shinrai/v1
 kind: Service
@@ -891,7 +894,7 @@ async fn integration_keys_are_generated_once_and_kept(store: TestStore) {
             Some(&admin),
             Some(svc(
                 "refunds",
-                json!([{"name": "am", "type": "alertmanager"}]),
+                json!([{"name": "sentry", "type": "sentry"}]),
             )),
         )
         .await;
@@ -1250,6 +1253,102 @@ async fn the_pagerduty_python_client_works_unchanged(store: TestStore) {
         .await;
     assert_eq!(shown["alerts"][0]["body"]["details"]["p99_ms"], 870);
     assert_eq!(shown["alerts"][0]["body"]["links"][0]["text"], "Dashboard");
+}
+
+async fn alertmanager_webhooks_keep_a_group_on_one_incident(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let hook = "/integrations/alertmanager/acme-checkout-am-hook-01";
+    let post = |alerts: Value, truncated: u64| {
+        json!({"version": "4", "groupKey": "{}:{alertname=\"HighLatency\"}", "truncatedAlerts": truncated,
+               "status": "firing", "receiver": "shinrai", "groupLabels": {}, "commonLabels": {},
+               "commonAnnotations": {}, "externalURL": "http://am:9093", "alerts": alerts})
+    };
+    let alert = |fp: &str, status: &str| {
+        json!({"status": status, "labels": {"alertname": "HighLatency", "instance": fp},
+               "annotations": {"summary": "slow"}, "startsAt": "2026-11-25T10:00:00Z",
+               "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": fp})
+    };
+    let send = |body: Value| app.call(Method::POST, hook, None, Some(body));
+    let incidents = async || {
+        let (_, list) = app
+            .call(
+                Method::GET,
+                "/api/v1/incidents?status=triggered,acknowledged,resolved",
+                Some(&admin),
+                None,
+            )
+            .await;
+        list["items"].as_array().unwrap().clone()
+    };
+
+    let both = post(json!([alert("aaa", "firing"), alert("bbb", "firing")]), 0);
+    let (status, body) = send(both.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The second Alertmanager of an HA pair sends the same group: nothing new.
+    assert_eq!(send(both).await.0, StatusCode::OK);
+    let all = incidents().await;
+    assert_eq!(all.len(), 1, "one incident per group: {all:?}");
+    assert_eq!(all[0]["dedup_keys"], json!(["aaa", "bbb"]));
+    let id = all[0]["id"].as_i64().unwrap();
+    let shown = async || {
+        app.call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .1
+    };
+
+    // A truncated POST that leaves bbb out says nothing about bbb.
+    send(post(json!([alert("aaa", "firing")]), 1)).await;
+    let detail = shown().await;
+    let open = detail["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["status"] != "resolved")
+        .count();
+    assert_eq!(open, 2, "{detail}");
+    // A complete POST without bbb means bbb resolved.
+    send(post(json!([alert("aaa", "firing")]), 0)).await;
+    let detail = shown().await;
+    let statuses: Vec<_> = detail["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["triggered", "resolved"]);
+    assert_eq!(detail["status"], "triggered");
+    send(post(json!([alert("aaa", "resolved")]), 0)).await;
+    assert_eq!(shown().await["status"], "resolved");
+
+    // Bad input: 4xx, which Alertmanager does not retry.
+    assert_eq!(send(json!({"alerts": []})).await.0, StatusCode::BAD_REQUEST);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/integrations/alertmanager/no-such-key-0000001",
+            None,
+            Some(post(json!([]), 0)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A PagerDuty integration's key is not an Alertmanager one.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/integrations/alertmanager/acme-checkout-key-0001",
+            None,
+            Some(post(json!([]), 0)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

@@ -8,6 +8,8 @@ CREATE TABLE incidents (
     status          TEXT   NOT NULL,
     urgency         TEXT   NOT NULL,
     summary         TEXT   NOT NULL,
+    -- The sender's group (Alertmanager's groupKey): its alerts share the open incident.
+    group_key       TEXT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
     acknowledged_at BIGINT,
@@ -17,6 +19,8 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_by_service ON incidents (service, id);
 CREATE INDEX incidents_by_status ON incidents (status, id);
+CREATE UNIQUE INDEX incidents_one_open_per_group ON incidents (service, group_key)
+    WHERE status <> 'resolved' AND group_key IS NOT NULL;
 
 CREATE TABLE alerts (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -66,18 +66,48 @@ impl SqlStore {
                     ));
                 };
                 let urgency = Urgency::from_severity(body.severity);
-                let row = sqlx::query(
-                    "INSERT INTO incidents (service, status, urgency, summary, created_at, updated_at)
-                     VALUES ($1, 'triggered', $2, $3, $4, $4) RETURNING id",
-                )
-                .bind(ev.service.as_str())
-                .bind(urgency.as_str())
-                .bind(body.summary.as_str())
-                .bind(at)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(unavailable)?;
-                let incident: i64 = row.try_get("id").map_err(corrupt)?;
+                let joined = match &ev.group {
+                    Some(group) => self.open_incident_of_group(tx, &ev.service, group).await?,
+                    None => None,
+                };
+                let incident = match joined {
+                    Some(id) => {
+                        // A more urgent alert raises the incident's urgency, never lowers it.
+                        if urgency == Urgency::High {
+                            sqlx::query("UPDATE incidents SET urgency = 'high', updated_at = $1 WHERE id = $2")
+                                .bind(at)
+                                .bind(id)
+                                .execute(&mut **tx)
+                                .await
+                                .map_err(unavailable)?;
+                        }
+                        id
+                    }
+                    None => {
+                        let res = sqlx::query(
+                            "INSERT INTO incidents (service, status, urgency, summary, group_key, created_at, updated_at)
+                             VALUES ($1, 'triggered', $2, $3, $4, $5, $5) RETURNING id",
+                        )
+                        .bind(ev.service.as_str())
+                        .bind(urgency.as_str())
+                        .bind(body.summary.as_str())
+                        .bind(ev.group.clone())
+                        .bind(at)
+                        .fetch_one(&mut **tx)
+                        .await;
+                        let row =
+                            res.map_err(|e| match unique_or_unavailable(e, "incident", "") {
+                                StoreError::AlreadyExists { .. } => {
+                                    StoreError::Contention(format!(
+                                        "another writer opened the incident of group {:?} first",
+                                        ev.group
+                                    ))
+                                }
+                                other => other,
+                            })?;
+                        row.try_get("id").map_err(corrupt)?
+                    }
+                };
                 let res = sqlx::query(
                     "INSERT INTO alerts (incident_id, service, integration, routing_key, dedup_key, status, severity,
                                          summary, body, occurrences, first_seen, last_seen)
@@ -106,7 +136,11 @@ impl SqlStore {
                 }
                 let data = json!({ "dedup_key": ev.dedup_key, "summary": body.summary, "severity": body.severity });
                 log(tx, incident, at, "alert.triggered", &actor, &data).await?;
-                Ok(IngestOutcome::Opened { incident })
+                Ok(if joined.is_some() {
+                    IngestOutcome::Joined { incident }
+                } else {
+                    IngestOutcome::Opened { incident }
+                })
             }
             Decision::Repeat => {
                 let (alert, incident, _) =
@@ -179,6 +213,45 @@ impl SqlStore {
             }
             Decision::Ignore(reason) => Ok(IngestOutcome::Ignored { reason }),
         }
+    }
+
+    async fn open_incident_of_group(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        service: &Name,
+        group: &str,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(built(format!(
+            "SELECT id FROM incidents WHERE service = $1 AND group_key = $2 AND status <> 'resolved'
+             ORDER BY id DESC LIMIT 1{}",
+            self.dialect().for_update()
+        )))
+        .bind(service.as_str())
+        .bind(group)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        row.map(|r| r.try_get("id").map_err(corrupt)).transpose()
+    }
+
+    pub(crate) async fn open_alerts_of_group_impl(
+        &self,
+        service: &Name,
+        group: &str,
+    ) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT a.dedup_key FROM alerts a JOIN incidents i ON i.id = a.incident_id
+             WHERE i.service = $1 AND i.group_key = $2 AND i.status <> 'resolved' AND a.status <> 'resolved'
+             ORDER BY a.id",
+        )
+        .bind(service.as_str())
+        .bind(group)
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| r.try_get("dedup_key").map_err(corrupt))
+            .collect()
     }
 
     async fn incident_for_update(

@@ -419,6 +419,10 @@ impl Store for SqlStore {
         self.ingest_batch(events).await
     }
 
+    async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>> {
+        self.open_alerts_of_group_impl(service, group).await
+    }
+
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
         self.list_incidents_impl(query).await
     }

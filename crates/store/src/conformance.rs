@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
             events_open_repeat_acknowledge_and_resolve_alerts,
             identical_triggers_in_one_batch_open_one_incident,
             people_act_on_incidents,
+            alerts_of_one_group_share_an_incident,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -802,6 +803,7 @@ fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
             client: None,
             client_url: None,
         }),
+        group: None,
         received_at: t(at),
     }
 }
@@ -1016,4 +1018,96 @@ pub async fn people_act_on_incidents(store: &dyn Store) {
         .await
         .unwrap();
     assert!(matches!(outcomes[0], IngestOutcome::Opened { incident: n } if n != incident));
+}
+
+pub async fn alerts_of_one_group_share_an_incident(store: &dyn Store) {
+    let grouped = |action, dedup: &str, at| IngestEvent {
+        group: Some("{}:{alertname=\"HighLatency\"}".into()),
+        ..event(action, "k1", dedup, at)
+    };
+    let mut low = grouped(Action::Trigger, "web-1", 0);
+    if let Some(b) = low.body.as_mut() {
+        b.severity = Severity::Warning;
+    }
+    let outcomes = store
+        .ingest(vec![
+            low,
+            grouped(Action::Trigger, "web-2", 1),
+            event(Action::Trigger, "k1", "lone", 2),
+        ])
+        .await
+        .unwrap();
+    let IngestOutcome::Opened { incident } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_eq!(outcomes[1], IngestOutcome::Joined { incident });
+    assert!(matches!(outcomes[2], IngestOutcome::Opened { incident: other } if other != incident));
+    let detail = store.get_incident(incident).await.unwrap().unwrap();
+    assert_eq!(detail.incident.dedup_keys, ["web-1", "web-2"]);
+    assert_eq!(
+        detail.incident.urgency,
+        Urgency::High,
+        "a critical alert joining raises the urgency"
+    );
+    let group = "{}:{alertname=\"HighLatency\"}";
+    assert_eq!(
+        store
+            .open_alerts_of_group(&name("api"), group)
+            .await
+            .unwrap(),
+        ["web-1", "web-2"]
+    );
+
+    store
+        .ingest(vec![grouped(Action::Resolve, "web-1", 3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_incident(incident)
+            .await
+            .unwrap()
+            .unwrap()
+            .incident
+            .status,
+        Status::Triggered
+    );
+    assert_eq!(
+        store
+            .open_alerts_of_group(&name("api"), group)
+            .await
+            .unwrap(),
+        ["web-2"]
+    );
+    store
+        .ingest(vec![grouped(Action::Resolve, "web-2", 4)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_incident(incident)
+            .await
+            .unwrap()
+            .unwrap()
+            .incident
+            .status,
+        Status::Resolved
+    );
+    assert!(
+        store
+            .open_alerts_of_group(&name("api"), group)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Once the group's incident is resolved, the group opens a new one.
+    let outcomes = store
+        .ingest(vec![grouped(Action::Trigger, "web-1", 5)])
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcomes[0], IngestOutcome::Opened { incident: n } if n != incident),
+        "{outcomes:?}"
+    );
 }

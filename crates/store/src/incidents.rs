@@ -15,6 +15,8 @@ pub struct IngestEvent {
     pub dedup_key: String,
     /// Present on triggers.
     pub body: Option<AlertBody>,
+    /// The sender's group: a new alert joins the group's open incident.
+    pub group: Option<String>,
     pub received_at: Timestamp,
 }
 
@@ -23,6 +25,10 @@ pub struct IngestEvent {
 pub enum IngestOutcome {
     /// A new alert, and the incident it opened.
     Opened {
+        incident: i64,
+    },
+    /// A new alert that joined its group's open incident.
+    Joined {
         incident: i64,
     },
     /// Counted on the open alert of this incident; nobody is paged again.

@@ -124,6 +124,8 @@ pub trait Store: Send + Sync + 'static {
     /// acknowledges or resolves alerts and their incidents, writing each to the timeline.
     /// Events naming the same alert are applied in order.
     async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>>;
+    /// The dedup keys of a group's open alerts on a service.
+    async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>>;
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>>;
     /// A person acknowledges, resolves or notes an incident.
