@@ -253,8 +253,11 @@ pub enum IntegrationType {
 
 impl IntegrationType {
     /// The types this build takes events for; the others are accepted by later versions.
-    pub const SERVED: [IntegrationType; 2] =
-        [IntegrationType::Pagerduty, IntegrationType::Alertmanager];
+    pub const SERVED: [IntegrationType; 3] = [
+        IntegrationType::Pagerduty,
+        IntegrationType::Alertmanager,
+        IntegrationType::Generic,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod alertmanager;
 pub mod event;
+pub mod generic;
 pub mod pagerduty;
 
 pub use alert::{AlertState, Decision, Status, Urgency, decide};

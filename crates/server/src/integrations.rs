@@ -43,6 +43,13 @@ pub fn routes(r: Routes) -> Routes {
     )
     .add(
         Method::Post,
+        "/integrations/generic/{key}",
+        Access::Public,
+        Doc::new("integrations", "shinrai's generic JSON event (see docs/integrations.md)").status(202),
+        generic,
+    )
+    .add(
+        Method::Post,
         "/generic/2010-04-15/create_event.json",
         Access::Public,
         Doc::new("integrations", "PagerDuty Events API v1 (legacy), authenticated by service_key"),
@@ -50,10 +57,12 @@ pub fn routes(r: Routes) -> Routes {
     )
 }
 
-#[derive(Clone, Copy)]
+/// The formats that carry one event per request.
 enum Version {
     V1,
     V2,
+    /// shinrai's generic JSON; the key is in the URL.
+    Generic(String),
 }
 
 async fn enqueue_v2(
@@ -68,6 +77,14 @@ async fn enqueue_v1(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     enqueue(state, body, Version::V1).await
+}
+
+async fn generic(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    enqueue(state, body, Version::Generic(key)).await
 }
 
 fn invalid(status: StatusCode, errors: &[String]) -> Response {
@@ -91,31 +108,31 @@ async fn enqueue(
             );
         }
     };
-    let parsed = match version {
+    let parsed = match &version {
         Version::V2 => pagerduty::parse_v2(&body),
         Version::V1 => pagerduty::parse_v1(&body),
+        Version::Generic(key) => paging::generic::parse(&body, key),
+    };
+    let kind = match &version {
+        Version::Generic(_) => IntegrationType::Generic,
+        Version::V1 | Version::V2 => IntegrationType::Pagerduty,
     };
     let event = match parsed {
         Ok(e) => e,
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
-    let (service, integration) =
-        match find_integration(&state, &event.routing_key, IntegrationType::Pagerduty).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                let field = match version {
-                    Version::V2 => "routing_key",
-                    Version::V1 => "service_key",
-                };
-                return invalid(
-                    StatusCode::NOT_FOUND,
-                    &[format!(
-                        "'{field}' does not name a PagerDuty integration of any service"
-                    )],
-                );
-            }
-            Err(e) => return unavailable(&e),
-        };
+    let (service, integration) = match find_integration(&state, &event.routing_key, kind).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let problem = match version {
+                Version::V2 => "'routing_key' does not name a PagerDuty integration of any service",
+                Version::V1 => "'service_key' does not name a PagerDuty integration of any service",
+                Version::Generic(_) => "the URL's key names no generic integration of any service",
+            };
+            return invalid(StatusCode::NOT_FOUND, &[problem.to_owned()]);
+        }
+        Err(e) => return unavailable(&e),
+    };
     let dedup_key = event
         .dedup_key
         .clone()
@@ -139,7 +156,7 @@ async fn enqueue(
     };
     match state.ingest.submit(ingest).await {
         Ok(_) => match version {
-            Version::V2 => {
+            Version::V2 | Version::Generic(_) => {
                 (StatusCode::ACCEPTED, Json(pagerduty::accepted(&dedup_key))).into_response()
             }
             Version::V1 => {

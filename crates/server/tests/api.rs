@@ -48,6 +48,7 @@ on_both_backends!(
     responders_act_on_incidents_in_their_scope,
     the_pagerduty_python_client_works_unchanged,
     alertmanager_webhooks_keep_a_group_on_one_incident,
+    generic_json_events_open_and_resolve_incidents,
 );
 
 const ORG: &str = r#"
@@ -80,6 +81,7 @@ spec:
   integrations:
     - {name: prom, type: pagerduty, key: acme-checkout-key-0001}
     - {name: am, type: alertmanager, key: acme-checkout-am-hook-01}
+    - {name: gen, type: generic, key: acme-checkout-generic-01}
 ---
 apiVersion: shinrai/v1
 kind: Service
@@ -1349,6 +1351,71 @@ async fn alertmanager_webhooks_keep_a_group_on_one_incident(store: TestStore) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn generic_json_events_open_and_resolve_incidents(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let url = "/integrations/generic/acme-checkout-generic-01";
+    let trigger = json!({"dedup_key": "db1/disk", "status": "firing", "summary": "Disk 95% full",
+        "severity": "warning", "source": "db1", "labels": {"team": "data"}});
+    let (status, body) = app.call(Method::POST, url, None, Some(trigger)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["dedup_key"], "db1/disk");
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let incident = list["items"][0].clone();
+    assert_eq!(
+        (incident["urgency"].as_str(), incident["summary"].as_str()),
+        (Some("low"), Some("Disk 95% full"))
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            url,
+            None,
+            Some(json!({"dedup_key": "db1/disk", "status": "ok"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{}", incident["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(
+        shown["alerts"][0]["body"]["details"]["labels"]["team"],
+        "data"
+    );
+
+    let (status, body) = app
+        .call(Method::POST, url, None, Some(json!({"status": "trigger"})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0],
+        "'summary' is missing: a trigger says what is wrong"
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/integrations/generic/acme-checkout-key-0001",
+            None,
+            Some(json!({"status": "trigger", "summary": "x"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a PagerDuty integration's key is not a generic one"
+    );
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by
