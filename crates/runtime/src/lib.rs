@@ -11,6 +11,7 @@ pub mod entropy;
 pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
+pub mod ratelimit;
 pub mod workers;
 
 pub use clock::{Clock, ManualClock, SystemClock};

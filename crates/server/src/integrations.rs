@@ -133,6 +133,12 @@ async fn enqueue(
         }
         Err(e) => return unavailable(&e),
     };
+    if !within_limit(&state, &event.routing_key) {
+        return throttled(match version {
+            Version::V1 => StatusCode::FORBIDDEN,
+            _ => StatusCode::TOO_MANY_REQUESTS,
+        });
+    }
     let dedup_key = event
         .dedup_key
         .clone()
@@ -165,6 +171,27 @@ async fn enqueue(
         },
         Err(e) => unavailable(&e),
     }
+}
+
+/// True when `key` may send another event now (always, without a configured limit).
+fn within_limit(state: &AppState, key: &str) -> bool {
+    state
+        .event_limiter
+        .as_ref()
+        .is_none_or(|l| l.allow(key, state.clock.monotonic()))
+}
+
+/// The answer to a sender over its limit: PagerDuty's 429 (v1 used 403), which senders
+/// retry later.
+fn throttled(status: StatusCode) -> Response {
+    (
+        status,
+        Json(json!({
+            "status": "throttle event",
+            "message": "Requests for this integration key are arriving too quickly. Please retry later."
+        })),
+    )
+        .into_response()
 }
 
 /// A store failure: 503, which every sender retries.
@@ -226,6 +253,9 @@ async fn alertmanager_webhook(
             }
             Err(e) => return unavailable(&e),
         };
+    if !within_limit(&state, &key) {
+        return throttled(StatusCode::TOO_MANY_REQUESTS);
+    }
     let msg = match alertmanager::parse(&body) {
         Ok(m) => m,
         Err(errors) => return reply(StatusCode::BAD_REQUEST, false, errors.join("; ")),

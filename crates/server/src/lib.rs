@@ -35,6 +35,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// How long a console session lasts.
     pub session_ttl: std::time::Duration,
+    /// Events a minute each integration key may send; `None` for no limit (the default).
+    pub event_rate_limit: Option<u32>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             max_body_bytes: 1024 * 1024,
             session_ttl: std::time::Duration::from_secs(12 * 3600),
+            event_rate_limit: None,
         }
     }
 }
@@ -55,6 +58,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Where integration endpoints queue events for the group-commit writer.
     pub ingest: runtime::ingest::Ingest,
+    /// The per-key event limit, when one is set.
+    pub event_limiter: Option<Arc<runtime::ratelimit::KeyedLimiter>>,
 }
 
 impl AppState {
@@ -63,11 +68,15 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         let (ingest, writer) = runtime::ingest::channel(store.clone(), 4096);
         tokio::spawn(writer.run());
+        let event_limiter = settings
+            .event_rate_limit
+            .map(|n| Arc::new(runtime::ratelimit::KeyedLimiter::new(n)));
         AppState {
             store,
             clock,
             settings: Arc::new(settings),
             ingest,
+            event_limiter,
         }
     }
 }

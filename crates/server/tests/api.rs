@@ -49,6 +49,7 @@ on_both_backends!(
     the_pagerduty_python_client_works_unchanged,
     alertmanager_webhooks_keep_a_group_on_one_incident,
     generic_json_events_open_and_resolve_incidents,
+    a_key_over_its_event_limit_gets_429_until_the_minute_refills,
 );
 
 const ORG: &str = r#"
@@ -1415,6 +1416,44 @@ async fn generic_json_events_open_and_resolve_incidents(store: TestStore) {
         status,
         StatusCode::NOT_FOUND,
         "a PagerDuty integration's key is not a generic one"
+    );
+}
+
+async fn a_key_over_its_event_limit_gets_429_until_the_minute_refills(store: TestStore) {
+    let settings = server::Settings {
+        event_rate_limit: Some(2),
+        ..server::Settings::default()
+    };
+    let app = TestApp::start_with(store, settings).await;
+    app.apply("org.yaml", ORG).await;
+    let key = "acme-checkout-key-0001";
+    for i in 0..2 {
+        let (status, _) = enqueue(&app, trigger(key, Some(&format!("a{i}")), "x")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    let (status, body) = enqueue(&app, trigger(key, Some("a2"), "x")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["status"], "throttle event");
+    // v1 says it with 403, as PagerDuty's v1 did.
+    let v1 = json!({"service_key": key, "event_type": "trigger", "incident_key": "b", "description": "x"});
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/generic/2010-04-15/create_event.json",
+            None,
+            Some(v1),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Another key has its own budget; the limited one refills with time.
+    let (status, _) = enqueue(&app, trigger("globex-bidder-key-0001", Some("g"), "x")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.clock.advance(std::time::Duration::from_secs(30));
+    let (status, _) = enqueue(&app, trigger(key, Some("a2"), "x")).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "half a minute refills one event"
     );
 }
 

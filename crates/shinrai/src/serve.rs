@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SHINRAI_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Events a minute each integration key may send before it gets 429 (PagerDuty's
+    /// answer; senders retry). No limit unless set.
+    #[arg(long, env = "SHINRAI_EVENT_RATE_LIMIT", value_name = "PER_MINUTE")]
+    pub event_rate_limit: Option<u32>,
 }
 
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
@@ -103,6 +107,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = server::Settings {
         public_url,
         max_body_bytes: args.max_body_bytes,
+        event_rate_limit: args.event_rate_limit,
         ..server::Settings::default()
     };
     let state = server::AppState::new(store.clone(), clock.clone(), settings);
