@@ -120,6 +120,10 @@ impl Store for InstrumentedStore {
         self.timed("list_incidents", self.inner.list_incidents(query))
             .await
     }
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>> {
+        self.timed("list_alerts", self.inner.list_alerts(query))
+            .await
+    }
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
         self.timed("get_incident", self.inner.get_incident(id))
             .await

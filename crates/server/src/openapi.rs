@@ -166,6 +166,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::IncidentList>(),
         schema::<incidents::IncidentDetailView>(),
         schema::<incidents::AlertView>(),
+        schema::<incidents::AlertList>(),
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
         schema::<config::ConfigInput>(),

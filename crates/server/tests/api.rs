@@ -1183,6 +1183,31 @@ async fn responders_act_on_incidents_in_their_scope(store: TestStore) {
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("since"))
     );
+    // Alerts are scoped the same way.
+    let (_, alerts) = app
+        .call(Method::GET, "/api/v1/alerts", Some(&responder), None)
+        .await;
+    let keys: Vec<_> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["dedup_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["a"], "{alerts}");
+    assert_eq!(alerts["items"][0]["incident"], acme_id);
+    let (_, open) = app
+        .call(
+            Method::GET,
+            "/api/v1/alerts?status=triggered",
+            Some(&sre),
+            None,
+        )
+        .await;
+    assert_eq!(
+        open["items"].as_array().unwrap().len(),
+        1,
+        "only globex's alert is still open"
+    );
     let (status, _) = app
         .call(
             Method::GET,

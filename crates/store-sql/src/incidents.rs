@@ -335,6 +335,45 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn list_alerts_impl(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>> {
+        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1");
+        let mut texts: Vec<String> = Vec::new();
+        if !q.statuses.is_empty() {
+            let p: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|s| push_param(&mut texts, s.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", p.join(", ")));
+        }
+        if let Some(services) = &q.services {
+            if services.is_empty() {
+                return Ok(Vec::new());
+            }
+            let p: Vec<String> = services
+                .iter()
+                .map(|s| push_param(&mut texts, s.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND service IN ({})", p.join(", ")));
+        }
+        if let Some(b) = q.before_id {
+            sql.push_str(&format!(" AND id < {b}"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY id DESC LIMIT {}",
+            q.limit.clamp(1, 1000)
+        ));
+        let mut query = sqlx::query(built(sql));
+        for t in &texts {
+            query = query.bind(t.as_str());
+        }
+        let rows = query
+            .fetch_all(&self.readers())
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
     async fn dedup_keys(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Vec<String>>> {
         let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
         if ids.is_empty() {

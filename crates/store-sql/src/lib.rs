@@ -427,6 +427,10 @@ impl Store for SqlStore {
         self.list_incidents_impl(query).await
     }
 
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>> {
+        self.list_alerts_impl(query).await
+    }
+
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
         self.get_incident_impl(id).await
     }

@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
             identical_triggers_in_one_batch_open_one_incident,
             people_act_on_incidents,
             alerts_of_one_group_share_an_incident,
+            alerts_are_listed_newest_first,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -1110,4 +1111,52 @@ pub async fn alerts_of_one_group_share_an_incident(store: &dyn Store) {
         matches!(outcomes[0], IngestOutcome::Opened { incident: n } if n != incident),
         "{outcomes:?}"
     );
+}
+
+pub async fn alerts_are_listed_newest_first(store: &dyn Store) {
+    store
+        .ingest(vec![
+            event(Action::Trigger, "k1", "a", 0),
+            event(Action::Trigger, "k1", "b", 1),
+            event(Action::Trigger, "k1", "c", 2),
+            event(Action::Resolve, "k1", "b", 3),
+        ])
+        .await
+        .unwrap();
+    let all = store
+        .list_alerts(&AlertQuery {
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    let keys: Vec<_> = all.iter().map(|a| a.dedup_key.as_str()).collect();
+    assert_eq!(keys, ["c", "b", "a"]);
+    let open = store
+        .list_alerts(&AlertQuery {
+            statuses: vec![Status::Triggered],
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 2);
+    let page = store
+        .list_alerts(&AlertQuery {
+            before_id: Some(all[0].id),
+            limit: 1,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page[0].dedup_key, "b");
+    let none = store
+        .list_alerts(&AlertQuery {
+            services: Some(vec![]),
+            limit: 10,
+            ..AlertQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }

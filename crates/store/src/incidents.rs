@@ -113,6 +113,17 @@ pub struct IncidentQuery {
     pub limit: u32,
 }
 
+/// Which alerts to list: newest first, before `before_id`.
+#[derive(Clone, Debug, Default)]
+pub struct AlertQuery {
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<Status>,
+    /// Only these services (all when `None`).
+    pub services: Option<Vec<Name>>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
 /// What a person does to an incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IncidentAction {

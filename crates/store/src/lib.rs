@@ -127,6 +127,7 @@ pub trait Store: Send + Sync + 'static {
     /// The dedup keys of a group's open alerts on a service.
     async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>>;
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>>;
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>>;
     /// A person acknowledges, resolves or notes an incident.
     async fn act_on_incident(

@@ -9,7 +9,10 @@ use domain::{Kind, Name, Role, Timestamp};
 use paging::Status;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{IncidentAction, IncidentDetail, IncidentQuery, IncidentRecord, WriteContext};
+use store::{
+    AlertQuery, AlertRecord, IncidentAction, IncidentDetail, IncidentQuery, IncidentRecord,
+    WriteContext,
+};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -40,6 +43,24 @@ pub fn routes(r: Routes) -> Routes {
         )
         .query("limit", "At most this many (default 50, at most 500)"),
         list,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/alerts",
+        Access::Role(Role::Viewer),
+        Doc::new("incidents", "List alerts the caller may see, newest first")
+            .response("AlertList")
+            .query(
+                "status",
+                "Comma-separated: triggered, acknowledged, resolved (default: all)",
+            )
+            .query("service", "Only this service")
+            .query(
+                "before",
+                "Only alerts with ids below this (from `next_before`)",
+            )
+            .query("limit", "At most this many (default 50, at most 500)"),
+        list_alerts,
     )
     .add(
         Method::Get,
@@ -131,6 +152,9 @@ pub struct IncidentList {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertView {
     pub id: i64,
+    /// The incident it belongs to (#number).
+    pub incident: i64,
+    pub service: String,
     pub dedup_key: String,
     pub status: String,
     pub integration: String,
@@ -142,6 +166,32 @@ pub struct AlertView {
     /// What the sender said: summary, source, severity, details, links, images.
     #[schema(value_type = Object)]
     pub body: Value,
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        AlertView {
+            id: a.id,
+            incident: a.incident_id,
+            service: a.service.to_string(),
+            dedup_key: a.dedup_key,
+            status: a.status.as_str().to_owned(),
+            integration: a.integration.to_string(),
+            occurrences: a.occurrences,
+            first_seen: a.first_seen.to_string(),
+            last_seen: a.last_seen.to_string(),
+            resolved_at: a.resolved_at.map(|t| t.to_string()),
+            body: serde_json::to_value(&a.body).unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertList {
+    pub items: Vec<AlertView>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -165,21 +215,7 @@ impl From<IncidentDetail> for IncidentDetailView {
     fn from(d: IncidentDetail) -> Self {
         IncidentDetailView {
             incident: d.incident.into(),
-            alerts: d
-                .alerts
-                .into_iter()
-                .map(|a| AlertView {
-                    id: a.id,
-                    dedup_key: a.dedup_key,
-                    status: a.status.as_str().to_owned(),
-                    integration: a.integration.to_string(),
-                    occurrences: a.occurrences,
-                    first_seen: a.first_seen.to_string(),
-                    last_seen: a.last_seen.to_string(),
-                    resolved_at: a.resolved_at.map(|t| t.to_string()),
-                    body: serde_json::to_value(&a.body).unwrap_or(Value::Null),
-                })
-                .collect(),
+            alerts: d.alerts.into_iter().map(AlertView::from).collect(),
             timeline: d
                 .log
                 .into_iter()
@@ -246,6 +282,68 @@ fn time_param(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> 
         .transpose()
 }
 
+/// The `status` parameter: comma-separated statuses, all when empty.
+fn statuses(param: Option<&str>) -> ApiResult<Vec<Status>> {
+    param
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Status::parse(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "status",
+                    format!("unknown status {s:?}; use triggered, acknowledged or resolved"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The services in scope, narrowed to one when the caller names it.
+async fn services_param(
+    state: &AppState,
+    caller: &Caller,
+    one: Option<&str>,
+) -> ApiResult<Vec<Name>> {
+    let mut services = services_in_scope(state, caller, Role::Viewer).await?;
+    if let Some(one) = one {
+        services.retain(|s| s.as_str() == one);
+    }
+    Ok(services)
+}
+
+async fn list_alerts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<AlertList>> {
+    if p.since.is_some() || p.until.is_some() {
+        return Err(ApiError::bad_request(
+            "since",
+            "alerts are paged with `before`; `since` and `until` are for incidents",
+        ));
+    }
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
+    }
+    let query = AlertQuery {
+        statuses: statuses(p.status.as_deref())?,
+        services: Some(services_param(&state, &caller, p.service.as_deref()).await?),
+        before_id: p.before,
+        limit,
+    };
+    let items = state.store.list_alerts(&query).await?;
+    let next_before = (items.len() as u32 == limit)
+        .then(|| items.last().map(|a| a.id))
+        .flatten();
+    Ok(Json(AlertList {
+        items: items.into_iter().map(Into::into).collect(),
+        next_before,
+    }))
+}
+
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -255,28 +353,9 @@ async fn list(
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
     }
-    let mut statuses = Vec::new();
-    for s in p
-        .status
-        .iter()
-        .flat_map(|s| s.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        statuses.push(Status::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "status",
-                format!("unknown status {s:?}; use triggered, acknowledged or resolved"),
-            )
-        })?);
-    }
-    let mut services = services_in_scope(&state, &caller, Role::Viewer).await?;
-    if let Some(one) = &p.service {
-        services.retain(|s| s.as_str() == one);
-    }
     let query = IncidentQuery {
-        statuses,
-        services: Some(services),
+        statuses: statuses(p.status.as_deref())?,
+        services: Some(services_param(&state, &caller, p.service.as_deref()).await?),
         since: time_param("since", p.since.as_deref())?,
         until: time_param("until", p.until.as_deref())?,
         before_id: p.before,
