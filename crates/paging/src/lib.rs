@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod alertmanager;
+pub mod analytics;
 pub mod event;
 pub mod generic;
 pub mod pagerduty;

@@ -141,7 +141,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         };
         paths = paths.path(r.path.clone(), PathItem::new(method, op.build()));
     }
-    use crate::api::{audit, config, incidents, objects, session, tokens};
+    use crate::api::{analytics, audit, config, incidents, objects, session, tokens};
     // Each type brings the schemas it refers to (labels, names, grants …), so that no
     // `$ref` in the document points at nothing.
     let components = [
@@ -167,6 +167,8 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::IncidentDetailView>(),
         schema::<incidents::AlertView>(),
         schema::<incidents::AlertList>(),
+        schema::<analytics::IncidentAnalytics>(),
+        schema::<analytics::AnalyticsRow>(),
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
         schema::<config::ConfigInput>(),

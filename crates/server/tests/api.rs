@@ -50,6 +50,7 @@ on_both_backends!(
     alertmanager_webhooks_keep_a_group_on_one_incident,
     generic_json_events_open_and_resolve_incidents,
     a_key_over_its_event_limit_gets_429_until_the_minute_refills,
+    analytics_report_mtta_and_mttr_per_service_product_and_company,
 );
 
 const ORG: &str = r#"
@@ -1479,6 +1480,140 @@ async fn a_key_over_its_event_limit_gets_429_until_the_minute_refills(store: Tes
         status,
         StatusCode::ACCEPTED,
         "half a minute refills one event"
+    );
+}
+
+async fn analytics_report_mtta_and_mttr_per_service_product_and_company(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let step = |s: u64| app.clock.advance(std::time::Duration::from_secs(s));
+    enqueue(&app, trigger("acme-checkout-key-0001", Some("one"), "x")).await;
+    enqueue(&app, trigger("globex-bidder-key-0001", Some("two"), "x")).await;
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let id = |service: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["service"] == service)
+            .unwrap()["id"]
+            .clone()
+    };
+    let (checkout, bidder) = (id("checkout"), id("bidder"));
+    step(60);
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{checkout}/acknowledge"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    step(240);
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{checkout}/resolve"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{bidder}/resolve"),
+        Some(&admin),
+        None,
+    )
+    .await;
+
+    let (status, by_service) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_service}");
+    let rows = by_service["rows"].as_array().unwrap();
+    let checkout_row = rows.iter().find(|r| r["key"] == "checkout").unwrap();
+    assert_eq!(checkout_row["mtta_seconds"], 60.0);
+    assert_eq!(checkout_row["mttr_seconds"], 300.0);
+    let bidder_row = rows.iter().find(|r| r["key"] == "bidder").unwrap();
+    assert_eq!(
+        bidder_row["mtta_seconds"],
+        Value::Null,
+        "resolved without an acknowledgement"
+    );
+    assert_eq!(by_service["total"]["incidents"], 2);
+    assert_eq!(by_service["total"]["mttr_seconds"], 300.0);
+
+    let (_, by_company) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=company",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let keys: Vec<_> = by_company["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["acme", "globex"]);
+    let (_, by_product) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=product",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let keys: Vec<_> = by_product["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["ads", "shop"]);
+    // A company sees only its own figures.
+    let acme = app
+        .token("acme", vec![Grant::company(Role::Viewer, "acme")], None)
+        .await;
+    let (_, mine) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=all",
+            Some(&acme),
+            None,
+        )
+        .await;
+    assert_eq!(mine["total"]["incidents"], 1, "{mine}");
+    // A range that holds nothing, and bad parameters.
+    let (_, later) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?since=2030-01-01T00:00:00Z&until=2030-02-01T00:00:00Z",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(later["total"]["incidents"], 0);
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=team",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("by"))
     );
 }
 

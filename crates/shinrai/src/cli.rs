@@ -173,6 +173,20 @@ pub enum IncidentCommand {
     Ack(IncidentArgs),
     /// Resolve the incident and its alerts.
     Resolve(IncidentArgs),
+    /// Counts, mean time to acknowledge and to resolve, per service, product or company.
+    Stats {
+        /// From this RFC 3339 time (default: 30 days ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this RFC 3339 time (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// service, product, company or all.
+        #[arg(long, default_value = "service")]
+        by: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Add a note to the timeline.
     Note {
         /// The incident number (#N or N).

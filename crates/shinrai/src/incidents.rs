@@ -84,6 +84,51 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                 }
             }
         }
+        IncidentCommand::Stats {
+            since,
+            until,
+            by,
+            client,
+        } => {
+            let mut query = vec![("by", by)];
+            query.extend(since.map(|s| ("since", s)));
+            query.extend(until.map(|u| ("until", u)));
+            let report: Value = Client::new(&client)?
+                .get("/api/v1/analytics/incidents", &query)
+                .await?;
+            match out {
+                Output::Json => print_json(&report),
+                Output::Table => {
+                    println!("{} to {}", s(&report["since"]), s(&report["until"]));
+                    let rows = report["rows"].as_array().cloned().unwrap_or_default();
+                    let total = report["total"].clone();
+                    print_table(
+                        &[
+                            report["by"]
+                                .as_str()
+                                .unwrap_or("key")
+                                .to_uppercase()
+                                .as_str(),
+                            "INCIDENTS",
+                            "ACKED",
+                            "RESOLVED",
+                            "MTTA",
+                            "MTTR",
+                        ],
+                        rows.iter().chain(std::iter::once(&total)).map(|r| {
+                            vec![
+                                s(&r["key"]),
+                                r["incidents"].to_string(),
+                                r["acknowledged"].to_string(),
+                                r["resolved"].to_string(),
+                                duration(&r["mtta_seconds"]),
+                                duration(&r["mttr_seconds"]),
+                            ]
+                        }),
+                    );
+                }
+            }
+        }
         IncidentCommand::Ack(a) => act(&a.client, &a.id, "acknowledge", None, out).await?,
         IncidentCommand::Resolve(a) => act(&a.client, &a.id, "resolve", None, out).await?,
         IncidentCommand::Note { id, text, client } => {
@@ -95,6 +140,19 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or("").to_owned()
+}
+
+/// Seconds as people read them: `45s`, `12m 30s`, `3h 5m`; `-` when there is none.
+fn duration(v: &Value) -> String {
+    let Some(secs) = v.as_f64() else {
+        return "-".into();
+    };
+    let secs = secs.round() as u64;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
+        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+    }
 }
 
 fn path(id: &str, action: &str) -> String {

@@ -345,4 +345,9 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         cli(&["incident", "list"]).contains("(none)"),
         "resolved incidents leave the default list"
     );
+    let stats = cli(&["incident", "stats"]);
+    assert!(
+        stats.contains("checkout") && stats.contains("total"),
+        "{stats}"
+    );
 }

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1`.
 
+pub mod analytics;
 pub mod audit;
 pub mod config;
 pub mod incidents;
@@ -28,7 +29,8 @@ pub fn routes(r: Routes) -> Routes {
     let r = audit::routes(r);
     let r = session::routes(r);
     let r = config::routes(r);
-    incidents::routes(r)
+    let r = incidents::routes(r);
+    analytics::routes(r)
 }
 
 /// The caller and their grants.
