@@ -140,6 +140,81 @@ pub fn parse_v1(body: &[u8]) -> Result<Event, Vec<String>> {
     }
 }
 
+/// A change event (`POST /v2/change/enqueue`): a deploy, a config push, a feature flag —
+/// recorded on the service's timeline, never an alert.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ChangeEvent {
+    pub routing_key: String,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When the change happened, if the sender says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub details: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+}
+
+/// The answer to an accepted change event (HTTP 202).
+pub fn change_accepted() -> Value {
+    json!({ "status": "success", "message": "Change event processed" })
+}
+
+/// Parses a change event; `Err` names every problem.
+pub fn parse_change(body: &[u8]) -> Result<ChangeEvent, Vec<String>> {
+    let obj = object(body)?;
+    let mut errors = Vec::new();
+    let routing_key = required_str(&obj, "routing_key", "routing_key", &mut errors);
+    let payload = match obj.get("payload") {
+        Some(Value::Object(p)) => p.clone(),
+        _ => {
+            errors.push("'payload' is missing: a change event needs payload.summary".to_owned());
+            Map::new()
+        }
+    };
+    let summary = if payload.is_empty() {
+        None
+    } else {
+        required_str(&payload, "summary", "payload.summary", &mut errors)
+    };
+    let timestamp = match payload.get("timestamp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => parse_timestamp(s).or_else(|| {
+            errors.push(format!(
+                "'payload.timestamp' is not an ISO 8601 time ({s:?})"
+            ));
+            None
+        }),
+        Some(_) => {
+            errors.push("'payload.timestamp' must be a string".to_owned());
+            None
+        }
+    };
+    let links = list(&obj, "links", &mut errors, |v| {
+        let href = v.get("href").and_then(Value::as_str)?;
+        Some(Link {
+            href: href.to_owned(),
+            text: v.get("text").and_then(Value::as_str).map(str::to_owned),
+        })
+    });
+    match (routing_key, summary) {
+        (Some(routing_key), Some(summary)) if errors.is_empty() => Ok(ChangeEvent {
+            routing_key,
+            summary: truncate(summary),
+            source: optional_str(&payload, "source"),
+            timestamp,
+            details: payload
+                .get("custom_details")
+                .cloned()
+                .unwrap_or(Value::Null),
+            links,
+        }),
+        _ => Err(errors),
+    }
+}
+
 fn object(body: &[u8]) -> Result<Map<String, Value>, Vec<String>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(obj)) => Ok(obj),

@@ -182,3 +182,29 @@ fn answers_are_pagerdutys_own() {
     );
     assert_eq!(pagerduty::accepted_v1("k")["incident_key"], "k");
 }
+
+#[test]
+fn change_events() {
+    let body = json!({"routing_key": "k", "payload": {"summary": "Deployed checkout 4.2", "source": "ci",
+        "timestamp": "2026-11-25T09:00:00+0000", "custom_details": {"sha": "abc123"}},
+        "links": [{"href": "https://ci.example/123", "text": "Build"}]});
+    let change = pagerduty::parse_change(body.to_string().as_bytes()).unwrap();
+    assert_eq!(change.summary, "Deployed checkout 4.2");
+    assert_eq!(change.source.as_deref(), Some("ci"));
+    assert_eq!(change.timestamp, parse_timestamp("2026-11-25T09:00:00Z"));
+    assert_eq!(change.details["sha"], "abc123");
+    assert_eq!(change.links[0].text.as_deref(), Some("Build"));
+    let errors = pagerduty::parse_change(br#"{"payload": {"timestamp": "soon"}}"#).unwrap_err();
+    assert_eq!(
+        errors,
+        [
+            "'routing_key' is missing or blank",
+            "'payload.summary' is missing or blank",
+            "'payload.timestamp' is not an ISO 8601 time (\"soon\")"
+        ]
+    );
+    assert_eq!(
+        pagerduty::change_accepted()["message"],
+        "Change event processed"
+    );
+}

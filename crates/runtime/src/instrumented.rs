@@ -120,6 +120,22 @@ impl Store for InstrumentedStore {
         self.timed("list_incidents", self.inner.list_incidents(query))
             .await
     }
+    async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {
+        self.timed("record_change", self.inner.record_change(change))
+            .await
+    }
+    async fn changes_between(
+        &self,
+        service: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ChangeRecord>> {
+        self.timed(
+            "changes_between",
+            self.inner.changes_between(service, from, to),
+        )
+        .await
+    }
     async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>> {
         self.timed("list_alerts", self.inner.list_alerts(query))
             .await

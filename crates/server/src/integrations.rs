@@ -33,6 +33,14 @@ pub fn routes(r: Routes) -> Routes {
     )
     .add(
         Method::Post,
+        "/v2/change/enqueue",
+        Access::Public,
+        Doc::new("integrations", "PagerDuty change events: deploys and other changes, shown on incidents nearby")
+            .status(202),
+        change_v2,
+    )
+    .add(
+        Method::Post,
         "/integrations/alertmanager/{key}",
         Access::Public,
         Doc::new(
@@ -85,6 +93,47 @@ async fn generic(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     enqueue(state, body, Version::Generic(key)).await
+}
+
+async fn change_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) if b.len() <= pagerduty::MAX_BODY_BYTES => b,
+        Ok(_) | Err(_) => {
+            let problem = format!(
+                "the request body is larger than {} bytes",
+                pagerduty::MAX_BODY_BYTES
+            );
+            return invalid(StatusCode::PAYLOAD_TOO_LARGE, &[problem]);
+        }
+    };
+    let change = match pagerduty::parse_change(&body) {
+        Ok(c) => c,
+        Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
+    };
+    let (service, integration) =
+        match find_integration(&state, &change.routing_key, IntegrationType::Pagerduty).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                let problem =
+                    "'routing_key' does not name a PagerDuty integration of any service".to_owned();
+                return invalid(StatusCode::NOT_FOUND, &[problem]);
+            }
+            Err(e) => return unavailable(&e),
+        };
+    if !within_limit(&state, &change.routing_key) {
+        return throttled(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let record = store::NewChange {
+        service,
+        integration,
+        at: change.timestamp.unwrap_or_else(|| state.clock.now()),
+        summary: change.summary.clone(),
+        body: serde_json::to_value(&change).unwrap_or_default(),
+    };
+    match state.store.record_change(record).await {
+        Ok(_) => (StatusCode::ACCEPTED, Json(pagerduty::change_accepted())).into_response(),
+        Err(e) => unavailable(&e),
+    }
 }
 
 fn invalid(status: StatusCode, errors: &[String]) -> Response {

@@ -167,6 +167,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::IncidentDetailView>(),
         schema::<incidents::AlertView>(),
         schema::<incidents::AlertList>(),
+        schema::<incidents::ChangeView>(),
         schema::<analytics::IncidentAnalytics>(),
         schema::<analytics::AnalyticsRow>(),
         schema::<incidents::TimelineEntry>(),

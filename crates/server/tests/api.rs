@@ -51,6 +51,7 @@ on_both_backends!(
     generic_json_events_open_and_resolve_incidents,
     a_key_over_its_event_limit_gets_429_until_the_minute_refills,
     analytics_report_mtta_and_mttr_per_service_product_and_company,
+    change_events_show_on_incidents_nearby,
 );
 
 const ORG: &str = r#"
@@ -1615,6 +1616,78 @@ async fn analytics_report_mtta_and_mttr_per_service_product_and_company(store: T
         (status, body["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("by"))
     );
+}
+
+async fn change_events_show_on_incidents_nearby(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let key = "acme-checkout-key-0001";
+    let change = |summary: &str, minutes_before: i64| {
+        let at = test_support::t0() - jiff::SignedDuration::from_mins(minutes_before);
+        json!({"routing_key": key, "payload": {"summary": summary, "source": "ci", "timestamp": at.to_string(),
+            "custom_details": {"sha": "abc123"}}, "links": [{"href": "https://ci.example/1", "text": "Build"}]})
+    };
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/v2/change/enqueue",
+            None,
+            Some(change("Deployed checkout 4.2", 10)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["message"], "Change event processed");
+    app.call(
+        Method::POST,
+        "/v2/change/enqueue",
+        None,
+        Some(change("Deployed checkout 4.1", 180)),
+    )
+    .await;
+    enqueue(&app, trigger(key, Some("errors"), "5xx above 2%")).await;
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let id = &list["items"][0]["id"];
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let changes = shown["changes"].as_array().unwrap();
+    assert_eq!(
+        changes.len(),
+        1,
+        "only the change within the hour before: {shown}"
+    );
+    assert_eq!(changes[0]["summary"], "Deployed checkout 4.2");
+    assert_eq!(changes[0]["body"]["details"]["sha"], "abc123");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/v2/change/enqueue",
+            None,
+            Some(json!({"routing_key": key})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid event"))
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/v2/change/enqueue",
+            None,
+            Some(json!({"routing_key": "nope-nope-nope-nope", "payload": {"summary": "x"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

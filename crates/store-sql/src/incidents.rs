@@ -335,6 +335,58 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn record_change_impl(&self, c: NewChange) -> Result<ChangeRecord> {
+        let row = sqlx::query(
+            "INSERT INTO change_events (service, integration, at, summary, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(c.service.as_str())
+        .bind(c.integration.as_str())
+        .bind(micros(c.at))
+        .bind(c.summary.as_str())
+        .bind(c.body.to_string())
+        .fetch_one(&self.writer_pool().clone())
+        .await
+        .map_err(unavailable)?;
+        Ok(ChangeRecord {
+            id: row.try_get("id").map_err(corrupt)?,
+            service: c.service,
+            integration: c.integration,
+            at: c.at,
+            summary: c.summary,
+            body: c.body,
+        })
+    }
+
+    pub(crate) async fn changes_between_impl(
+        &self,
+        service: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ChangeRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, service, integration, at, summary, body FROM change_events
+             WHERE service = $1 AND at >= $2 AND at < $3 ORDER BY at, id",
+        )
+        .bind(service.as_str())
+        .bind(micros(from))
+        .bind(micros(to))
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChangeRecord {
+                    id: r.try_get("id").map_err(corrupt)?,
+                    service: name_col(r, "service")?,
+                    integration: name_col(r, "integration")?,
+                    at: timestamp(r.try_get("at").map_err(corrupt)?)?,
+                    summary: r.try_get("summary").map_err(corrupt)?,
+                    body: from_json("body", &r.try_get::<String, _>("body").map_err(corrupt)?)?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) async fn list_alerts_impl(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>> {
         let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();

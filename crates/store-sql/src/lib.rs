@@ -427,6 +427,19 @@ impl Store for SqlStore {
         self.list_incidents_impl(query).await
     }
 
+    async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {
+        self.record_change_impl(change).await
+    }
+
+    async fn changes_between(
+        &self,
+        service: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ChangeRecord>> {
+        self.changes_between_impl(service, from, to).await
+    }
+
     async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>> {
         self.list_alerts_impl(query).await
     }

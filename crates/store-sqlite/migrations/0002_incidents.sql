@@ -52,3 +52,14 @@ CREATE TABLE incident_log (
     data        TEXT   NOT NULL
 );
 CREATE INDEX incident_log_by_incident ON incident_log (incident_id, id);
+
+-- Changes to a service (deploys, config pushes), shown on its incidents nearby.
+CREATE TABLE change_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    service     TEXT   NOT NULL,
+    integration TEXT   NOT NULL,
+    at          BIGINT NOT NULL,
+    summary     TEXT   NOT NULL,
+    body        TEXT   NOT NULL
+);
+CREATE INDEX change_events_by_service ON change_events (service, at);

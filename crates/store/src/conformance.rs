@@ -32,6 +32,7 @@ macro_rules! conformance_suite {
             people_act_on_incidents,
             alerts_of_one_group_share_an_incident,
             alerts_are_listed_newest_first,
+            changes_are_kept_per_service_in_time_order,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -1159,4 +1160,47 @@ pub async fn alerts_are_listed_newest_first(store: &dyn Store) {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+pub async fn changes_are_kept_per_service_in_time_order(store: &dyn Store) {
+    let change = |service: &str, at: i64, summary: &str| NewChange {
+        service: name(service),
+        integration: name("ci"),
+        at: t(at),
+        summary: summary.into(),
+        body: json!({ "summary": summary, "details": { "sha": "abc" } }),
+    };
+    store
+        .record_change(change("api", 20, "deploy 2"))
+        .await
+        .unwrap();
+    let first = store
+        .record_change(change("api", 10, "deploy 1"))
+        .await
+        .unwrap();
+    store
+        .record_change(change("web", 15, "other service"))
+        .await
+        .unwrap();
+    let got = store
+        .changes_between(&name("api"), t(0), t(100))
+        .await
+        .unwrap();
+    let summaries: Vec<_> = got.iter().map(|c| c.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        ["deploy 1", "deploy 2"],
+        "oldest first, this service only"
+    );
+    assert_eq!(got[0], first);
+    assert_eq!(got[0].body["details"]["sha"], "abc");
+    assert_eq!(
+        store
+            .changes_between(&name("api"), t(11), t(20))
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "to is exclusive"
+    );
 }

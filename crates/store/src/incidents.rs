@@ -113,6 +113,28 @@ pub struct IncidentQuery {
     pub limit: u32,
 }
 
+/// A change to a service, to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewChange {
+    pub service: Name,
+    pub integration: Name,
+    /// When it happened: the sender's time, or when it arrived.
+    pub at: Timestamp,
+    pub summary: String,
+    /// Everything the sender said.
+    pub body: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRecord {
+    pub id: i64,
+    pub service: Name,
+    pub integration: Name,
+    pub at: Timestamp,
+    pub summary: String,
+    pub body: Value,
+}
+
 /// Which alerts to list: newest first, before `before_id`.
 #[derive(Clone, Debug, Default)]
 pub struct AlertQuery {

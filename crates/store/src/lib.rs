@@ -16,7 +16,7 @@ pub use incidents::*;
 pub use records::*;
 
 use async_trait::async_trait;
-use domain::{Kind, Name};
+use domain::{Kind, Name, Timestamp};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,15 @@ pub trait Store: Send + Sync + 'static {
     /// The dedup keys of a group's open alerts on a service.
     async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>>;
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+    /// Records a change to a service (durably, before it returns).
+    async fn record_change(&self, change: NewChange) -> Result<ChangeRecord>;
+    /// A service's changes at or after `from` and before `to`, oldest first.
+    async fn changes_between(
+        &self,
+        service: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ChangeRecord>>;
     async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>>;
     async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>>;
     /// A person acknowledges, resolves or notes an incident.

@@ -209,13 +209,30 @@ pub struct IncidentDetailView {
     pub incident: IncidentView,
     pub alerts: Vec<AlertView>,
     pub timeline: Vec<TimelineEntry>,
+    /// Changes to the service (deploys, config pushes) from an hour before the incident
+    /// opened until it resolved.
+    pub changes: Vec<ChangeView>,
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChangeView {
+    pub at: String,
+    pub summary: String,
+    pub integration: String,
+    /// What the sender said: source, details, links.
+    #[schema(value_type = Object)]
+    pub body: Value,
+}
+
+/// How long before an incident a change still counts as nearby.
+pub const CHANGES_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 impl From<IncidentDetail> for IncidentDetailView {
     fn from(d: IncidentDetail) -> Self {
         IncidentDetailView {
             incident: d.incident.into(),
             alerts: d.alerts.into_iter().map(AlertView::from).collect(),
+            changes: Vec::new(),
             timeline: d
                 .log
                 .into_iter()
@@ -414,9 +431,35 @@ async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<IncidentDetailView>> {
     let id = parse_id(&id)?;
-    Ok(Json(
-        visible(&state, &caller, id, Role::Viewer).await?.into(),
-    ))
+    let detail = visible(&state, &caller, id, Role::Viewer).await?;
+    let from = detail
+        .incident
+        .created_at
+        .checked_sub(CHANGES_BEFORE)
+        .unwrap_or(detail.incident.created_at);
+    let until = detail
+        .incident
+        .resolved_at
+        .unwrap_or_else(|| state.clock.now());
+    // Changes up to the moment it resolved, inclusive.
+    let until = until
+        .checked_add(jiff::SignedDuration::from_micros(1))
+        .unwrap_or(until);
+    let changes = state
+        .store
+        .changes_between(&detail.incident.service, from, until)
+        .await?;
+    let mut view = IncidentDetailView::from(detail);
+    view.changes = changes
+        .into_iter()
+        .map(|c| ChangeView {
+            at: c.at.to_string(),
+            summary: c.summary,
+            integration: c.integration.to_string(),
+            body: c.body,
+        })
+        .collect();
+    Ok(Json(view))
 }
 
 async fn act(
