@@ -253,10 +253,11 @@ pub enum IntegrationType {
 
 impl IntegrationType {
     /// The types this build takes events for; the others are accepted by later versions.
-    pub const SERVED: [IntegrationType; 3] = [
+    pub const SERVED: [IntegrationType; 4] = [
         IntegrationType::Pagerduty,
         IntegrationType::Alertmanager,
         IntegrationType::Generic,
+        IntegrationType::Datadog,
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod alertmanager;
 pub mod analytics;
+pub mod datadog;
 pub mod event;
 pub mod generic;
 pub mod pagerduty;

@@ -51,6 +51,13 @@ pub fn routes(r: Routes) -> Routes {
     )
     .add(
         Method::Post,
+        "/integrations/datadog/{key}",
+        Access::Public,
+        Doc::new("integrations", "Datadog webhooks made from the documented template").status(202),
+        datadog,
+    )
+    .add(
+        Method::Post,
         "/integrations/generic/{key}",
         Access::Public,
         Doc::new("integrations", "shinrai's generic JSON event (see docs/integrations.md)").status(202),
@@ -71,6 +78,8 @@ enum Version {
     V2,
     /// shinrai's generic JSON; the key is in the URL.
     Generic(String),
+    /// Datadog's webhook, from the documented template; the key is in the URL.
+    Datadog(String),
 }
 
 async fn enqueue_v2(
@@ -85,6 +94,14 @@ async fn enqueue_v1(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     enqueue(state, body, Version::V1).await
+}
+
+async fn datadog(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    enqueue(state, body, Version::Datadog(key)).await
 }
 
 async fn generic(
@@ -161,9 +178,11 @@ async fn enqueue(
         Version::V2 => pagerduty::parse_v2(&body),
         Version::V1 => pagerduty::parse_v1(&body),
         Version::Generic(key) => paging::generic::parse(&body, key),
+        Version::Datadog(key) => paging::datadog::parse(&body, key),
     };
     let kind = match &version {
         Version::Generic(_) => IntegrationType::Generic,
+        Version::Datadog(_) => IntegrationType::Datadog,
         Version::V1 | Version::V2 => IntegrationType::Pagerduty,
     };
     let event = match parsed {
@@ -177,6 +196,7 @@ async fn enqueue(
                 Version::V2 => "'routing_key' does not name a PagerDuty integration of any service",
                 Version::V1 => "'service_key' does not name a PagerDuty integration of any service",
                 Version::Generic(_) => "the URL's key names no generic integration of any service",
+                Version::Datadog(_) => "the URL's key names no Datadog integration of any service",
             };
             return invalid(StatusCode::NOT_FOUND, &[problem.to_owned()]);
         }
@@ -211,7 +231,7 @@ async fn enqueue(
     };
     match state.ingest.submit(ingest).await {
         Ok(_) => match version {
-            Version::V2 | Version::Generic(_) => {
+            Version::V2 | Version::Generic(_) | Version::Datadog(_) => {
                 (StatusCode::ACCEPTED, Json(pagerduty::accepted(&dedup_key))).into_response()
             }
             Version::V1 => {

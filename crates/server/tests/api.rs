@@ -52,6 +52,7 @@ on_both_backends!(
     a_key_over_its_event_limit_gets_429_until_the_minute_refills,
     analytics_report_mtta_and_mttr_per_service_product_and_company,
     change_events_show_on_incidents_nearby,
+    datadog_webhooks_trigger_and_recover,
 );
 
 const ORG: &str = r#"
@@ -85,6 +86,7 @@ spec:
     - {name: prom, type: pagerduty, key: acme-checkout-key-0001}
     - {name: am, type: alertmanager, key: acme-checkout-am-hook-01}
     - {name: gen, type: generic, key: acme-checkout-generic-01}
+    - {name: dd, type: datadog, key: acme-checkout-datadog-01}
 ---
 apiVersion: shinrai/v1
 kind: Service
@@ -1688,6 +1690,56 @@ async fn change_events_show_on_incidents_nearby(store: TestStore) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn datadog_webhooks_trigger_and_recover(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let url = "/integrations/datadog/acme-checkout-datadog-01";
+    let hook = |transition: &str| {
+        json!({"dedup_key": "5521398273", "transition": transition, "title": "[Triggered] 5xx rate high",
+               "alert_type": "error", "priority": "P3", "hostname": "web-1", "tags": "env:prod",
+               "link": "https://app.datadoghq.com/monitors/42", "body": "5xx above 2%"})
+    };
+    assert_eq!(
+        app.call(Method::POST, url, None, Some(hook("Triggered")))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        app.call(Method::POST, url, None, Some(hook("Re-Triggered")))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let id = list["items"][0]["id"].clone();
+    assert_eq!(
+        app.call(Method::POST, url, None, Some(hook("Recovered")))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(shown["alerts"][0]["occurrences"], 2);
+    let (status, body) = app
+        .call(Method::POST, url, None, Some(json!({"title": "no keys"})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by
