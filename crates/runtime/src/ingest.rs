@@ -52,19 +52,10 @@ pub fn channel(store: Arc<dyn Store>, capacity: usize) -> (Ingest, IngestWriter)
 impl Ingest {
     /// Queues an event and waits until it is committed (or failed).
     pub async fn submit(&self, event: IngestEvent) -> store::Result<IngestOutcome> {
-        let (reply, answer) = oneshot::channel();
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        if self.tx.send(Pending { event, reply }).await.is_err() {
-            self.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(StoreError::Unavailable(
-                "the event writer has stopped".into(),
-            ));
-        }
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the event writer stopped before answering".into(),
-            ))
-        })
+        let mut outcomes = self.submit_all(vec![event]).await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("the writer answered no outcome".into()))
     }
 
     /// Queues several events at once, so that they usually share a transaction, and

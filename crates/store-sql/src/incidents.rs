@@ -9,7 +9,7 @@ use sqlx::{Any, Row, Transaction};
 use store::*;
 
 use crate::rows::*;
-use crate::{SqlStore, built, push_param};
+use crate::{SqlStore, built, push_in, query_with};
 
 const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_at, updated_at, \
      acknowledged_at, acknowledged_by, resolved_at, resolved_by";
@@ -283,22 +283,23 @@ impl SqlStore {
         let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();
         if !q.statuses.is_empty() {
-            let p: Vec<String> = q
-                .statuses
-                .iter()
-                .map(|s| push_param(&mut texts, s.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND status IN ({})", p.join(", ")));
+            push_in(
+                &mut sql,
+                &mut texts,
+                "status",
+                q.statuses.iter().map(|s| s.as_str()),
+            );
         }
         if let Some(services) = &q.services {
             if services.is_empty() {
                 return Ok(Vec::new());
             }
-            let p: Vec<String> = services
-                .iter()
-                .map(|s| push_param(&mut texts, s.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND service IN ({})", p.join(", ")));
+            push_in(
+                &mut sql,
+                &mut texts,
+                "service",
+                services.iter().map(|s| s.as_str()),
+            );
         }
         // Integers are formatted by this code, never taken from text.
         if let Some(t) = q.since {
@@ -314,11 +315,7 @@ impl SqlStore {
             " ORDER BY id DESC LIMIT {}",
             q.limit.clamp(1, 1000)
         ));
-        let mut query = sqlx::query(built(sql));
-        for t in &texts {
-            query = query.bind(t.as_str());
-        }
-        let rows = query
+        let rows = query_with(sql, &texts)
             .fetch_all(&self.readers())
             .await
             .map_err(unavailable)?;
@@ -391,22 +388,23 @@ impl SqlStore {
         let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();
         if !q.statuses.is_empty() {
-            let p: Vec<String> = q
-                .statuses
-                .iter()
-                .map(|s| push_param(&mut texts, s.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND status IN ({})", p.join(", ")));
+            push_in(
+                &mut sql,
+                &mut texts,
+                "status",
+                q.statuses.iter().map(|s| s.as_str()),
+            );
         }
         if let Some(services) = &q.services {
             if services.is_empty() {
                 return Ok(Vec::new());
             }
-            let p: Vec<String> = services
-                .iter()
-                .map(|s| push_param(&mut texts, s.as_str()))
-                .collect();
-            sql.push_str(&format!(" AND service IN ({})", p.join(", ")));
+            push_in(
+                &mut sql,
+                &mut texts,
+                "service",
+                services.iter().map(|s| s.as_str()),
+            );
         }
         if let Some(b) = q.before_id {
             sql.push_str(&format!(" AND id < {b}"));
@@ -415,11 +413,7 @@ impl SqlStore {
             " ORDER BY id DESC LIMIT {}",
             q.limit.clamp(1, 1000)
         ));
-        let mut query = sqlx::query(built(sql));
-        for t in &texts {
-            query = query.bind(t.as_str());
-        }
-        let rows = query
+        let rows = query_with(sql, &texts)
             .fetch_all(&self.readers())
             .await
             .map_err(unavailable)?;

@@ -155,11 +155,10 @@ impl Store for SqlStore {
         }
         let limit = i64::from(query.limit.clamp(1, 1000));
         sql.push_str(&format!(" ORDER BY o.name LIMIT {limit}"));
-        let mut q = sqlx::query(built(sql));
-        for p in &params {
-            q = q.bind(p.as_str());
-        }
-        let rows = q.fetch_all(&self.readers).await.map_err(unavailable)?;
+        let rows = query_with(sql, &params)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(unavailable)?;
         rows.iter().map(object_from_row).collect()
     }
 
@@ -167,20 +166,19 @@ impl Store for SqlStore {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
+        let mut sql = format!("SELECT {OBJECT_COLUMNS} FROM objects WHERE 1 = 1");
         let mut params = Vec::with_capacity(kinds.len());
-        let placeholders: Vec<String> = kinds
-            .iter()
-            .map(|k| push_param(&mut params, k.as_str()))
-            .collect();
-        let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects WHERE kind IN ({}) ORDER BY kind, name",
-            placeholders.join(", ")
+        push_in(
+            &mut sql,
+            &mut params,
+            "kind",
+            kinds.iter().map(|k| k.as_str()),
         );
-        let mut q = sqlx::query(built(sql));
-        for p in &params {
-            q = q.bind(p.as_str());
-        }
-        let rows = q.fetch_all(&self.readers).await.map_err(unavailable)?;
+        sql.push_str(" ORDER BY kind, name");
+        let rows = query_with(sql, &params)
+            .fetch_all(&self.readers)
+            .await
+            .map_err(unavailable)?;
         rows.iter().map(object_from_row).collect()
     }
 
@@ -590,9 +588,7 @@ impl SqlStore {
                         draft.name.as_str(),
                     ));
                 }
-                write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
-                write_references(tx, draft.kind, &draft.name, &draft.references).await?;
-                write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await?;
+                write_indexes(tx, &draft).await?;
                 let after = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
                 insert_audit(
                     tx,
@@ -645,12 +641,8 @@ impl SqlStore {
                 .execute(&mut **tx)
                 .await
                 .map_err(unavailable)?;
-                delete_labels(tx, draft.kind, &draft.name).await?;
-                write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
-                delete_references(tx, draft.kind, &draft.name).await?;
-                write_references(tx, draft.kind, &draft.name, &draft.references).await?;
-                delete_keys(tx, draft.kind, &draft.name).await?;
-                write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await?;
+                delete_indexes(tx, draft.kind, &draft.name).await?;
+                write_indexes(tx, &draft).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 let after_json = audit_json(&draft.labels, &draft.spec, draft.source.as_deref());
@@ -693,9 +685,7 @@ impl SqlStore {
                     .execute(&mut **tx)
                     .await
                     .map_err(unavailable)?;
-                delete_labels(tx, kind, &name).await?;
-                delete_references(tx, kind, &name).await?;
-                delete_keys(tx, kind, &name).await?;
+                delete_indexes(tx, kind, &name).await?;
                 let before_json =
                     audit_json(&before.labels, &before.spec, before.source.as_deref());
                 insert_audit(
@@ -720,6 +710,27 @@ impl SqlStore {
 /// itself; values always travel as bind parameters.
 pub(crate) fn built(sql: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(sql)
+}
+
+/// Appends ` AND {column} IN ($n, …)` with a bind parameter per value.
+pub(crate) fn push_in<'a>(
+    sql: &mut String,
+    params: &mut Vec<String>,
+    column: &str,
+    values: impl IntoIterator<Item = &'a str>,
+) {
+    let placeholders: Vec<String> = values.into_iter().map(|v| push_param(params, v)).collect();
+    sql.push_str(&format!(" AND {column} IN ({})", placeholders.join(", ")));
+}
+
+/// Runs `sql` with `params` bound in order.
+pub(crate) fn query_with(
+    sql: String,
+    params: &[String],
+) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments> {
+    params
+        .iter()
+        .fold(sqlx::query(built(sql)), |q, p| q.bind(p.as_str()))
 }
 
 /// Adds a bind parameter and returns its placeholder (`$n`, numbered by position).
@@ -820,37 +831,29 @@ async fn write_keys(
     Ok(())
 }
 
-async fn delete_keys(tx: &mut Transaction<'static, Any>, kind: Kind, name: &Name) -> Result<()> {
-    sqlx::query("DELETE FROM object_keys WHERE kind = $1 AND name = $2")
-        .bind(kind.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
-    Ok(())
+/// Writes what the store indexes of an object: its labels (for selectors), what it refers
+/// to (kept whole at commit), and its lookup keys (unique).
+async fn write_indexes(tx: &mut Transaction<'static, Any>, draft: &ObjectDraft) -> Result<()> {
+    write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
+    write_references(tx, draft.kind, &draft.name, &draft.references).await?;
+    write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await
 }
 
-async fn delete_references(
-    tx: &mut Transaction<'static, Any>,
-    kind: Kind,
-    name: &Name,
-) -> Result<()> {
-    sqlx::query("DELETE FROM object_refs WHERE from_kind = $1 AND from_name = $2")
-        .bind(kind.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
-    Ok(())
-}
-
-async fn delete_labels(tx: &mut Transaction<'static, Any>, kind: Kind, name: &Name) -> Result<()> {
-    sqlx::query("DELETE FROM object_labels WHERE kind = $1 AND name = $2")
-        .bind(kind.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
+/// Removes what the store indexes of an object (labels, references, lookup keys) before
+/// they are written again or the object goes.
+async fn delete_indexes(tx: &mut Transaction<'static, Any>, kind: Kind, name: &Name) -> Result<()> {
+    for sql in [
+        "DELETE FROM object_labels WHERE kind = $1 AND name = $2",
+        "DELETE FROM object_refs WHERE from_kind = $1 AND from_name = $2",
+        "DELETE FROM object_keys WHERE kind = $1 AND name = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(kind.as_str())
+            .bind(name.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    }
     Ok(())
 }
 
