@@ -227,6 +227,7 @@ async fn enqueue(
         dedup_key: dedup_key.clone(),
         body,
         group,
+        actor: None,
         received_at: state.clock.now(),
     };
     match state.ingest.submit(ingest).await {
@@ -366,6 +367,7 @@ async fn alertmanager_webhook(
             dedup_key: e.dedup_key.unwrap_or_default(),
             body: e.body,
             group: e.group,
+            actor: None,
             received_at: now,
         })
         .collect();

@@ -172,6 +172,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<analytics::AnalyticsRow>(),
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
+        schema::<incidents::NewIncident>(),
         schema::<config::ConfigInput>(),
         schema::<config::FileInput>(),
         schema::<config::ConfigResult>(),

@@ -53,6 +53,7 @@ on_both_backends!(
     analytics_report_mtta_and_mttr_per_service_product_and_company,
     change_events_show_on_incidents_nearby,
     datadog_webhooks_trigger_and_recover,
+    people_open_incidents_by_hand,
 );
 
 const ORG: &str = r#"
@@ -1740,6 +1741,86 @@ async fn datadog_webhooks_trigger_and_recover(store: TestStore) {
         .call(Method::POST, url, None, Some(json!({"title": "no keys"})))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+async fn people_open_incidents_by_hand(store: TestStore) {
+    let app = app(store).await;
+    let oncall = app
+        .token(
+            "acme-oncall",
+            vec![Grant::company(Role::Responder, "acme")],
+            None,
+        )
+        .await;
+    let page = |service: &str| json!({"service": service, "summary": "Database replication stopped; need the DB team now"});
+    let (status, made) = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&oncall),
+            Some(page("checkout")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        (made["service"].as_str(), made["urgency"].as_str()),
+        (Some("checkout"), Some("high"))
+    );
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{}", made["id"]),
+            Some(&oncall),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown["timeline"][0]["actor"], "token:acme-oncall",
+        "the person, not an integration"
+    );
+    assert_eq!(shown["alerts"][0]["integration"], "manual");
+
+    // Another company's service does not exist for this caller; bad fields are named.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&oncall),
+            Some(page("bidder")),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("service"))
+    );
+    let bad = json!({"service": "checkout", "summary": " ", "severity": "apocalyptic"});
+    let (status, body) = app
+        .call(Method::POST, "/api/v1/incidents", Some(&oncall), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<_> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["summary", "severity"]);
+    let viewer = app
+        .token(
+            "acme-viewer",
+            vec![Grant::company(Role::Viewer, "acme")],
+            None,
+        )
+        .await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&viewer),
+            Some(page("checkout")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

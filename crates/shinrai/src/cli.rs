@@ -167,6 +167,20 @@ pub enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Open an incident by hand: page a service's team now.
+    Open {
+        /// The service whose team is paged.
+        #[arg(long)]
+        service: String,
+        /// What is wrong.
+        #[arg(long)]
+        summary: String,
+        /// critical (default), error, warning or info.
+        #[arg(long)]
+        severity: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Show an incident with its alerts and timeline.
     Show(IncidentArgs),
     /// Acknowledge: you are on it.

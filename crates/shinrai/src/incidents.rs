@@ -129,6 +129,36 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                 }
             }
         }
+        IncidentCommand::Open {
+            service,
+            summary,
+            severity,
+            client,
+        } => {
+            let mut body = json!({ "service": service, "summary": summary });
+            if let Some(s) = severity {
+                body["severity"] = json!(s);
+            }
+            let client = Client::new(&client)?;
+            let (status, answer) = client
+                .send(reqwest::Method::POST, "/api/v1/incidents", &[], Some(&body))
+                .await?;
+            if !status.is_success() {
+                let msg = answer["message"]
+                    .as_str()
+                    .map_or_else(|| answer.to_string(), str::to_owned);
+                anyhow::bail!("{status}: {msg}");
+            }
+            match out {
+                Output::Json => print_json(&answer),
+                Output::Table => println!(
+                    "#{} opened on {} ({} urgency).",
+                    answer["number"],
+                    s(&answer["service"]),
+                    s(&answer["urgency"])
+                ),
+            }
+        }
         IncidentCommand::Ack(a) => act(&a.client, &a.id, "acknowledge", None, out).await?,
         IncidentCommand::Resolve(a) => act(&a.client, &a.id, "resolve", None, out).await?,
         IncidentCommand::Note { id, text, client } => {

@@ -345,6 +345,8 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         cli(&["incident", "list"]).contains("(none)"),
         "resolved incidents leave the default list"
     );
+    let opened = cli(&["incident", "open", "--service", "checkout", "--summary", "need the DB team now"]);
+    assert_eq!(opened.trim(), "#2 opened on checkout (high urgency).");
     let stats = cli(&["incident", "stats"]);
     assert!(
         stats.contains("checkout") && stats.contains("total"),

@@ -57,7 +57,10 @@ impl SqlStore {
             None => None,
         };
         let at = micros(ev.received_at);
-        let actor = format!("integration:{}/{}", ev.service, ev.integration);
+        let actor = ev
+            .actor
+            .clone()
+            .unwrap_or_else(|| format!("integration:{}/{}", ev.service, ev.integration));
         match paging::decide(ev.action, &ev.routing_key, latest.as_ref().map(|l| &l.2)) {
             Decision::Open => {
                 let Some(body) = &ev.body else {

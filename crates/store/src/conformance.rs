@@ -806,6 +806,7 @@ fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
             client_url: None,
         }),
         group: None,
+        actor: None,
         received_at: t(at),
     }
 }

@@ -17,6 +17,9 @@ pub struct IngestEvent {
     pub body: Option<AlertBody>,
     /// The sender's group: a new alert joins the group's open incident.
     pub group: Option<String>,
+    /// Who the timeline names: a person who opened the incident by hand; the
+    /// integration (`integration:SERVICE/NAME`) when `None`.
+    pub actor: Option<String>,
     pub received_at: Timestamp,
 }
 

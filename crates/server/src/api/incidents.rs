@@ -45,6 +45,19 @@ pub fn routes(r: Routes) -> Routes {
         list,
     )
     .add(
+        Method::Post,
+        "/api/v1/incidents",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Open an incident by hand: page a service's team now",
+        )
+        .request("NewIncident")
+        .response("IncidentView")
+        .status(201),
+        open,
+    )
+    .add(
         Method::Get,
         "/api/v1/alerts",
         Access::Role(Role::Viewer),
@@ -245,6 +258,23 @@ impl From<IncidentDetail> for IncidentDetailView {
                 .collect(),
         }
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncident {
+    /// The service whose team is paged.
+    pub service: String,
+    /// What is wrong, for the person paged; 1 to 1024 characters.
+    pub summary: String,
+    /// `critical` (the default: a person asking for help is urgent), `error`, `warning`
+    /// or `info`; sets the urgency as for alerts.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Anything else the responder should know.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub details: Option<Value>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -476,6 +506,96 @@ async fn act(
     };
     Ok(Json(
         state.store.act_on_incident(id, action, &ctx).await?.into(),
+    ))
+}
+
+async fn open(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<NewIncident>,
+) -> ApiResult<(axum::http::StatusCode, Json<IncidentView>)> {
+    let mut problems = Vec::new();
+    let summary = input.summary.trim().to_owned();
+    if summary.is_empty() || summary.chars().count() > 1024 {
+        problems.push(FieldProblem::new("summary", "must be 1 to 1024 characters"));
+    }
+    let severity = match input.severity.as_deref() {
+        None => Some(paging::Severity::Critical),
+        Some(s) => s.parse::<paging::Severity>().ok().or_else(|| {
+            problems.push(FieldProblem::new(
+                "severity",
+                format!("{s:?} is not one of critical, error, warning, info"),
+            ));
+            None
+        }),
+    };
+    let service = Name::new(input.service.as_str()).ok();
+    let found = match &service {
+        Some(n) => state.store.get_object(Kind::Service, n).await?,
+        None => None,
+    };
+    let target = found
+        .as_ref()
+        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]));
+    match &target {
+        Some(t) if caller.may(Role::Viewer, t) => {
+            if !caller.may(Role::Responder, t) {
+                return Err(ApiError::Forbidden(format!(
+                    "{} may not open incidents on service {}: that needs the responder role over it",
+                    caller.actor(),
+                    input.service
+                )));
+            }
+        }
+        _ => problems.push(FieldProblem::new(
+            "service",
+            format!("no service named {:?} exists", input.service),
+        )),
+    }
+    let (Some(service), Some(severity), true) = (service, severity, problems.is_empty()) else {
+        return Err(ApiError::validation(problems));
+    };
+    let now = state.clock.now();
+    let event = store::IngestEvent {
+        service,
+        integration: Name::new("manual").map_err(|e| ApiError::Internal(e.to_string()))?,
+        routing_key: String::new(),
+        action: paging::Action::Trigger,
+        dedup_key: format!("manual-{}", &runtime::entropy::secret("")[..16]),
+        body: Some(paging::AlertBody {
+            summary,
+            source: caller.actor(),
+            severity,
+            timestamp: None,
+            component: None,
+            group: None,
+            class: None,
+            details: input.details.unwrap_or(Value::Null),
+            links: Vec::new(),
+            images: Vec::new(),
+            client: None,
+            client_url: None,
+        }),
+        group: None,
+        actor: Some(caller.actor()),
+        received_at: now,
+    };
+    let incident = match state.ingest.submit(event).await? {
+        store::IngestOutcome::Opened { incident } => incident,
+        other => {
+            return Err(ApiError::Internal(format!(
+                "a new manual alert did not open an incident: {other:?}"
+            )));
+        }
+    };
+    let detail = state
+        .store
+        .get_incident(incident)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("incident #{incident} vanished")))?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(detail.incident.into()),
     ))
 }
 
