@@ -345,11 +345,84 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         cli(&["incident", "list"]).contains("(none)"),
         "resolved incidents leave the default list"
     );
-    let opened = cli(&["incident", "open", "--service", "checkout", "--summary", "need the DB team now"]);
+    let opened = cli(&[
+        "incident",
+        "open",
+        "--service",
+        "checkout",
+        "--summary",
+        "need the DB team now",
+    ]);
     assert_eq!(opened.trim(), "#2 opened on checkout (high urgency).");
     let stats = cli(&["incident", "stats"]);
     assert!(
         stats.contains("checkout") && stats.contains("total"),
         "{stats}"
+    );
+}
+
+#[tokio::test]
+async fn events_answered_202_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("org.yaml");
+    std::fs::write(
+        &file,
+        CONFIG.replace(
+            "{name: prometheus, type: pagerduty}",
+            "{name: prometheus, type: pagerduty, key: checkout-events-key-01}",
+        ),
+    )
+    .unwrap();
+    assert!(
+        shinrai(&[
+            "apply",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let server = Server::start(&data);
+    let http = reqwest::Client::new();
+    // Concurrent senders, so that events share group-committed transactions.
+    let sends: Vec<_> = (0..40)
+        .map(|i| {
+            let (http, base) = (http.clone(), server.base.clone());
+            tokio::spawn(async move {
+                http.post(format!("{base}/v2/enqueue"))
+                    .json(&serde_json::json!({"routing_key": "checkout-events-key-01", "event_action": "trigger",
+                        "dedup_key": format!("alert-{i}"),
+                        "payload": {"summary": format!("alert {i}"), "source": "test", "severity": "error"}}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for s in sends {
+        statuses.push(s.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
+    server.kill9();
+
+    let server = Server::start(&data);
+    let token = token(&data);
+    let list: serde_json::Value = http
+        .get(format!("{}/api/v1/incidents?limit=100", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        40,
+        "every acknowledged event survived kill -9"
     );
 }
