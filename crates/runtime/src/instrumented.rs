@@ -156,6 +156,18 @@ impl Store for InstrumentedStore {
         )
         .await
     }
+    async fn merge_incidents(
+        &self,
+        target: i64,
+        sources: Vec<i64>,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.timed(
+            "merge_incidents",
+            self.inner.merge_incidents(target, sources, ctx),
+        )
+        .await
+    }
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         self.timed("audit_log", self.inner.audit_log(query)).await
     }

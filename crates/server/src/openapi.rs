@@ -173,6 +173,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
         schema::<incidents::NewIncident>(),
+        schema::<incidents::MergeInput>(),
         schema::<config::ConfigInput>(),
         schema::<config::FileInput>(),
         schema::<config::ConfigResult>(),

@@ -54,6 +54,7 @@ on_both_backends!(
     change_events_show_on_incidents_nearby,
     datadog_webhooks_trigger_and_recover,
     people_open_incidents_by_hand,
+    responders_merge_incidents_they_may_act_on,
 );
 
 const ORG: &str = r#"
@@ -1096,13 +1097,13 @@ async fn responders_act_on_incidents_in_their_scope(store: TestStore) {
         .filter(|r| r.path.contains("/incidents/{id}"))
     {
         let path = r.path.replace("{id}", &globex_id.to_string());
+        let body = if r.path.ends_with("/merge") {
+            json!({"incidents": [acme_id]})
+        } else {
+            json!({"text": "hi"})
+        };
         let (status, body) = app
-            .call(
-                method(r.method),
-                &path,
-                Some(&responder),
-                Some(json!({"text": "hi"})),
-            )
+            .call(method(r.method), &path, Some(&responder), Some(body))
             .await;
         assert_eq!(
             status,
@@ -1821,6 +1822,94 @@ async fn people_open_incidents_by_hand(store: TestStore) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn responders_merge_incidents_they_may_act_on(store: TestStore) {
+    let app = app(store).await;
+    for (key, dedup) in [
+        ("acme-checkout-key-0001", "a"),
+        ("acme-checkout-key-0001", "b"),
+        ("globex-bidder-key-0001", "g"),
+    ] {
+        enqueue(&app, trigger(key, Some(dedup), "down")).await;
+    }
+    let sre = app
+        .token("sre", vec![Grant::global(Role::Responder)], None)
+        .await;
+    let (_, all) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&sre), None)
+        .await;
+    let id_of = |dedup: &str| {
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["dedup_keys"][0] == dedup)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (a, b, g) = (id_of("a"), id_of("b"), id_of("g"));
+    let acme = app
+        .token(
+            "acme-oncall",
+            vec![Grant::company(Role::Responder, "acme")],
+            None,
+        )
+        .await;
+    // A company responder may not pull another company's incident in.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{a}/merge"),
+            Some(&acme),
+            Some(json!({"incidents": [g]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, merged) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{a}/merge"),
+            Some(&acme),
+            Some(json!({"incidents": [b]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    assert_eq!(merged["dedup_keys"], json!(["a", "b"]));
+    let (_, gone) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{b}"),
+            Some(&acme),
+            None,
+        )
+        .await;
+    assert_eq!(gone["status"], "resolved");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{a}/merge"),
+            Some(&acme),
+            Some(json!({"incidents": [b]})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("state_conflict"))
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{a}/merge"),
+            Some(&acme),
+            Some(json!({"incidents": []})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("incidents"))
+    );
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

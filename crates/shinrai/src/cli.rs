@@ -201,6 +201,16 @@ pub enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Merge incidents into one: their alerts move to it and they resolve.
+    Merge {
+        /// The incident that stays (#N or N).
+        into: String,
+        /// The incidents merged into it.
+        #[arg(required = true)]
+        from: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Add a note to the timeline.
     Note {
         /// The incident number (#N or N).

@@ -159,6 +159,24 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                 ),
             }
         }
+        IncidentCommand::Merge { into, from, client } => {
+            let ids: Vec<i64> = from
+                .iter()
+                .map(|f| {
+                    f.trim_start_matches('#')
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("{f:?} is not an incident number"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            act(
+                &client,
+                &into,
+                "merge",
+                Some(json!({ "incidents": ids })),
+                out,
+            )
+            .await?;
+        }
         IncidentCommand::Ack(a) => act(&a.client, &a.id, "acknowledge", None, out).await?,
         IncidentCommand::Resolve(a) => act(&a.client, &a.id, "resolve", None, out).await?,
         IncidentCommand::Note { id, text, client } => {

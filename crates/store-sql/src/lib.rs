@@ -455,6 +455,15 @@ impl Store for SqlStore {
         self.act_on_incident_impl(id, action, ctx).await
     }
 
+    async fn merge_incidents(
+        &self,
+        target: i64,
+        sources: Vec<i64>,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.merge_incidents_impl(target, sources, ctx).await
+    }
+
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from(
             "SELECT id, at, actor, action, kind, name, scope, before_json, after_json FROM audit_log WHERE 1 = 1",

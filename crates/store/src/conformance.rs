@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             alerts_of_one_group_share_an_incident,
             alerts_are_listed_newest_first,
             changes_are_kept_per_service_in_time_order,
+            incidents_merge_into_one,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -1204,4 +1205,68 @@ pub async fn changes_are_kept_per_service_in_time_order(store: &dyn Store) {
         0,
         "to is exclusive"
     );
+}
+
+pub async fn incidents_merge_into_one(store: &dyn Store) {
+    let outcomes = store
+        .ingest(vec![
+            event(Action::Trigger, "k1", "a", 0),
+            event(Action::Trigger, "k1", "b", 1),
+            event(Action::Trigger, "k1", "c", 2),
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = outcomes
+        .iter()
+        .map(|o| match o {
+            IngestOutcome::Opened { incident } => *incident,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let merged = store
+        .merge_incidents(ids[0], vec![ids[1], ids[2]], &ctx("user:ann", 3))
+        .await
+        .unwrap();
+    assert_eq!(merged.dedup_keys, ["a", "b", "c"]);
+    assert_eq!(merged.status, Status::Triggered);
+    for gone in &ids[1..] {
+        let d = store.get_incident(*gone).await.unwrap().unwrap();
+        assert_eq!(d.incident.status, Status::Resolved);
+        assert_eq!(d.incident.resolved_by.as_deref(), Some("user:ann"));
+        assert!(d.alerts.is_empty(), "its alerts moved");
+        assert!(
+            d.log
+                .iter()
+                .any(|l| l.kind == "incident.merged_into" && l.data["into"] == ids[0])
+        );
+    }
+    let target = store.get_incident(ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        target
+            .log
+            .iter()
+            .filter(|l| l.kind == "incident.merged")
+            .count(),
+        2
+    );
+    // A later event on a moved alert acts on the merged incident.
+    let outcomes = store
+        .ingest(vec![event(Action::Resolve, "k1", "b", 4)])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0], IngestOutcome::Resolved { incident: ids[0] });
+
+    let err = store
+        .merge_incidents(ids[0], vec![ids[1]], &ctx("user:ann", 5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(_)),
+        "resolved incidents do not merge: {err:?}"
+    );
+    let err = store
+        .merge_incidents(ids[0], vec![ids[0]], &ctx("user:ann", 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 }

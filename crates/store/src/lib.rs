@@ -146,6 +146,16 @@ pub trait Store: Send + Sync + 'static {
         ctx: &WriteContext,
     ) -> Result<IncidentRecord>;
 
+    /// Merges incidents into `target`: their alerts move to it, each is resolved with a
+    /// timeline line naming the target, and the target's timeline names each one. Only
+    /// open incidents merge.
+    async fn merge_incidents(
+        &self,
+        target: i64,
+        sources: Vec<i64>,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord>;
+
     // The audit log.
 
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;

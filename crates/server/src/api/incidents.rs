@@ -103,6 +103,18 @@ pub fn routes(r: Routes) -> Routes {
     )
     .add(
         Method::Post,
+        "/api/v1/incidents/{id}/merge",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Merge other open incidents into this one: their alerts move here and they resolve",
+        )
+        .request("MergeInput")
+        .response("IncidentView"),
+        merge,
+    )
+    .add(
+        Method::Post,
         "/api/v1/incidents/{id}/notes",
         Access::Role(Role::Responder),
         Doc::new("incidents", "Add a note to the timeline")
@@ -275,6 +287,13 @@ pub struct NewIncident {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub details: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInput {
+    /// The numbers of the incidents to merge into this one.
+    pub incidents: Vec<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -596,6 +615,37 @@ async fn open(
     Ok((
         axum::http::StatusCode::CREATED,
         Json(detail.incident.into()),
+    ))
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MergeInput>,
+) -> ApiResult<Json<IncidentView>> {
+    let id = parse_id(&id)?;
+    if input.incidents.is_empty() || input.incidents.len() > 100 {
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "incidents",
+            "name 1 to 100 incidents to merge",
+        )]));
+    }
+    // The caller acts on every incident involved.
+    visible(&state, &caller, id, Role::Responder).await?;
+    for other in &input.incidents {
+        visible(&state, &caller, *other, Role::Responder).await?;
+    }
+    let ctx = WriteContext {
+        actor: caller.actor(),
+        at: state.clock.now(),
+    };
+    Ok(Json(
+        state
+            .store
+            .merge_incidents(id, input.incidents, &ctx)
+            .await?
+            .into(),
     ))
 }
 
