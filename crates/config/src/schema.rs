@@ -435,13 +435,26 @@ impl Schemas {
                 };
                 (plural, inner.map(|(s, _)| (s, true)))
             }
-            // An object type is named after its schema (`Link`, `Grant`).
+            // An object type is named after its schema in words (`Link` is "link",
+            // `BusinessHours` "business hours").
             "object" if s.get("properties").is_some() => (
-                ref_name.map_or_else(|| "object".to_owned(), str::to_lowercase),
+                ref_name.map_or_else(|| "object".to_owned(), in_words),
                 Some((s, false)),
             ),
             "object" => ("map of strings".into(), None),
             other => (other.to_owned(), None),
         }
     }
+}
+
+/// `BusinessHours` as "business hours".
+fn in_words(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
 }

@@ -115,6 +115,11 @@ fn kind_fields_follow_the_spec_types() {
     | `members` | list of names | no | Names of the users in the team. |
 
     Service
+    | `business_hours` | business hours | no | When the owning team is at work, for urgency rules. |
+    | `business_hours.days` | list of (one of mon, tue, wed, thu, fri, sat, sun) | no | Working days; Monday to Friday when absent. |
+    | `business_hours.end` | string | yes | Local end time, `HH:MM`, after `start`. |
+    | `business_hours.start` | string | yes | Local start time, `HH:MM`. |
+    | `business_hours.time_zone` | string | yes | IANA time zone the hours are in (`Europe/Berlin`). |
     | `description` | string | no | What the service does. |
     | `integrations` | list of integrations | no | Where alerts for this service come in: one entry per sender, each with its own key. shinrai generates a key when none is given and keeps it. |
     | `integrations[].key` | string | no | The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai generates one; set it to keep a key senders already have. |
@@ -125,5 +130,9 @@ fn kind_fields_follow_the_spec_types() {
     | `runbooks[].title` | string | yes | What the link is, as shown to a responder. |
     | `runbooks[].url` | string | yes | An absolute `http` or `https` URL. |
     | `tier` | integer | no | Criticality, 1 (most critical) to 4. |
+    | `urgency_rules` | list of urgency rules | no | Rules that set an alert's urgency, first match wins. Without a match, `critical` and `error` are high, `warning` and `info` low. |
+    | `urgency_rules[].during` | one of business_hours, outside_business_hours | no | Only during, or only outside, the service's business hours. |
+    | `urgency_rules[].severity` | list of (one of info, warning, error, critical) | no | Only alerts of these severities; all when absent. |
+    | `urgency_rules[].urgency` | one of high, low | yes | The urgency matching alerts get: `high` or `low`. |
     ");
 }

@@ -231,6 +231,35 @@ pub struct ServiceSpec {
     /// key. shinrai generates a key when none is given and keeps it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integrations: Vec<Integration>,
+    /// When the owning team is at work, for urgency rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<crate::hours::BusinessHours>,
+    /// Rules that set an alert's urgency, first match wins. Without a match, `critical`
+    /// and `error` are high, `warning` and `info` low.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urgency_rules: Vec<UrgencyRule>,
+}
+
+/// When an urgency rule applies, relative to business hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum During {
+    BusinessHours,
+    OutsideBusinessHours,
+}
+
+/// Sets the urgency of the alerts it matches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UrgencyRule {
+    /// Only alerts of these severities; all when absent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<crate::Severity>,
+    /// Only during, or only outside, the service's business hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<During>,
+    /// The urgency matching alerts get: `high` or `low`.
+    pub urgency: crate::Urgency,
 }
 
 /// The senders shinrai takes alerts from.
@@ -306,10 +335,44 @@ pub fn check_integration_key(key: &str) -> Result<(), String> {
 }
 
 impl ServiceSpec {
+    /// The urgency of an alert of `severity` arriving at `at`: the first matching rule's,
+    /// or the default for the severity.
+    pub fn urgency(&self, severity: crate::Severity, at: jiff::Timestamp) -> crate::Urgency {
+        let in_hours = self.business_hours.as_ref().map(|h| h.contains(at));
+        self.urgency_rules
+            .iter()
+            .find(|r| {
+                (r.severity.is_empty() || r.severity.contains(&severity))
+                    && match (r.during, in_hours) {
+                        (None, _) => true,
+                        (Some(During::BusinessHours), Some(inside)) => inside,
+                        (Some(During::OutsideBusinessHours), Some(inside)) => !inside,
+                        (Some(_), None) => false,
+                    }
+            })
+            .map_or_else(|| crate::Urgency::from_severity(severity), |r| r.urgency)
+    }
+
     pub fn validate(&self) -> Vec<FieldError> {
         // The tier's range (1 to 4) is part of its schema, checked with the document's
         // structure.
         let mut errors = Vec::new();
+        if let Some(h) = &self.business_hours {
+            for e in h.validate() {
+                errors.push(FieldError::new(
+                    format!("business_hours.{}", e.path),
+                    e.message,
+                ));
+            }
+        }
+        for (i, r) in self.urgency_rules.iter().enumerate() {
+            if r.during.is_some() && self.business_hours.is_none() {
+                errors.push(FieldError::new(
+                    format!("urgency_rules[{i}].during"),
+                    "needs business_hours on the service",
+                ));
+            }
+        }
         for (i, integration) in self.integrations.iter().enumerate() {
             if self.integrations[..i]
                 .iter()
@@ -385,6 +448,43 @@ mod tests {
             roles: vec![],
         };
         assert!(user.validate().is_empty());
+    }
+
+    #[test]
+    fn urgency_rules_lower_what_can_wait_for_office_hours() {
+        let spec: ServiceSpec = serde_json::from_value(serde_json::json!({
+            "owner_team": "core",
+            "business_hours": {"time_zone": "Europe/Berlin", "start": "09:00", "end": "18:00"},
+            "urgency_rules": [
+                {"severity": ["error"], "during": "outside_business_hours", "urgency": "low"},
+                {"severity": ["warning"], "during": "business_hours", "urgency": "high"}
+            ]
+        }))
+        .unwrap();
+        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        let monday_noon: jiff::Timestamp = "2026-11-23T11:00:00Z".parse().unwrap();
+        let monday_night: jiff::Timestamp = "2026-11-23T23:00:00Z".parse().unwrap();
+        use crate::{Severity, Urgency};
+        assert_eq!(spec.urgency(Severity::Error, monday_noon), Urgency::High);
+        assert_eq!(spec.urgency(Severity::Error, monday_night), Urgency::Low);
+        assert_eq!(spec.urgency(Severity::Warning, monday_noon), Urgency::High);
+        assert_eq!(
+            spec.urgency(Severity::Warning, monday_night),
+            Urgency::Low,
+            "no rule: the default"
+        );
+        assert_eq!(
+            spec.urgency(Severity::Critical, monday_night),
+            Urgency::High
+        );
+
+        let mut no_hours = spec.clone();
+        no_hours.business_hours = None;
+        let paths: Vec<_> = no_hours.validate().into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            paths,
+            ["urgency_rules[0].during", "urgency_rules[1].during"]
+        );
     }
 
     #[test]

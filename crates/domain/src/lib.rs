@@ -7,13 +7,16 @@
 
 pub mod access;
 pub mod catalog;
+pub mod hours;
 pub mod labels;
 pub mod name;
+pub mod severity;
 
 pub use access::{AccessTarget, Grant, Principal, Role, Scope, Subject};
 pub use catalog::{Integration, IntegrationType, Kind, ServiceSpec, TeamSpec, UserSpec};
 pub use labels::{Labels, Selector};
 pub use name::Name;
+pub use severity::{Severity, Urgency};
 
 /// Instants are `jiff` timestamps everywhere in shinrai; they cross the store as
 /// microseconds since the Unix epoch.

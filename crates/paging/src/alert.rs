@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Action, Severity};
+use crate::event::Action;
 
 /// Where an alert, or an incident, stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,39 +35,7 @@ impl Status {
     }
 }
 
-/// High urgency pages at once, by every method a person chose; low waits for working
-/// hours or goes by email. Per-service rules may change the default.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Urgency {
-    High,
-    Low,
-}
-
-impl Urgency {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::High => "high",
-            Urgency::Low => "low",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Urgency> {
-        match s {
-            "high" => Some(Urgency::High),
-            "low" => Some(Urgency::Low),
-            _ => None,
-        }
-    }
-
-    /// The default: `critical` and `error` are high, `warning` and `info` low.
-    pub fn from_severity(severity: Severity) -> Urgency {
-        match severity {
-            Severity::Critical | Severity::Error => Urgency::High,
-            Severity::Warning | Severity::Info => Urgency::Low,
-        }
-    }
-}
+pub use domain::Urgency;
 
 /// What is known of the latest alert with an event's dedup key on its service.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +81,7 @@ pub fn decide(action: Action, routing_key: &str, latest: Option<&AlertState>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::Severity;
 
     fn state(status: Status) -> AlertState {
         AlertState {

@@ -1,7 +1,6 @@
 //! The one shape every sender's event is translated into.
 
 use std::fmt;
-use std::str::FromStr;
 
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -34,49 +33,7 @@ impl fmt::Display for Action {
     }
 }
 
-/// How bad it is, in PagerDuty's four levels; urgency derives from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Critical,
-        Severity::Error,
-        Severity::Warning,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or(())
-    }
-}
+pub use domain::Severity;
 
 /// A link shown with an alert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,7 @@ fn trigger(dedup: &str) -> IngestEvent {
         }),
         group: None,
         actor: None,
+        urgency: None,
         received_at: test_support::t0(),
     }
 }

@@ -11,7 +11,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{IntegrationType, Kind, Name};
+use domain::{IntegrationType, Kind, Name, ServiceSpec};
 use paging::{Action, Event, alertmanager, pagerduty};
 use serde_json::json;
 use store::IngestEvent;
@@ -127,7 +127,7 @@ async fn change_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         Ok(c) => c,
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
-    let (service, integration) =
+    let found =
         match find_integration(&state, &change.routing_key, IntegrationType::Pagerduty).await {
             Ok(Some(found)) => found,
             Ok(None) => {
@@ -141,8 +141,8 @@ async fn change_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejec
         return throttled(StatusCode::TOO_MANY_REQUESTS);
     }
     let record = store::NewChange {
-        service,
-        integration,
+        service: found.service,
+        integration: found.integration,
         at: change.timestamp.unwrap_or_else(|| state.clock.now()),
         summary: change.summary.clone(),
         body: serde_json::to_value(&change).unwrap_or_default(),
@@ -189,7 +189,7 @@ async fn enqueue(
         Ok(e) => e,
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
-    let (service, integration) = match find_integration(&state, &event.routing_key, kind).await {
+    let found = match find_integration(&state, &event.routing_key, kind).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             let problem = match version {
@@ -219,16 +219,18 @@ async fn enqueue(
         group,
         ..
     } = event;
+    let now = state.clock.now();
     let ingest = IngestEvent {
-        service,
-        integration,
+        urgency: found.urgency(body.as_ref(), now),
+        service: found.service,
+        integration: found.integration,
         routing_key,
         action,
         dedup_key: dedup_key.clone(),
         body,
         group,
         actor: None,
-        received_at: state.clock.now(),
+        received_at: now,
     };
     match state.ingest.submit(ingest).await {
         Ok(_) => match version {
@@ -275,11 +277,34 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
 }
 
 /// The service and integration a key of this type belongs to.
+/// The integration a key belongs to, with what its service says about urgency.
+struct Found {
+    service: Name,
+    integration: Name,
+    spec: Option<ServiceSpec>,
+}
+
+impl Found {
+    /// The urgency the service's rules give an alert arriving now (`None` for events that
+    /// carry no alert).
+    fn urgency(
+        &self,
+        body: Option<&paging::AlertBody>,
+        now: domain::Timestamp,
+    ) -> Option<domain::Urgency> {
+        let body = body?;
+        Some(match &self.spec {
+            Some(spec) => spec.urgency(body.severity, now),
+            None => domain::Urgency::from_severity(body.severity),
+        })
+    }
+}
+
 async fn find_integration(
     state: &AppState,
     key: &str,
     kind: IntegrationType,
-) -> store::Result<Option<(Name, Name)>> {
+) -> store::Result<Option<Found>> {
     let Some(service) = state.store.find_by_key(key).await? else {
         return Ok(None);
     };
@@ -291,10 +316,13 @@ async fn find_integration(
             i["key"].as_str() == Some(key) && i["type"].as_str() == Some(kind.as_str())
         })
     });
-    Ok(found.and_then(|(name, _)| {
-        Name::new(name.as_str())
-            .ok()
-            .map(|n| (service.name.clone(), n))
+    let Some(integration) = found.and_then(|(name, _)| Name::new(name.as_str()).ok()) else {
+        return Ok(None);
+    };
+    Ok(Some(Found {
+        spec: serde_json::from_value(service.spec.clone()).ok(),
+        service: service.name,
+        integration,
     }))
 }
 
@@ -311,18 +339,17 @@ async fn alertmanager_webhook(
         Err(e) => return reply(StatusCode::PAYLOAD_TOO_LARGE, false, e.body_text()),
     };
     // 4xx answers are final for Alertmanager (it does not retry them); 5xx are retried.
-    let (service, integration) =
-        match find_integration(&state, &key, IntegrationType::Alertmanager).await {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                return reply(
-                    StatusCode::NOT_FOUND,
-                    false,
-                    "the URL's key names no Alertmanager integration of any service".into(),
-                );
-            }
-            Err(e) => return unavailable(&e),
-        };
+    let found = match find_integration(&state, &key, IntegrationType::Alertmanager).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                false,
+                "the URL's key names no Alertmanager integration of any service".into(),
+            );
+        }
+        Err(e) => return unavailable(&e),
+    };
     if !within_limit(&state, &key) {
         return throttled(StatusCode::TOO_MANY_REQUESTS);
     }
@@ -336,7 +363,7 @@ async fn alertmanager_webhook(
     if msg.truncated_alerts == 0 {
         let open = match state
             .store
-            .open_alerts_of_group(&service, &msg.group_key)
+            .open_alerts_of_group(&found.service, &msg.group_key)
             .await
         {
             Ok(open) => open,
@@ -360,8 +387,9 @@ async fn alertmanager_webhook(
     let batch: Vec<IngestEvent> = events
         .into_iter()
         .map(|e| IngestEvent {
-            service: service.clone(),
-            integration: integration.clone(),
+            urgency: found.urgency(e.body.as_ref(), now),
+            service: found.service.clone(),
+            integration: found.integration.clone(),
             routing_key: e.routing_key,
             action: e.action,
             dedup_key: e.dedup_key.unwrap_or_default(),

@@ -55,6 +55,7 @@ on_both_backends!(
     datadog_webhooks_trigger_and_recover,
     people_open_incidents_by_hand,
     responders_merge_incidents_they_may_act_on,
+    urgency_rules_follow_the_services_business_hours,
 );
 
 const ORG: &str = r#"
@@ -1910,6 +1911,53 @@ async fn responders_merge_incidents_they_may_act_on(store: TestStore) {
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("incidents"))
     );
+}
+
+async fn urgency_rules_follow_the_services_business_hours(store: TestStore) {
+    let app = TestApp::start(store).await;
+    app.apply(
+        "night.yaml",
+        r#"
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: ops}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: batch}
+spec:
+  owner_team: ops
+  integrations: [{name: pd, type: pagerduty, key: batch-events-key-0001}]
+  business_hours: {time_zone: Europe/Berlin, start: "09:00", end: "18:00"}
+  urgency_rules:
+    - {severity: [error], during: outside_business_hours, urgency: low}
+"#,
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let urgency_of = async |dedup: &str| {
+        let trigger = json!({"routing_key": "batch-events-key-0001", "event_action": "trigger", "dedup_key": dedup,
+            "payload": {"summary": dedup, "source": "cron", "severity": "error"}});
+        assert_eq!(enqueue(&app, trigger).await.0, StatusCode::ACCEPTED);
+        let (_, list) = app
+            .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+            .await;
+        let found = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["summary"] == dedup)
+            .unwrap()
+            .clone();
+        found["urgency"].as_str().unwrap().to_owned()
+    };
+    // The test clock starts on a Tuesday at 23:13 in Berlin: outside business hours.
+    assert_eq!(urgency_of("night").await, "low");
+    // Wednesday, 10:13 in Berlin.
+    app.clock.advance(std::time::Duration::from_secs(11 * 3600));
+    assert_eq!(urgency_of("morning").await, "high");
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

@@ -68,7 +68,9 @@ impl SqlStore {
                         "a trigger reached the store without its payload".into(),
                     ));
                 };
-                let urgency = Urgency::from_severity(body.severity);
+                let urgency = ev
+                    .urgency
+                    .unwrap_or_else(|| Urgency::from_severity(body.severity));
                 let joined = match &ev.group {
                     Some(group) => self.open_incident_of_group(tx, &ev.service, group).await?,
                     None => None,

@@ -808,6 +808,7 @@ fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
         }),
         group: None,
         actor: None,
+        urgency: None,
         received_at: t(at),
     }
 }

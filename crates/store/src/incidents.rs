@@ -20,6 +20,8 @@ pub struct IngestEvent {
     /// Who the timeline names: a person who opened the incident by hand; the
     /// integration (`integration:SERVICE/NAME`) when `None`.
     pub actor: Option<String>,
+    /// The urgency the service's rules give it; the severity's default when `None`.
+    pub urgency: Option<Urgency>,
     pub received_at: Timestamp,
 }
 

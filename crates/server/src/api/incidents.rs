@@ -597,6 +597,7 @@ async fn open(
         }),
         group: None,
         actor: Some(caller.actor()),
+        urgency: None,
         received_at: now,
     };
     let incident = match state.ingest.submit(event).await? {
