@@ -389,6 +389,77 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn merge_incidents_impl(
+        &self,
+        target: i64,
+        sources: Vec<i64>,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        let mut tx = self.begin().await?;
+        let at = micros(ctx.at);
+        // Lock in id order, so that two merges of the same incidents cannot deadlock.
+        let mut all: Vec<i64> = sources.iter().copied().chain([target]).collect();
+        all.sort_unstable();
+        all.dedup();
+        if all.len() != sources.len() + 1 {
+            return Err(StoreError::Conflict(format!(
+                "merge needs distinct incidents other than #{target}"
+            )));
+        }
+        for id in &all {
+            let incident = self.incident_for_update(&mut tx, *id).await?;
+            if incident.status == Status::Resolved {
+                return Err(StoreError::Conflict(format!(
+                    "incident #{id} is resolved; only open incidents merge"
+                )));
+            }
+        }
+        for source in &sources {
+            sqlx::query("UPDATE alerts SET incident_id = $1 WHERE incident_id = $2")
+                .bind(target)
+                .bind(*source)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            log(
+                &mut tx,
+                target,
+                at,
+                "incident.merged",
+                &ctx.actor,
+                &json!({ "from": source }),
+            )
+            .await?;
+            log(
+                &mut tx,
+                *source,
+                at,
+                "incident.merged_into",
+                &ctx.actor,
+                &json!({ "into": target }),
+            )
+            .await?;
+            resolve_incident(&mut tx, *source, at, &ctx.actor).await?;
+        }
+        sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(target)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let merged = self.incident_for_update(&mut tx, target).await?;
+        tx.commit().await.map_err(unavailable)?;
+        let keys = self
+            .dedup_keys(&[target])
+            .await?
+            .remove(&target)
+            .unwrap_or_default();
+        Ok(IncidentRecord {
+            dedup_keys: keys,
+            ..merged
+        })
+    }
+
     pub(crate) async fn list_alerts_impl(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>> {
         let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();
@@ -559,79 +630,6 @@ impl SqlStore {
         Ok(IncidentRecord {
             dedup_keys: keys,
             ..updated
-        })
-    }
-}
-
-impl SqlStore {
-    pub(crate) async fn merge_incidents_impl(
-        &self,
-        target: i64,
-        sources: Vec<i64>,
-        ctx: &WriteContext,
-    ) -> Result<IncidentRecord> {
-        let mut tx = self.begin().await?;
-        let at = micros(ctx.at);
-        // Lock in id order, so that two merges of the same incidents cannot deadlock.
-        let mut all: Vec<i64> = sources.iter().copied().chain([target]).collect();
-        all.sort_unstable();
-        all.dedup();
-        if all.len() != sources.len() + 1 {
-            return Err(StoreError::Conflict(format!(
-                "merge needs distinct incidents other than #{target}"
-            )));
-        }
-        for id in &all {
-            let incident = self.incident_for_update(&mut tx, *id).await?;
-            if incident.status == Status::Resolved {
-                return Err(StoreError::Conflict(format!(
-                    "incident #{id} is resolved; only open incidents merge"
-                )));
-            }
-        }
-        for source in &sources {
-            sqlx::query("UPDATE alerts SET incident_id = $1 WHERE incident_id = $2")
-                .bind(target)
-                .bind(*source)
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-            log(
-                &mut tx,
-                target,
-                at,
-                "incident.merged",
-                &ctx.actor,
-                &json!({ "from": source }),
-            )
-            .await?;
-            log(
-                &mut tx,
-                *source,
-                at,
-                "incident.merged_into",
-                &ctx.actor,
-                &json!({ "into": target }),
-            )
-            .await?;
-            resolve_incident(&mut tx, *source, at, &ctx.actor).await?;
-        }
-        sqlx::query("UPDATE incidents SET updated_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(target)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        let merged = self.incident_for_update(&mut tx, target).await?;
-        tx.commit().await.map_err(unavailable)?;
-        let keys = self
-            .dedup_keys(&[target])
-            .await?
-            .remove(&target)
-            .unwrap_or_default();
-        Ok(IncidentRecord {
-            dedup_keys: keys,
-            ..merged
         })
     }
 }
