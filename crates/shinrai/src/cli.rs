@@ -390,12 +390,7 @@ async fn apply_remote(
         report_problems(&problems, out);
         return Ok(ExitCode::FAILURE);
     }
-    if !status.is_success() {
-        let msg = answer["message"]
-            .as_str()
-            .map_or_else(|| answer.to_string(), str::to_owned);
-        anyhow::bail!("{status}: {msg}");
-    }
+    let answer = crate::client::success(status, answer)?;
     let plan: config::Plan = serde_json::from_value(answer["plan"].clone())
         .context("the server's plan is not in the expected shape")?;
     print_plan(&plan, out, commit);

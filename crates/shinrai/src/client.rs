@@ -49,13 +49,20 @@ impl Client {
         query: &[(&str, String)],
     ) -> anyhow::Result<T> {
         let (status, body) = self.send(reqwest::Method::GET, path, query, None).await?;
-        if !status.is_success() {
-            let msg = body["message"]
-                .as_str()
-                .map_or_else(|| body.to_string(), str::to_owned);
-            anyhow::bail!("{status}: {msg}");
-        }
+        let body = success(status, body)?;
         serde_json::from_value(body).context("the server's answer is not the expected JSON")
+    }
+
+    /// POST a JSON body; an error answer becomes an error with the server's message.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let (status, answer) = self
+            .send(reqwest::Method::POST, path, &[], Some(body))
+            .await?;
+        success(status, answer)
     }
 
     /// Sends a request; returns the status and the JSON body, error answers included.
@@ -88,4 +95,18 @@ impl Client {
         });
         Ok((status, json))
     }
+}
+
+/// The answer of a successful request, or an error carrying the server's message.
+pub fn success(
+    status: reqwest::StatusCode,
+    answer: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    if status.is_success() {
+        return Ok(answer);
+    }
+    let msg = answer["message"]
+        .as_str()
+        .map_or_else(|| answer.to_string(), str::to_owned);
+    anyhow::bail!("{status}: {msg}")
 }

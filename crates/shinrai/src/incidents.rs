@@ -139,16 +139,9 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             if let Some(s) = severity {
                 body["severity"] = json!(s);
             }
-            let client = Client::new(&client)?;
-            let (status, answer) = client
-                .send(reqwest::Method::POST, "/api/v1/incidents", &[], Some(&body))
+            let answer = Client::new(&client)?
+                .post("/api/v1/incidents", &body)
                 .await?;
-            if !status.is_success() {
-                let msg = answer["message"]
-                    .as_str()
-                    .map_or_else(|| answer.to_string(), str::to_owned);
-                anyhow::bail!("{status}: {msg}");
-            }
             match out {
                 Output::Json => print_json(&answer),
                 Output::Table => println!(
@@ -219,16 +212,9 @@ async fn act(
     body: Option<Value>,
     out: Output,
 ) -> anyhow::Result<()> {
-    let client = Client::new(client)?;
-    let (status, answer) = client
-        .send(reqwest::Method::POST, &path(id, action), &[], body.as_ref())
+    let answer = Client::new(client)?
+        .post(&path(id, action), &body.unwrap_or_else(|| json!({})))
         .await?;
-    if !status.is_success() {
-        let msg = answer["message"]
-            .as_str()
-            .map_or_else(|| answer.to_string(), str::to_owned);
-        anyhow::bail!("{status}: {msg}");
-    }
     match out {
         Output::Json => print_json(&answer),
         Output::Table => println!("#{} is {}.", answer["number"], s(&answer["status"])),

@@ -277,19 +277,18 @@ fn help_teaches_and_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
 }
 
-#[tokio::test]
-async fn an_event_becomes_an_incident_people_work_from_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let file = dir.path().join("org.yaml");
-    std::fs::write(
-        &file,
-        CONFIG.replace(
-            "{name: prometheus, type: pagerduty}",
-            "{name: prometheus, type: pagerduty, key: checkout-events-key-01}",
-        ),
-    )
-    .unwrap();
+/// The integration key the event tests send with.
+const EVENTS_KEY: &str = "checkout-events-key-01";
+
+/// Applies CONFIG (with a known integration key) to a fresh data directory and serves it.
+fn serve_with_events_key(dir: &Path) -> (Server, std::path::PathBuf) {
+    let data = dir.join("data");
+    let file = dir.join("org.yaml");
+    let config = CONFIG.replace(
+        "{name: prometheus, type: pagerduty}",
+        &format!("{{name: prometheus, type: pagerduty, key: {EVENTS_KEY}}}"),
+    );
+    std::fs::write(&file, config).unwrap();
     let out = shinrai(&[
         "apply",
         file.to_str().unwrap(),
@@ -301,11 +300,17 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(&data);
+    (Server::start(&data), data)
+}
+
+#[tokio::test]
+async fn an_event_becomes_an_incident_people_work_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, data) = serve_with_events_key(dir.path());
     let token = token(&data);
     let resp = reqwest::Client::new()
         .post(format!("{}/v2/enqueue", server.base))
-        .json(&serde_json::json!({"routing_key": "checkout-events-key-01", "event_action": "trigger", "dedup_key": "cpu",
+        .json(&serde_json::json!({"routing_key": EVENTS_KEY, "event_action": "trigger", "dedup_key": "cpu",
             "payload": {"summary": "CPU saturated", "source": "node-exporter", "severity": "critical"}}))
         .send()
         .await
@@ -364,27 +369,7 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
 #[tokio::test]
 async fn events_answered_202_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let file = dir.path().join("org.yaml");
-    std::fs::write(
-        &file,
-        CONFIG.replace(
-            "{name: prometheus, type: pagerduty}",
-            "{name: prometheus, type: pagerduty, key: checkout-events-key-01}",
-        ),
-    )
-    .unwrap();
-    assert!(
-        shinrai(&[
-            "apply",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
-    let server = Server::start(&data);
+    let (server, data) = serve_with_events_key(dir.path());
     let http = reqwest::Client::new();
     // Concurrent senders, so that events share group-committed transactions.
     let sends: Vec<_> = (0..40)
@@ -392,7 +377,7 @@ async fn events_answered_202_survive_kill_9() {
             let (http, base) = (http.clone(), server.base.clone());
             tokio::spawn(async move {
                 http.post(format!("{base}/v2/enqueue"))
-                    .json(&serde_json::json!({"routing_key": "checkout-events-key-01", "event_action": "trigger",
+                    .json(&serde_json::json!({"routing_key": EVENTS_KEY, "event_action": "trigger",
                         "dedup_key": format!("alert-{i}"),
                         "payload": {"summary": format!("alert {i}"), "source": "test", "severity": "error"}}))
                     .send()
