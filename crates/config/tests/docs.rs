@@ -121,6 +121,9 @@ fn kind_fields_follow_the_spec_types() {
     | `business_hours.start` | string | yes | Local start time, `HH:MM`. |
     | `business_hours.time_zone` | string | yes | IANA time zone the hours are in (`Europe/Berlin`). |
     | `description` | string | no | What the service does. |
+    | `grouping` | grouping | no | Put alerts with the same values of some labels on one incident. Without it, each alert opens its own incident (Alertmanager's webhook groups by its `groupKey`). |
+    | `grouping.by` | list of strings | yes | The labels that make a group (`alertname`, `cluster`). |
+    | `grouping.window_minutes` | integer | no | Minutes after an incident opens during which new alerts of its group join it. |
     | `integrations` | list of integrations | no | Where alerts for this service come in: one entry per sender, each with its own key. shinrai generates a key when none is given and keeps it. |
     | `integrations[].key` | string | no | The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai generates one; set it to keep a key senders already have. |
     | `integrations[].name` | name | yes | Unique within the service (`prometheus`, `sentry-web`). |

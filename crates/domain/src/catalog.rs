@@ -238,6 +238,40 @@ pub struct ServiceSpec {
     /// and `error` are high, `warning` and `info` low.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urgency_rules: Vec<UrgencyRule>,
+    /// Put alerts with the same values of some labels on one incident. Without it, each
+    /// alert opens its own incident (Alertmanager's webhook groups by its `groupKey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<Grouping>,
+}
+
+/// Alerts whose `by` labels have the same values join the incident their group opened, if
+/// it is still open and opened within the window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grouping {
+    /// The labels that make a group (`alertname`, `cluster`).
+    pub by: Vec<String>,
+    /// Minutes after an incident opens during which new alerts of its group join it.
+    #[serde(default = "default_window")]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub window_minutes: u32,
+}
+
+fn default_window() -> u32 {
+    60
+}
+
+impl Grouping {
+    /// The group an alert belongs to, given a way to read its labels (a missing label
+    /// counts as empty).
+    pub fn key<'a>(&self, label: impl Fn(&str) -> Option<&'a str>) -> String {
+        let parts: Vec<String> = self
+            .by
+            .iter()
+            .map(|k| format!("{k}={}", label(k).unwrap_or("")))
+            .collect();
+        format!("labels:{}", parts.join(","))
+    }
 }
 
 /// When an urgency rule applies, relative to business hours.
@@ -363,6 +397,19 @@ impl ServiceSpec {
                     format!("business_hours.{}", e.path),
                     e.message,
                 ));
+            }
+        }
+        if let Some(g) = &self.grouping {
+            if g.by.is_empty() {
+                errors.push(FieldError::new("grouping.by", "name at least one label"));
+            }
+            for (i, k) in g.by.iter().enumerate() {
+                if k.is_empty() || k.len() > 63 {
+                    errors.push(FieldError::new(
+                        format!("grouping.by[{i}]"),
+                        "must be a label key",
+                    ));
+                }
             }
         }
         for (i, r) in self.urgency_rules.iter().enumerate() {

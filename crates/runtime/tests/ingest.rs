@@ -29,6 +29,7 @@ fn trigger(dedup: &str) -> IngestEvent {
             client_url: None,
         }),
         group: None,
+        group_window: None,
         actor: None,
         urgency: None,
         received_at: test_support::t0(),

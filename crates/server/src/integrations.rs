@@ -220,6 +220,7 @@ async fn enqueue(
         ..
     } = event;
     let now = state.clock.now();
+    let (group, group_window) = found.group(body.as_ref(), group);
     let ingest = IngestEvent {
         urgency: found.urgency(body.as_ref(), now),
         service: found.service,
@@ -229,6 +230,7 @@ async fn enqueue(
         dedup_key: dedup_key.clone(),
         body,
         group,
+        group_window,
         actor: None,
         received_at: now,
     };
@@ -285,6 +287,34 @@ struct Found {
 }
 
 impl Found {
+    /// The group an alert joins, and for how long a group's incident takes new alerts.
+    fn group(
+        &self,
+        body: Option<&paging::AlertBody>,
+        sender: Option<String>,
+    ) -> (Option<String>, Option<std::time::Duration>) {
+        // The service's label grouping wins over the sender's own group (Alertmanager's
+        // groupKey). Events without an alert keep the sender's group; it matters only
+        // when an alert opens.
+        match (self.spec.as_ref().and_then(|s| s.grouping.as_ref()), body) {
+            (Some(g), Some(b)) => {
+                let labels = labels_of(&b.details);
+                let key = g.key(|k| {
+                    labels
+                        .and_then(|l| l.get(k))
+                        .and_then(serde_json::Value::as_str)
+                });
+                (
+                    Some(key),
+                    Some(std::time::Duration::from_secs(
+                        u64::from(g.window_minutes) * 60,
+                    )),
+                )
+            }
+            _ => (sender, None),
+        }
+    }
+
     /// The urgency the service's rules give an alert arriving now (`None` for events that
     /// carry no alert).
     fn urgency(
@@ -298,6 +328,14 @@ impl Found {
             None => domain::Urgency::from_severity(body.severity),
         })
     }
+}
+
+/// An alert's labels: `details.labels` (Alertmanager, generic JSON), or the fields of
+/// PagerDuty's `custom_details`.
+fn labels_of(details: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    details["labels"]
+        .as_object()
+        .or_else(|| details.as_object())
 }
 
 async fn find_integration(
@@ -386,17 +424,21 @@ async fn alertmanager_webhook(
     let now = state.clock.now();
     let batch: Vec<IngestEvent> = events
         .into_iter()
-        .map(|e| IngestEvent {
-            urgency: found.urgency(e.body.as_ref(), now),
-            service: found.service.clone(),
-            integration: found.integration.clone(),
-            routing_key: e.routing_key,
-            action: e.action,
-            dedup_key: e.dedup_key.unwrap_or_default(),
-            body: e.body,
-            group: e.group,
-            actor: None,
-            received_at: now,
+        .map(|e| {
+            let (group, group_window) = found.group(e.body.as_ref(), e.group);
+            IngestEvent {
+                urgency: found.urgency(e.body.as_ref(), now),
+                service: found.service.clone(),
+                integration: found.integration.clone(),
+                routing_key: e.routing_key,
+                action: e.action,
+                dedup_key: e.dedup_key.unwrap_or_default(),
+                body: e.body,
+                group,
+                group_window,
+                actor: None,
+                received_at: now,
+            }
         })
         .collect();
     let n = batch.len();

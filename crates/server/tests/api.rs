@@ -56,6 +56,7 @@ on_both_backends!(
     people_open_incidents_by_hand,
     responders_merge_incidents_they_may_act_on,
     urgency_rules_follow_the_services_business_hours,
+    alerts_with_the_same_labels_share_an_incident,
 );
 
 const ORG: &str = r#"
@@ -1958,6 +1959,71 @@ spec:
     // Wednesday, 10:13 in Berlin.
     app.clock.advance(std::time::Duration::from_secs(11 * 3600));
     assert_eq!(urgency_of("morning").await, "high");
+}
+
+async fn alerts_with_the_same_labels_share_an_incident(store: TestStore) {
+    let app = TestApp::start(store).await;
+    app.apply(
+        "grouped.yaml",
+        r#"
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: ops}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: storage}
+spec:
+  owner_team: ops
+  integrations: [{name: gen, type: generic, key: storage-events-key-01}]
+  grouping: {by: [alertname, cluster], window_minutes: 30}
+"#,
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let send = async |dedup: &str, cluster: &str| {
+        let event = json!({"dedup_key": dedup, "status": "trigger", "summary": format!("disk full on {dedup}"),
+            "labels": {"alertname": "DiskFull", "cluster": cluster, "host": dedup}});
+        let (status, body) = app
+            .call(
+                Method::POST,
+                "/integrations/generic/storage-events-key-01",
+                None,
+                Some(event),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    };
+    send("db1", "eu").await;
+    send("db2", "eu").await;
+    send("db3", "us").await;
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    let mut groups: Vec<Vec<String>> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["dedup_keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(groups, [vec!["db1", "db2"], vec!["db3"]]);
+    // After the window, the same labels start a new incident.
+    app.clock.advance(std::time::Duration::from_secs(31 * 60));
+    send("db4", "eu").await;
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

@@ -72,7 +72,7 @@ impl SqlStore {
                     .urgency
                     .unwrap_or_else(|| Urgency::from_severity(body.severity));
                 let joined = match &ev.group {
-                    Some(group) => self.open_incident_of_group(tx, &ev.service, group).await?,
+                    Some(group) => self.joinable_incident(tx, &ev, group).await?,
                     None => None,
                 };
                 let incident = match joined {
@@ -220,14 +220,42 @@ impl SqlStore {
         }
     }
 
+    /// The open incident a new alert of `group` joins: the group's, unless it opened
+    /// longer than the event's window ago. Such an incident stops taking the group's
+    /// alerts (its group is cleared), so the alert opens a new one.
+    async fn joinable_incident(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ev: &IngestEvent,
+        group: &str,
+    ) -> Result<Option<i64>> {
+        let Some((id, opened)) = self.open_incident_of_group(tx, &ev.service, group).await? else {
+            return Ok(None);
+        };
+        let window = ev
+            .group_window
+            .map(|w| i64::try_from(w.as_micros()).unwrap_or(i64::MAX));
+        let expired =
+            window.is_some_and(|w| micros(opened) < micros(ev.received_at).saturating_sub(w));
+        if !expired {
+            return Ok(Some(id));
+        }
+        sqlx::query("UPDATE incidents SET group_key = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        Ok(None)
+    }
+
     async fn open_incident_of_group(
         &self,
         tx: &mut Transaction<'static, Any>,
         service: &Name,
         group: &str,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<(i64, Timestamp)>> {
         let row = sqlx::query(built(format!(
-            "SELECT id FROM incidents WHERE service = $1 AND group_key = $2 AND status <> 'resolved'
+            "SELECT id, created_at FROM incidents WHERE service = $1 AND group_key = $2 AND status <> 'resolved'
              ORDER BY id DESC LIMIT 1{}",
             self.dialect().for_update()
         )))
@@ -236,7 +264,13 @@ impl SqlStore {
         .fetch_optional(&mut **tx)
         .await
         .map_err(unavailable)?;
-        row.map(|r| r.try_get("id").map_err(corrupt)).transpose()
+        row.map(|r| -> Result<(i64, Timestamp)> {
+            Ok((
+                r.try_get("id").map_err(corrupt)?,
+                timestamp(r.try_get("created_at").map_err(corrupt)?)?,
+            ))
+        })
+        .transpose()
     }
 
     pub(crate) async fn open_alerts_of_group_impl(

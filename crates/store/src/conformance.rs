@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             alerts_are_listed_newest_first,
             changes_are_kept_per_service_in_time_order,
             incidents_merge_into_one,
+            a_group_takes_alerts_only_within_its_window,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -807,6 +808,7 @@ fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
             client_url: None,
         }),
         group: None,
+        group_window: None,
         actor: None,
         urgency: None,
         received_at: t(at),
@@ -1028,6 +1030,7 @@ pub async fn people_act_on_incidents(store: &dyn Store) {
 pub async fn alerts_of_one_group_share_an_incident(store: &dyn Store) {
     let grouped = |action, dedup: &str, at| IngestEvent {
         group: Some("{}:{alertname=\"HighLatency\"}".into()),
+        group_window: None,
         ..event(action, "k1", dedup, at)
     };
     let mut low = grouped(Action::Trigger, "web-1", 0);
@@ -1270,4 +1273,37 @@ pub async fn incidents_merge_into_one(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+pub async fn a_group_takes_alerts_only_within_its_window(store: &dyn Store) {
+    let grouped = |dedup: &str, at| IngestEvent {
+        group: Some("labels:alertname=Disk,cluster=eu".into()),
+        group_window: Some(std::time::Duration::from_secs(3600)),
+        ..event(Action::Trigger, "k1", dedup, at)
+    };
+    let outcomes = store.ingest(vec![grouped("db1", 0)]).await.unwrap();
+    let IngestOutcome::Opened { incident: first } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    // 30 minutes later: within the hour, the alert joins.
+    let outcomes = store.ingest(vec![grouped("db2", 1800)]).await.unwrap();
+    assert_eq!(outcomes[0], IngestOutcome::Joined { incident: first });
+    // Two hours after the first opened, the group starts a new incident; the old one stays
+    // open with its alerts.
+    let outcomes = store.ingest(vec![grouped("db3", 7200)]).await.unwrap();
+    let IngestOutcome::Opened { incident: second } = outcomes[0] else {
+        panic!("{outcomes:?}")
+    };
+    assert_ne!(second, first);
+    let outcomes = store.ingest(vec![grouped("db4", 7300)]).await.unwrap();
+    assert_eq!(
+        outcomes[0],
+        IngestOutcome::Joined { incident: second },
+        "new alerts go to the new one"
+    );
+    let old = store.get_incident(first).await.unwrap().unwrap();
+    assert_eq!(
+        (old.incident.status, old.incident.dedup_keys.len()),
+        (Status::Triggered, 2)
+    );
 }

@@ -17,6 +17,9 @@ pub struct IngestEvent {
     pub body: Option<AlertBody>,
     /// The sender's group: a new alert joins the group's open incident.
     pub group: Option<String>,
+    /// When set, only a group incident opened within this long joins new alerts; an older
+    /// one stops taking them and the alert opens a new incident.
+    pub group_window: Option<std::time::Duration>,
     /// Who the timeline names: a person who opened the incident by hand; the
     /// integration (`integration:SERVICE/NAME`) when `None`.
     pub actor: Option<String>,

@@ -596,6 +596,7 @@ async fn open(
             client_url: None,
         }),
         group: None,
+        group_window: None,
         actor: Some(caller.actor()),
         urgency: None,
         received_at: now,
