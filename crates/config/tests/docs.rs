@@ -129,6 +129,7 @@ fn kind_fields_follow_the_spec_types() {
     | `integrations[].name` | name | yes | Unique within the service (`prometheus`, `sentry-web`). |
     | `integrations[].type` | one of pagerduty, alertmanager, sentry, datadog, generic, heartbeat | yes | Which sender speaks to it. |
     | `owner_team` | name | yes | The team that owns the service and is paged for it. |
+    | `retrigger_on_new_alert` | boolean | no | When a new alert joins an acknowledged incident, put the incident back to triggered so that it pages again. On by default: a second problem deserves a second look. |
     | `runbooks` | list of links | no | Runbooks and dashboards a responder needs. |
     | `runbooks[].title` | string | yes | What the link is, as shown to a responder. |
     | `runbooks[].url` | string | yes | An absolute `http` or `https` URL. |

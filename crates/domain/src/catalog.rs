@@ -242,6 +242,19 @@ pub struct ServiceSpec {
     /// alert opens its own incident (Alertmanager's webhook groups by its `groupKey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grouping: Option<Grouping>,
+    /// When a new alert joins an acknowledged incident, put the incident back to
+    /// triggered so that it pages again. On by default: a second problem deserves a second
+    /// look.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub retrigger_on_new_alert: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Alerts whose `by` labels have the same values join the incident their group opened, if

@@ -30,6 +30,7 @@ fn trigger(dedup: &str) -> IngestEvent {
         }),
         group: None,
         group_window: None,
+        retrigger_acknowledged: false,
         actor: None,
         urgency: None,
         received_at: test_support::t0(),

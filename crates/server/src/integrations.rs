@@ -221,6 +221,7 @@ async fn enqueue(
     } = event;
     let now = state.clock.now();
     let (group, group_window) = found.group(body.as_ref(), group);
+    let retrigger_acknowledged = found.retrigger();
     let ingest = IngestEvent {
         urgency: found.urgency(body.as_ref(), now),
         service: found.service,
@@ -231,6 +232,7 @@ async fn enqueue(
         body,
         group,
         group_window,
+        retrigger_acknowledged,
         actor: None,
         received_at: now,
     };
@@ -287,6 +289,11 @@ struct Found {
 }
 
 impl Found {
+    /// Whether a new alert joining an acknowledged incident puts it back to triggered.
+    fn retrigger(&self) -> bool {
+        self.spec.as_ref().is_none_or(|s| s.retrigger_on_new_alert)
+    }
+
     /// The group an alert joins, and for how long a group's incident takes new alerts.
     fn group(
         &self,
@@ -436,6 +443,7 @@ async fn alertmanager_webhook(
                 body: e.body,
                 group,
                 group_window,
+                retrigger_acknowledged: found.retrigger(),
                 actor: None,
                 received_at: now,
             }

@@ -77,6 +77,22 @@ impl SqlStore {
                 };
                 let incident = match joined {
                     Some(id) => {
+                        if ev.retrigger_acknowledged {
+                            let current = self.incident_for_update(tx, id).await?;
+                            if current.status == Status::Acknowledged {
+                                sqlx::query(
+                                    "UPDATE incidents SET status = 'triggered', acknowledged_at = NULL, acknowledged_by = NULL,
+                                            updated_at = $1 WHERE id = $2",
+                                )
+                                .bind(at)
+                                .bind(id)
+                                .execute(&mut **tx)
+                                .await
+                                .map_err(unavailable)?;
+                                let data = json!({ "reason": "a new alert joined", "dedup_key": ev.dedup_key });
+                                log(tx, id, at, "incident.retriggered", &actor, &data).await?;
+                            }
+                        }
                         // A more urgent alert raises the incident's urgency, never lowers it.
                         if urgency == Urgency::High {
                             sqlx::query("UPDATE incidents SET urgency = 'high', updated_at = $1 WHERE id = $2")

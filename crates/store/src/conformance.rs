@@ -35,6 +35,7 @@ macro_rules! conformance_suite {
             changes_are_kept_per_service_in_time_order,
             incidents_merge_into_one,
             a_group_takes_alerts_only_within_its_window,
+            a_new_alert_retriggers_an_acknowledged_incident_unless_told_not_to,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -809,6 +810,7 @@ fn event(action: Action, key: &str, dedup: &str, at: i64) -> IngestEvent {
         }),
         group: None,
         group_window: None,
+        retrigger_acknowledged: false,
         actor: None,
         urgency: None,
         received_at: t(at),
@@ -1031,6 +1033,7 @@ pub async fn alerts_of_one_group_share_an_incident(store: &dyn Store) {
     let grouped = |action, dedup: &str, at| IngestEvent {
         group: Some("{}:{alertname=\"HighLatency\"}".into()),
         group_window: None,
+        retrigger_acknowledged: false,
         ..event(action, "k1", dedup, at)
     };
     let mut low = grouped(Action::Trigger, "web-1", 0);
@@ -1279,6 +1282,7 @@ pub async fn a_group_takes_alerts_only_within_its_window(store: &dyn Store) {
     let grouped = |dedup: &str, at| IngestEvent {
         group: Some("labels:alertname=Disk,cluster=eu".into()),
         group_window: Some(std::time::Duration::from_secs(3600)),
+        retrigger_acknowledged: false,
         ..event(Action::Trigger, "k1", dedup, at)
     };
     let outcomes = store.ingest(vec![grouped("db1", 0)]).await.unwrap();
@@ -1306,4 +1310,54 @@ pub async fn a_group_takes_alerts_only_within_its_window(store: &dyn Store) {
         (old.incident.status, old.incident.dedup_keys.len()),
         (Status::Triggered, 2)
     );
+}
+
+pub async fn a_new_alert_retriggers_an_acknowledged_incident_unless_told_not_to(store: &dyn Store) {
+    let grouped = |dedup: &str, at, retrigger| IngestEvent {
+        group: Some(format!("g-{retrigger}")),
+        retrigger_acknowledged: retrigger,
+        ..event(Action::Trigger, "k1", dedup, at)
+    };
+    for retrigger in [true, false] {
+        let outcomes = store
+            .ingest(vec![grouped(&format!("first-{retrigger}"), 0, retrigger)])
+            .await
+            .unwrap();
+        let IngestOutcome::Opened { incident } = outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        store
+            .act_on_incident(incident, IncidentAction::Acknowledge, &ctx("user:ann", 1))
+            .await
+            .unwrap();
+        let outcomes = store
+            .ingest(vec![grouped(&format!("second-{retrigger}"), 2, retrigger)])
+            .await
+            .unwrap();
+        assert_eq!(outcomes[0], IngestOutcome::Joined { incident });
+        let d = store.get_incident(incident).await.unwrap().unwrap();
+        if retrigger {
+            assert_eq!(
+                d.incident.status,
+                Status::Triggered,
+                "a second problem pages again"
+            );
+            assert_eq!(d.incident.acknowledged_by, None);
+            assert!(d.log.iter().any(|l| l.kind == "incident.retriggered"));
+        } else {
+            assert_eq!(d.incident.status, Status::Acknowledged);
+            assert!(d.log.iter().all(|l| l.kind != "incident.retriggered"));
+        }
+        // A repeat of an alert already on the incident never retriggers it.
+        store
+            .act_on_incident(incident, IncidentAction::Acknowledge, &ctx("user:ann", 3))
+            .await
+            .unwrap();
+        store
+            .ingest(vec![grouped(&format!("second-{retrigger}"), 4, retrigger)])
+            .await
+            .unwrap();
+        let d = store.get_incident(incident).await.unwrap().unwrap();
+        assert_eq!(d.incident.status, Status::Acknowledged);
+    }
 }

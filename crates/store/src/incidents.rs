@@ -20,6 +20,8 @@ pub struct IngestEvent {
     /// When set, only a group incident opened within this long joins new alerts; an older
     /// one stops taking them and the alert opens a new incident.
     pub group_window: Option<std::time::Duration>,
+    /// When a new alert joins an acknowledged incident, put it back to triggered.
+    pub retrigger_acknowledged: bool,
     /// Who the timeline names: a person who opened the incident by hand; the
     /// integration (`integration:SERVICE/NAME`) when `None`.
     pub actor: Option<String>,

@@ -597,6 +597,7 @@ async fn open(
         }),
         group: None,
         group_window: None,
+        retrigger_acknowledged: false,
         actor: Some(caller.actor()),
         urgency: None,
         received_at: now,
