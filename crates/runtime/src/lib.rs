@@ -6,6 +6,7 @@
 //! randomness from here, which `clippy.toml` enforces.
 
 pub mod apply;
+pub mod cache;
 pub mod clock;
 pub mod entropy;
 pub mod ingest;

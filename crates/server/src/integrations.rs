@@ -350,8 +350,17 @@ async fn find_integration(
     key: &str,
     kind: IntegrationType,
 ) -> store::Result<Option<Found>> {
-    let Some(service) = state.store.find_by_key(key).await? else {
-        return Ok(None);
+    let now = state.clock.monotonic();
+    let service = match state.key_cache.get(&key.to_owned(), now) {
+        Some(service) => service,
+        // Misses always ask the store, so a new key works at once.
+        None => match state.store.find_by_key(key).await? {
+            Some(service) => {
+                state.key_cache.insert(key.to_owned(), service.clone(), now);
+                service
+            }
+            None => return Ok(None),
+        },
     };
     if service.kind != Kind::Service {
         return Ok(None);

@@ -60,7 +60,14 @@ pub struct AppState {
     pub ingest: runtime::ingest::Ingest,
     /// The per-key event limit, when one is set.
     pub event_limiter: Option<Arc<runtime::ratelimit::KeyedLimiter>>,
+    /// Services found by integration key, for a few seconds: every event looks its key
+    /// up. Cleared by every configuration write this server makes.
+    pub key_cache: Arc<runtime::cache::TtlCache<String, store::ObjectRecord>>,
 }
+
+/// How long a key lookup is trusted: changes made by another node, or by a command on the
+/// store, reach this server's integration endpoints within it.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl AppState {
     /// The state, and the event writer started beside it (it ends once the last clone of
@@ -77,7 +84,22 @@ impl AppState {
             settings: Arc::new(settings),
             ingest,
             event_limiter,
+            key_cache: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
         }
+    }
+}
+
+impl AppState {
+    /// Commits configuration changes, and forgets cached key lookups that they may have
+    /// changed.
+    pub async fn commit_objects(
+        &self,
+        changes: Vec<store::Change>,
+        ctx: &store::WriteContext,
+    ) -> store::Result<Vec<store::ObjectRecord>> {
+        let out = self.store.commit(changes, ctx).await;
+        self.key_cache.clear();
+        out
     }
 }
 

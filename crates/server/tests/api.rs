@@ -57,6 +57,7 @@ on_both_backends!(
     responders_merge_incidents_they_may_act_on,
     urgency_rules_follow_the_services_business_hours,
     alerts_with_the_same_labels_share_an_incident,
+    key_changes_reach_the_event_endpoints,
 );
 
 const ORG: &str = r#"
@@ -2024,6 +2025,102 @@ spec:
         .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
         .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
+}
+
+async fn key_changes_reach_the_event_endpoints(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let svc = |key: &str| {
+        json!({"metadata": {"name": "pager", "labels": {"company": "acme"}},
+               "spec": {"owner_team": "shop", "integrations": [{"name": "pd", "type": "pagerduty", "key": key}]}})
+    };
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&admin),
+            Some(svc("pager-key-number-0001")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        enqueue(&app, trigger("pager-key-number-0001", Some("a"), "x"))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    // A change through this server takes effect at once.
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/services/pager",
+            Some(&admin),
+            Some(svc("pager-key-number-0002")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        enqueue(&app, trigger("pager-key-number-0001", Some("b"), "x"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        enqueue(&app, trigger("pager-key-number-0002", Some("b"), "x"))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    // A change made elsewhere (another node, a command on the store) shows within the
+    // cache's few seconds.
+    let current = app
+        .store
+        .get_object(domain::Kind::Service, &Name::new("pager").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut draft = store::ObjectDraft {
+        kind: current.kind,
+        name: current.name.clone(),
+        labels: current.labels.clone(),
+        spec: json!({"owner_team": "shop"}),
+        source: None,
+        references: vec![(domain::Kind::Team, Name::new("shop").unwrap())],
+        status: None,
+        lookup_keys: Vec::new(),
+    };
+    runtime::integrations::complete(&mut draft, Some(&current.status));
+    let ctx = store::WriteContext {
+        actor: "user:elsewhere".into(),
+        at: test_support::t0(),
+    };
+    app.store
+        .commit(
+            vec![store::Change::Update {
+                draft,
+                expected_version: None,
+                scope: Default::default(),
+            }],
+            &ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        enqueue(&app, trigger("pager-key-number-0002", Some("c"), "x"))
+            .await
+            .0,
+        StatusCode::ACCEPTED,
+        "a change made elsewhere is seen once the cache entry expires"
+    );
+    app.clock.advance(server::KEY_CACHE_TTL);
+    assert_eq!(
+        enqueue(&app, trigger("pager-key-number-0002", Some("c"), "x"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// The document passes a real OpenAPI validator (`openapi-spec-validator`, installed by

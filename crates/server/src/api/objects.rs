@@ -401,8 +401,7 @@ async fn create(
         )));
     }
     let stored = state
-        .store
-        .commit(
+        .commit_objects(
             vec![Change::Create {
                 draft,
                 scope: target,
@@ -454,8 +453,7 @@ async fn update(
         )));
     }
     let stored = state
-        .store
-        .commit(
+        .commit_objects(
             vec![Change::Update {
                 draft,
                 expected_version,
@@ -497,8 +495,7 @@ async fn remove(
     managed(&before)?;
     // The store refuses a delete that would leave references dangling.
     state
-        .store
-        .commit(
+        .commit_objects(
             vec![Change::Delete {
                 kind,
                 name: n,
