@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod hours;
 pub mod labels;
 pub mod name;
+pub mod recurrence;
 pub mod severity;
 
 pub use access::{AccessTarget, Grant, Principal, Role, Scope, Subject};

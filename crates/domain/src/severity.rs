@@ -43,6 +43,10 @@ impl Severity {
             Severity::Info => "info",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 impl fmt::Display for Severity {

@@ -12,6 +12,7 @@ pub mod datadog;
 pub mod event;
 pub mod generic;
 pub mod pagerduty;
+pub mod sentry;
 
 pub use alert::{AlertState, Decision, Status, Urgency, decide};
 pub use event::{Action, AlertBody, Event, Image, Link, Severity};

@@ -127,6 +127,7 @@ impl IngestWriter {
                         IngestOutcome::Repeated { .. } => "repeated",
                         IngestOutcome::Acknowledged { .. } => "acknowledged",
                         IngestOutcome::Resolved { .. } => "resolved",
+                        IngestOutcome::Held { .. } => "held",
                         IngestOutcome::Ignored { .. } => "ignored",
                     };
                     metrics::counter!("shinrai_events_total", "outcome" => label).increment(1);

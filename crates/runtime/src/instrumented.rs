@@ -64,6 +64,39 @@ impl Store for InstrumentedStore {
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
         self.timed("find_by_key", self.inner.find_by_key(key)).await
     }
+    async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
+        self.timed("set_timer", self.inner.set_timer(timer, now))
+            .await
+    }
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRecord>> {
+        self.timed(
+            "claim_timers",
+            self.inner.claim_timers(now, owner, lease_until, limit),
+        )
+        .await
+    }
+    async fn finish_timer(
+        &self,
+        id: i64,
+        fence: i64,
+        effect: TimerEffect,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.timed(
+            "finish_timer",
+            self.inner.finish_timer(id, fence, effect, now),
+        )
+        .await
+    }
+    async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
+        self.timed("list_timers", self.inner.list_timers()).await
+    }
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
         self.timed("create_token", self.inner.create_token(token, ctx))
             .await

@@ -34,6 +34,7 @@ fn trigger(dedup: &str) -> IngestEvent {
         actor: None,
         urgency: None,
         received_at: test_support::t0(),
+        handling: store::Handling::default(),
     }
 }
 

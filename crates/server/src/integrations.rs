@@ -235,6 +235,7 @@ async fn enqueue(
         retrigger_acknowledged,
         actor: None,
         received_at: now,
+        handling: store::Handling::default(),
     };
     match state.ingest.submit(ingest).await {
         Ok(_) => match version {
@@ -455,6 +456,7 @@ async fn alertmanager_webhook(
                 retrigger_acknowledged: found.retrigger(),
                 actor: None,
                 received_at: now,
+                handling: store::Handling::default(),
             }
         })
         .collect();

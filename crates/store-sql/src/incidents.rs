@@ -9,12 +9,13 @@ use sqlx::{Any, Row, Transaction};
 use store::*;
 
 use crate::rows::*;
+use crate::timers::{delete_timer, release_timer, set_timer, wake_timer};
 use crate::{SqlStore, built, push_in, query_with};
 
 const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_at, updated_at, \
-     acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+     acknowledged_at, acknowledged_by, resolved_at, resolved_by, assignees, snoozed_until";
 const ALERT_COLUMNS: &str = "id, incident_id, service, integration, dedup_key, status, body, \
-     occurrences, first_seen, last_seen, resolved_at";
+     occurrences, first_seen, last_seen, resolved_at, held";
 
 impl SqlStore {
     pub(crate) async fn ingest_batch(
@@ -30,13 +31,27 @@ impl SqlStore {
         Ok(out)
     }
 
-    async fn ingest_one(
+    pub(crate) async fn ingest_one(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ev: IngestEvent,
+    ) -> Result<IngestOutcome> {
+        let arm = ev.handling.arm.clone();
+        let at = micros(ev.received_at);
+        let outcome = self.apply_event(tx, ev).await?;
+        if let Some(timer) = arm {
+            set_timer(tx, &timer, at).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_event(
         &self,
         tx: &mut Transaction<'static, Any>,
         ev: IngestEvent,
     ) -> Result<IngestOutcome> {
         let latest = sqlx::query(built(format!(
-            "SELECT id, incident_id, status, routing_key FROM alerts
+            "SELECT id, incident_id, status, routing_key, held FROM alerts
              WHERE service = $1 AND dedup_key = $2 ORDER BY id DESC LIMIT 1{}",
             self.dialect().for_update()
         )))
@@ -48,11 +63,13 @@ impl SqlStore {
         let latest = match &latest {
             Some(row) => Some((
                 row.try_get::<i64, _>("id").map_err(corrupt)?,
-                row.try_get::<i64, _>("incident_id").map_err(corrupt)?,
+                row.try_get::<Option<i64>, _>("incident_id")
+                    .map_err(corrupt)?,
                 AlertState {
                     status: status(&row.try_get::<String, _>("status").map_err(corrupt)?)?,
                     routing_key: row.try_get("routing_key").map_err(corrupt)?,
                 },
+                row.try_get::<Option<String>, _>("held").map_err(corrupt)?,
             )),
             None => None,
         };
@@ -71,6 +88,11 @@ impl SqlStore {
                 let urgency = ev
                     .urgency
                     .unwrap_or_else(|| Urgency::from_severity(body.severity));
+                if let Some(hold) = self.hold_for(tx, &ev, at).await? {
+                    return self
+                        .hold_alert(tx, &ev, body, hold, urgency, &latest, &actor)
+                        .await;
+                }
                 let joined = match &ev.group {
                     Some(group) => self.joinable_incident(tx, &ev, group).await?,
                     None => None,
@@ -80,17 +102,9 @@ impl SqlStore {
                         if ev.retrigger_acknowledged {
                             let current = self.incident_for_update(tx, id).await?;
                             if current.status == Status::Acknowledged {
-                                sqlx::query(
-                                    "UPDATE incidents SET status = 'triggered', acknowledged_at = NULL, acknowledged_by = NULL,
-                                            updated_at = $1 WHERE id = $2",
-                                )
-                                .bind(at)
-                                .bind(id)
-                                .execute(&mut **tx)
-                                .await
-                                .map_err(unavailable)?;
                                 let data = json!({ "reason": "a new alert joined", "dedup_key": ev.dedup_key });
-                                log(tx, id, at, "incident.retriggered", &actor, &data).await?;
+                                retrigger(tx, id, at, "incident.retriggered", &actor, &data)
+                                    .await?;
                             }
                         }
                         // A more urgent alert raises the incident's urgency, never lowers it.
@@ -164,8 +178,33 @@ impl SqlStore {
                 })
             }
             Decision::Repeat => {
-                let (alert, incident, _) =
+                let (alert, incident, _, held) =
                     latest.ok_or_else(|| StoreError::Corrupt("repeat without an alert".into()))?;
+                let Some(incident) = incident else {
+                    // A maintenance window that ended while the alert fired: the next
+                    // trigger releases it. A flapping alert waits for its timer.
+                    let ended = held
+                        .as_deref()
+                        .is_some_and(|h| h.starts_with("maintenance"))
+                        && ev.handling.hold.is_none();
+                    sqlx::query(
+                        "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
+                    )
+                    .bind(at)
+                    .bind(alert)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(unavailable)?;
+                    if ended {
+                        let reason = "the maintenance window ended while it was firing";
+                        if let Some(incident) =
+                            self.release(tx, alert, at, reason, ev.urgency).await?
+                        {
+                            return Ok(IngestOutcome::Opened { incident });
+                        }
+                    }
+                    return Ok(IngestOutcome::Held { alert });
+                };
                 sqlx::query(
                     "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
                 )
@@ -187,9 +226,12 @@ impl SqlStore {
                 Ok(IngestOutcome::Repeated { incident })
             }
             Decision::Acknowledge => {
-                let (alert, incident, _) =
+                let (alert, incident, _, _) =
                     latest.ok_or_else(|| StoreError::Corrupt("ack without an alert".into()))?;
                 set_alert_status(tx, alert, Status::Acknowledged, at).await?;
+                let Some(incident) = incident else {
+                    return Ok(IngestOutcome::Held { alert });
+                };
                 log(
                     tx,
                     incident,
@@ -201,14 +243,18 @@ impl SqlStore {
                 .await?;
                 let current = self.incident_for_update(tx, incident).await?;
                 if current.status == Status::Triggered {
-                    acknowledge_incident(tx, incident, at, &actor).await?;
+                    acknowledge_incident(tx, incident, at, &actor, ev.handling.ack_timeout).await?;
                 }
                 Ok(IngestOutcome::Acknowledged { incident })
             }
             Decision::Resolve => {
-                let (alert, incident, _) =
+                let (alert, incident, _, _) =
                     latest.ok_or_else(|| StoreError::Corrupt("resolve without an alert".into()))?;
                 set_alert_status(tx, alert, Status::Resolved, at).await?;
+                let Some(incident) = incident else {
+                    delete_timer(tx, RELEASE, &format!("alert:{alert}")).await?;
+                    return Ok(IngestOutcome::Held { alert });
+                };
                 log(
                     tx,
                     incident,
@@ -234,6 +280,182 @@ impl SqlStore {
             }
             Decision::Ignore(reason) => Ok(IngestOutcome::Ignored { reason }),
         }
+    }
+
+    /// Whether a new alert is held: the event says so (a maintenance window), or its
+    /// dedup key has changed state more often than the service's flapping rule allows.
+    async fn hold_for(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ev: &IngestEvent,
+        at: i64,
+    ) -> Result<Option<Hold>> {
+        if let Some(hold) = &ev.handling.hold {
+            return Ok(Some(hold.clone()));
+        }
+        let Some(rule) = ev.handling.flapping else {
+            return Ok(None);
+        };
+        let window = i64::try_from(rule.window.as_micros()).unwrap_or(i64::MAX);
+        let since = at.saturating_sub(window);
+        let n: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM alerts WHERE service = $1 AND dedup_key = $2 AND first_seen >= $3)
+                  + (SELECT COUNT(*) FROM alerts WHERE service = $1 AND dedup_key = $2 AND resolved_at >= $3) AS n",
+        )
+        .bind(ev.service.as_str())
+        .bind(ev.dedup_key.as_str())
+        .bind(since)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(unavailable)?
+        .try_get("n")
+        .map_err(corrupt)?;
+        // This trigger is a change too.
+        let changes = n + 1;
+        if changes <= i64::from(rule.changes) {
+            return Ok(None);
+        }
+        let minutes = rule.window.as_secs() / 60;
+        Ok(Some(Hold {
+            reason: format!("flapping: {changes} changes in {minutes} minutes"),
+            until: Some(timestamp(at.saturating_add(window))?),
+        }))
+    }
+
+    /// Keeps a new alert without an incident. When its hold ends while it still fires, a
+    /// timer opens its incident. The incident of the key's previous alert, if any, says
+    /// why later ones are held.
+    #[allow(clippy::too_many_arguments)]
+    async fn hold_alert(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        ev: &IngestEvent,
+        body: &AlertBody,
+        hold: Hold,
+        urgency: Urgency,
+        latest: &Option<(i64, Option<i64>, AlertState, Option<String>)>,
+        actor: &str,
+    ) -> Result<IngestOutcome> {
+        let at = micros(ev.received_at);
+        let res = sqlx::query(
+            "INSERT INTO alerts (incident_id, service, integration, routing_key, dedup_key, status, severity,
+                                 summary, body, occurrences, first_seen, last_seen, held)
+             VALUES (NULL, $1, $2, $3, $4, 'triggered', $5, $6, $7, 1, $8, $8, $9) RETURNING id",
+        )
+        .bind(ev.service.as_str())
+        .bind(ev.integration.as_str())
+        .bind(ev.routing_key.as_str())
+        .bind(ev.dedup_key.as_str())
+        .bind(body.severity.as_str())
+        .bind(body.summary.as_str())
+        .bind(to_json(body)?)
+        .bind(at)
+        .bind(hold.reason.as_str())
+        .fetch_one(&mut **tx)
+        .await;
+        let alert: i64 = match res {
+            Ok(row) => row.try_get("id").map_err(corrupt)?,
+            Err(e) => {
+                return Err(match unique_or_unavailable(e, "alert", &ev.dedup_key) {
+                    StoreError::AlreadyExists { .. } => StoreError::Contention(format!(
+                        "another writer opened the alert {} of {} first",
+                        ev.dedup_key, ev.service
+                    )),
+                    other => other,
+                });
+            }
+        };
+        if let Some(until) = hold.until {
+            let timer = release_timer(alert, until, &hold.reason, urgency);
+            set_timer(tx, &timer, at).await?;
+        }
+        if let Some((_, Some(previous), _, None)) = latest {
+            let data = json!({ "dedup_key": ev.dedup_key, "reason": hold.reason });
+            log(tx, *previous, at, "alert.held", actor, &data).await?;
+        }
+        Ok(IngestOutcome::Held { alert })
+    }
+
+    /// Opens the incident of a held alert that still fires; `None` when it resolved or
+    /// was released already.
+    pub(crate) async fn release(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        alert: i64,
+        at: i64,
+        reason: &str,
+        urgency: Option<Urgency>,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(built(format!(
+            "SELECT service, status, held, summary, severity, dedup_key FROM alerts WHERE id = $1{}",
+            self.dialect().for_update()
+        )))
+        .bind(alert)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        let Some(row) = row else { return Ok(None) };
+        let held: Option<String> = row.try_get("held").map_err(corrupt)?;
+        let alert_status = status(&row.try_get::<String, _>("status").map_err(corrupt)?)?;
+        let Some(held) = held else { return Ok(None) };
+        if alert_status == Status::Resolved {
+            return Ok(None);
+        }
+        let severity: String = row.try_get("severity").map_err(corrupt)?;
+        let severity = domain::Severity::parse(&severity)
+            .ok_or_else(|| StoreError::Corrupt(format!("severity {severity:?}")))?;
+        let urgency = urgency.unwrap_or_else(|| Urgency::from_severity(severity));
+        let summary: String = row.try_get("summary").map_err(corrupt)?;
+        let dedup_key: String = row.try_get("dedup_key").map_err(corrupt)?;
+        let incident: i64 = sqlx::query(
+            "INSERT INTO incidents (service, status, urgency, summary, created_at, updated_at)
+             VALUES ($1, 'triggered', $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(row.try_get::<String, _>("service").map_err(corrupt)?)
+        .bind(urgency.as_str())
+        .bind(summary.as_str())
+        .bind(at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(unavailable)?
+        .try_get("id")
+        .map_err(corrupt)?;
+        sqlx::query("UPDATE alerts SET incident_id = $1, held = NULL WHERE id = $2")
+            .bind(incident)
+            .bind(alert)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+        let data = json!({ "dedup_key": dedup_key, "summary": summary, "severity": severity });
+        log(tx, incident, at, "alert.triggered", "shinrai", &data).await?;
+        let data = json!({ "dedup_key": dedup_key, "reason": reason, "held": held });
+        log(tx, incident, at, "alert.released", "shinrai", &data).await?;
+        Ok(Some(incident))
+    }
+
+    /// An acknowledged incident goes back to triggered (its acknowledgement timed out, or
+    /// its snooze ended).
+    pub(crate) async fn wake(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        incident: i64,
+        at: i64,
+        reason: &str,
+    ) -> Result<()> {
+        let current = self.incident_for_update(tx, incident).await?;
+        if current.status == Status::Acknowledged {
+            let data = json!({ "reason": reason });
+            retrigger(
+                tx,
+                incident,
+                at,
+                "incident.unacknowledged",
+                "shinrai",
+                &data,
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// The open incident a new alert of `group` joins: the group's, unless it opened
@@ -624,7 +846,7 @@ impl SqlStore {
         let current = self.incident_for_update(&mut tx, id).await?;
         let at = micros(ctx.at);
         match action {
-            IncidentAction::Acknowledge => match current.status {
+            IncidentAction::Acknowledge { timeout } => match current.status {
                 Status::Resolved => {
                     return Err(StoreError::Conflict(format!(
                         "incident #{id} is resolved; it cannot be acknowledged"
@@ -633,7 +855,7 @@ impl SqlStore {
                 // Acknowledging twice changes nothing: the first acknowledgement stands.
                 Status::Acknowledged => {}
                 Status::Triggered => {
-                    acknowledge_incident(&mut tx, id, at, &ctx.actor).await?;
+                    acknowledge_incident(&mut tx, id, at, &ctx.actor, timeout).await?;
                     sqlx::query("UPDATE alerts SET status = 'acknowledged' WHERE incident_id = $1 AND status = 'triggered'")
                         .bind(id)
                         .execute(&mut *tx)
@@ -668,6 +890,65 @@ impl SqlStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(unavailable)?;
+            }
+            IncidentAction::Snooze { until } => {
+                if current.status != Status::Acknowledged {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} is {}; only an acknowledged incident can be snoozed (acknowledge it first)",
+                        current.status.as_str()
+                    )));
+                }
+                if until <= ctx.at {
+                    return Err(StoreError::Conflict(
+                        "a snooze must end in the future".into(),
+                    ));
+                }
+                sqlx::query(
+                    "UPDATE incidents SET snoozed_until = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(micros(until))
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                set_timer(&mut tx, &wake_timer(id, until, "the snooze ended"), at).await?;
+                let data = json!({ "until": until.to_string() });
+                log(&mut tx, id, at, "incident.snoozed", &ctx.actor, &data).await?;
+            }
+            IncidentAction::Escalate => {
+                if current.status == Status::Resolved {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} is resolved; it cannot be escalated"
+                    )));
+                }
+                let data = json!({});
+                log(&mut tx, id, at, "incident.escalated", &ctx.actor, &data).await?;
+                if current.status == Status::Acknowledged {
+                    let data = json!({ "reason": "escalated by hand" });
+                    retrigger(&mut tx, id, at, "incident.retriggered", &ctx.actor, &data).await?;
+                }
+            }
+            IncidentAction::Reassign { to } => {
+                if current.status == Status::Resolved {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} is resolved; it cannot be reassigned"
+                    )));
+                }
+                let names: Vec<&str> = to.iter().map(Name::as_str).collect();
+                sqlx::query("UPDATE incidents SET assignees = $1, updated_at = $2 WHERE id = $3")
+                    .bind(to_json(&names)?)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let data = json!({ "from": current.assignees, "to": names });
+                log(&mut tx, id, at, "incident.reassigned", &ctx.actor, &data).await?;
+                if current.status == Status::Acknowledged {
+                    let data = json!({ "reason": "reassigned" });
+                    retrigger(&mut tx, id, at, "incident.retriggered", &ctx.actor, &data).await?;
+                }
             }
         }
         let updated = self.incident_for_update(&mut tx, id).await?;
@@ -707,7 +988,14 @@ async fn acknowledge_incident(
     id: i64,
     at: i64,
     actor: &str,
+    timeout: Option<std::time::Duration>,
 ) -> Result<()> {
+    if let Some(timeout) = timeout {
+        let after = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
+        let due = timestamp(at.saturating_add(after))?;
+        let reason = format!("the acknowledgement timed out after {}", minutes(timeout));
+        set_timer(tx, &wake_timer(id, due, &reason), at).await?;
+    }
     sqlx::query(
         "UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $1 WHERE id = $3",
     )
@@ -717,7 +1005,51 @@ async fn acknowledge_incident(
     .execute(&mut **tx)
     .await
     .map_err(unavailable)?;
-    log(tx, id, at, "incident.acknowledged", actor, &json!({})).await
+    let data = match timeout {
+        Some(t) => json!({ "timeout": minutes(t) }),
+        None => json!({}),
+    };
+    log(tx, id, at, "incident.acknowledged", actor, &data).await
+}
+
+/// `90 minutes`, for the timeline.
+fn minutes(d: std::time::Duration) -> String {
+    let m = d.as_secs() / 60;
+    if m == 1 {
+        "1 minute".into()
+    } else {
+        format!("{m} minutes")
+    }
+}
+
+/// Puts an acknowledged incident back to triggered, ending any snooze or acknowledgement
+/// timeout.
+async fn retrigger(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    at: i64,
+    kind: &str,
+    actor: &str,
+    data: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE incidents SET status = 'triggered', acknowledged_at = NULL, acknowledged_by = NULL,
+                snoozed_until = NULL, updated_at = $1 WHERE id = $2",
+    )
+    .bind(at)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    sqlx::query(
+        "UPDATE alerts SET status = 'triggered' WHERE incident_id = $1 AND status = 'acknowledged'",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
+    log(tx, id, at, kind, actor, data).await
 }
 
 async fn resolve_incident(
@@ -726,7 +1058,8 @@ async fn resolve_incident(
     at: i64,
     actor: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, updated_at = $1 WHERE id = $3")
+    delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
+    sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, snoozed_until = NULL, updated_at = $1 WHERE id = $3")
         .bind(at)
         .bind(actor)
         .bind(id)
@@ -789,6 +1122,11 @@ fn incident_from_row(row: &AnyRow, dedup_keys: Vec<String>) -> Result<IncidentRe
         acknowledged_by: row.try_get("acknowledged_by").map_err(corrupt)?,
         resolved_at: opt_ts(row, "resolved_at")?,
         resolved_by: row.try_get("resolved_by").map_err(corrupt)?,
+        assignees: from_json(
+            "assignees",
+            &row.try_get::<String, _>("assignees").map_err(corrupt)?,
+        )?,
+        snoozed_until: opt_ts(row, "snoozed_until")?,
         dedup_keys,
     })
 }
@@ -807,5 +1145,6 @@ fn alert_from_row(row: &AnyRow) -> Result<AlertRecord> {
         first_seen: timestamp(row.try_get("first_seen").map_err(corrupt)?)?,
         last_seen: timestamp(row.try_get("last_seen").map_err(corrupt)?)?,
         resolved_at: opt_ts(row, "resolved_at")?,
+        held: row.try_get("held").map_err(corrupt)?,
     })
 }

@@ -10,6 +10,7 @@
 
 mod incidents;
 mod rows;
+mod timers;
 
 use std::time::Duration;
 
@@ -37,6 +38,14 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Claims rows another node has not locked, skipping (not waiting for) those it has.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 
@@ -462,6 +471,34 @@ impl Store for SqlStore {
         ctx: &WriteContext,
     ) -> Result<IncidentRecord> {
         self.merge_incidents_impl(target, sources, ctx).await
+    }
+
+    async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
+        self.set_timer_impl(timer, now).await
+    }
+
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRecord>> {
+        self.claim_timers_impl(now, owner, lease_until, limit).await
+    }
+
+    async fn finish_timer(
+        &self,
+        id: i64,
+        fence: i64,
+        effect: TimerEffect,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.finish_timer_impl(id, fence, effect, now).await
+    }
+
+    async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
+        self.list_timers_impl().await
     }
 
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {

@@ -28,6 +28,90 @@ pub struct IngestEvent {
     /// The urgency the service's rules give it; the severity's default when `None`.
     pub urgency: Option<Urgency>,
     pub received_at: Timestamp,
+    /// What the service's settings add: holds, flapping, acknowledgement timeouts, timers.
+    pub handling: Handling,
+}
+
+/// How an event is handled beyond what it says, from its service's settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Handling {
+    /// Keep a new alert without opening an incident (a maintenance window is on).
+    pub hold: Option<Hold>,
+    /// Hold a new alert whose dedup key changed state too often lately.
+    pub flapping: Option<FlapRule>,
+    /// An acknowledgement this event makes times out after this long.
+    pub ack_timeout: Option<std::time::Duration>,
+    /// A timer to set in the same transaction (a heartbeat's next deadline).
+    pub arm: Option<NewTimer>,
+}
+
+/// Why a new alert is kept without an incident, and until when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hold {
+    /// Shown on the alert (`maintenance: db-upgrade`).
+    pub reason: String,
+    /// When the hold ends: an alert still firing then opens its incident.
+    pub until: Option<Timestamp>,
+}
+
+/// More than `changes` state changes (triggers and resolves) of one dedup key within
+/// `window` is flapping: new alerts of it are held until it settles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlapRule {
+    pub changes: u32,
+    pub window: std::time::Duration,
+}
+
+/// A timer to set. One per `(kind, subject)`: setting it again moves it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTimer {
+    /// What is due (`heartbeat`, `incident.wake`, `alert.release`).
+    pub kind: String,
+    /// What it is about (`incident:12`, `heartbeat:checkout/cron`).
+    pub subject: String,
+    pub due_at: Timestamp,
+    pub data: Value,
+}
+
+/// The kinds of timer the store sets itself.
+pub const WAKE: &str = "incident.wake";
+pub const RELEASE: &str = "alert.release";
+/// A heartbeat's deadline, set by each ping.
+pub const HEARTBEAT: &str = "heartbeat";
+
+/// A timer as stored, or as a claim returned it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimerRecord {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub due_at: Timestamp,
+    pub data: Value,
+    /// Bumped by every claim and every move: finishing with an older value does nothing.
+    pub fence: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    /// How many times it was claimed.
+    pub attempts: i64,
+}
+
+/// What finishing a due timer does, in the transaction that removes it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimerEffect {
+    /// Ingest an event (a missed heartbeat opens its alert).
+    Ingest(Box<IngestEvent>),
+    /// An acknowledged incident goes back to triggered (an acknowledgement timed out, a
+    /// snooze ended).
+    Wake { incident: i64, reason: String },
+    /// A held alert still firing opens its incident, with this urgency (its severity's
+    /// default when `None`).
+    Release {
+        alert: i64,
+        reason: String,
+        urgency: Option<Urgency>,
+    },
+    /// Nothing is left to do (the integration was removed).
+    Drop,
 }
 
 /// What an ingested event did.
@@ -51,6 +135,10 @@ pub enum IngestOutcome {
     Resolved {
         incident: i64,
     },
+    /// A new alert kept without an incident (a maintenance window, flapping).
+    Held {
+        alert: i64,
+    },
     /// Accepted, and changed nothing.
     Ignored {
         reason: &'static str,
@@ -71,6 +159,10 @@ pub struct IncidentRecord {
     pub acknowledged_by: Option<String>,
     pub resolved_at: Option<Timestamp>,
     pub resolved_by: Option<String>,
+    /// The people it is assigned to.
+    pub assignees: Vec<String>,
+    /// Until when an acknowledged incident is snoozed.
+    pub snoozed_until: Option<Timestamp>,
     /// The dedup keys of its alerts, oldest first.
     pub dedup_keys: Vec<String>,
 }
@@ -78,7 +170,8 @@ pub struct IncidentRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertRecord {
     pub id: i64,
-    pub incident_id: i64,
+    /// `None` while the alert is held.
+    pub incident_id: Option<i64>,
     pub service: Name,
     pub integration: Name,
     pub dedup_key: String,
@@ -88,6 +181,8 @@ pub struct AlertRecord {
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub resolved_at: Option<Timestamp>,
+    /// Why it opened no incident (`maintenance: db-upgrade`); `None` once it has one.
+    pub held: Option<String>,
 }
 
 /// One line of an incident's timeline.
@@ -159,8 +254,22 @@ pub struct AlertQuery {
 /// What a person does to an incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IncidentAction {
-    Acknowledge,
+    /// Stops paging; with a timeout, the incident goes back to triggered after it.
+    Acknowledge {
+        timeout: Option<std::time::Duration>,
+    },
     /// Resolves the incident and every alert of it: a later trigger opens a new one.
     Resolve,
     Note(String),
+    /// An acknowledged incident goes back to triggered at `until`.
+    Snooze {
+        until: Timestamp,
+    },
+    /// Page again now: an acknowledged incident goes back to triggered.
+    Escalate,
+    /// Assign to these people instead; an acknowledged incident goes back to triggered
+    /// so that they are paged.
+    Reassign {
+        to: Vec<Name>,
+    },
 }

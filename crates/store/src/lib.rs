@@ -156,6 +156,33 @@ pub trait Store: Send + Sync + 'static {
         ctx: &WriteContext,
     ) -> Result<IncidentRecord>;
 
+    // Timers (invariant: rows, claimed with fenced leases).
+
+    /// Sets a timer, or moves the one of the same kind and subject (bumping its fence).
+    async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord>;
+    /// Claims up to `limit` timers due at `now` whose lease is free or expired: each gets
+    /// `owner`'s lease until `lease_until` and a new fence. Two nodes never claim the same
+    /// timer while a lease holds.
+    async fn claim_timers(
+        &self,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRecord>>;
+    /// Removes a claimed timer and applies its effect in one transaction, if the fence is
+    /// still the claim's; `false` (and nothing done) when the timer was moved or claimed
+    /// again since.
+    async fn finish_timer(
+        &self,
+        id: i64,
+        fence: i64,
+        effect: TimerEffect,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Every timer, soonest first (for `/metrics` and tests).
+    async fn list_timers(&self) -> Result<Vec<TimerRecord>>;
+
     // The audit log.
 
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>>;

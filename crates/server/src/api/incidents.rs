@@ -92,7 +92,9 @@ pub fn routes(r: Routes) -> Routes {
             "Acknowledge: someone is on it (stops escalation)",
         )
         .response("IncidentView"),
-        |s: State<AppState>, c: Caller, p: Path<String>| act(s, c, p, IncidentAction::Acknowledge),
+        |s: State<AppState>, c: Caller, p: Path<String>| {
+            act(s, c, p, IncidentAction::Acknowledge { timeout: None })
+        },
     )
     .add(
         Method::Post,
@@ -143,6 +145,10 @@ pub struct IncidentView {
     pub acknowledged_by: Option<String>,
     pub resolved_at: Option<String>,
     pub resolved_by: Option<String>,
+    /// The people it is assigned to.
+    pub assignees: Vec<String>,
+    /// Until when an acknowledged incident is snoozed.
+    pub snoozed_until: Option<String>,
 }
 
 impl From<IncidentRecord> for IncidentView {
@@ -162,6 +168,8 @@ impl From<IncidentRecord> for IncidentView {
             acknowledged_by: i.acknowledged_by,
             resolved_at: ts(i.resolved_at),
             resolved_by: i.resolved_by,
+            assignees: i.assignees,
+            snoozed_until: ts(i.snoozed_until),
         }
     }
 }
@@ -177,8 +185,11 @@ pub struct IncidentList {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertView {
     pub id: i64,
-    /// The incident it belongs to (#number).
-    pub incident: i64,
+    /// The incident it belongs to (#number); absent while the alert is held.
+    pub incident: Option<i64>,
+    /// Why it opened no incident (`maintenance: db-upgrade`, `flapping: …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     pub service: String,
     pub dedup_key: String,
     pub status: String,
@@ -198,6 +209,7 @@ impl From<AlertRecord> for AlertView {
         AlertView {
             id: a.id,
             incident: a.incident_id,
+            held: a.held,
             service: a.service.to_string(),
             dedup_key: a.dedup_key,
             status: a.status.as_str().to_owned(),
@@ -601,6 +613,7 @@ async fn open(
         actor: Some(caller.actor()),
         urgency: None,
         received_at: now,
+        handling: store::Handling::default(),
     };
     let incident = match state.ingest.submit(event).await? {
         store::IngestOutcome::Opened { incident } => incident,
