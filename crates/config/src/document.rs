@@ -6,7 +6,9 @@ use saphyr::{LoadableYamlNode, MarkedYamlOwned};
 use serde::{Deserialize, Serialize};
 
 use domain::catalog::FieldError;
-use domain::{Kind, Labels, Name, ServiceSpec, TeamSpec, UserSpec};
+use domain::{
+    Kind, Labels, MaintenanceWindowSpec, Name, RouterSpec, ServiceSpec, TeamSpec, UserSpec,
+};
 
 use crate::schema::{Issue, schemas};
 use crate::tree::{FieldLines, Node, Value, join};
@@ -68,6 +70,8 @@ pub enum Spec {
     Team(TeamSpec),
     User(UserSpec),
     Service(ServiceSpec),
+    Router(RouterSpec),
+    MaintenanceWindow(MaintenanceWindowSpec),
 }
 
 /// A name one object uses to point at another.
@@ -85,6 +89,8 @@ impl Spec {
             Spec::Team(_) => Kind::Team,
             Spec::User(_) => Kind::User,
             Spec::Service(_) => Kind::Service,
+            Spec::Router(_) => Kind::Router,
+            Spec::MaintenanceWindow(_) => Kind::MaintenanceWindow,
         }
     }
 
@@ -95,6 +101,8 @@ impl Spec {
             Spec::Team(s) => serde_json::to_value(s),
             Spec::User(s) => serde_json::to_value(s),
             Spec::Service(s) => serde_json::to_value(s),
+            Spec::Router(s) => serde_json::to_value(s),
+            Spec::MaintenanceWindow(s) => serde_json::to_value(s),
         };
         // The spec types are plain data with string keys; serializing them cannot fail.
         v.unwrap_or(serde_json::Value::Null)
@@ -122,6 +130,8 @@ impl Spec {
             Spec::Team(s) => s.validate(),
             Spec::User(s) => s.validate(),
             Spec::Service(s) => s.validate(),
+            Spec::Router(s) => s.validate(),
+            Spec::MaintenanceWindow(s) => s.validate(),
         }
     }
 
@@ -166,6 +176,34 @@ impl Spec {
                 kind: Kind::Team,
                 name: s.owner_team.clone(),
             }),
+            Spec::Router(s) => {
+                refs.push(Reference {
+                    path: "team".into(),
+                    kind: Kind::Team,
+                    name: s.team.clone(),
+                });
+                for (i, r) in s.rules.iter().enumerate() {
+                    refs.push(Reference {
+                        path: format!("rules[{i}].service"),
+                        kind: Kind::Service,
+                        name: r.service.clone(),
+                    });
+                }
+                refs.push(Reference {
+                    path: "default".into(),
+                    kind: Kind::Service,
+                    name: s.default.clone(),
+                });
+            }
+            Spec::MaintenanceWindow(s) => {
+                for (i, service) in s.services.iter().enumerate() {
+                    refs.push(Reference {
+                        path: format!("services[{i}]"),
+                        kind: Kind::Service,
+                        name: service.clone(),
+                    });
+                }
+            }
         }
         refs
     }
@@ -176,6 +214,8 @@ fn deserialize(kind: Kind, value: serde_json::Value) -> Result<Spec, String> {
         Kind::Team => serde_json::from_value(value).map(Spec::Team),
         Kind::User => serde_json::from_value(value).map(Spec::User),
         Kind::Service => serde_json::from_value(value).map(Spec::Service),
+        Kind::Router => serde_json::from_value(value).map(Spec::Router),
+        Kind::MaintenanceWindow => serde_json::from_value(value).map(Spec::MaintenanceWindow),
     };
     r.map_err(|e| e.to_string())
 }

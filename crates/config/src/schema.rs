@@ -39,6 +39,8 @@ fn spec_schema_name(kind: Kind) -> &'static str {
         Kind::Team => "TeamSpec",
         Kind::User => "UserSpec",
         Kind::Service => "ServiceSpec",
+        Kind::Router => "RouterSpec",
+        Kind::MaintenanceWindow => "MaintenanceWindowSpec",
     }
 }
 
@@ -63,6 +65,8 @@ pub(crate) fn schemas() -> &'static Schemas {
         add::<domain::TeamSpec>(&mut components);
         add::<domain::UserSpec>(&mut components);
         add::<domain::ServiceSpec>(&mut components);
+        add::<domain::RouterSpec>(&mut components);
+        add::<domain::MaintenanceWindowSpec>(&mut components);
         Schemas { components }
     })
 }

@@ -99,7 +99,7 @@ fn the_checker_notices_missing_and_stale_rows() {
 
 #[test]
 fn kind_fields_follow_the_spec_types() {
-    insta::assert_snapshot!(Kind::ALL.map(|k| format!("{k}\n{}", expected_rows(k))).join("\n"), @r"
+    insta::assert_snapshot!(Kind::ALL.map(|k| format!("{k}\n{}", expected_rows(k))).join("\n"), @r#"
     User
     | `email` | string | yes | Where email notifications go; also the login name in the console. |
     | `full_name` | string | yes | The person's full name, as shown to others. |
@@ -115,18 +115,25 @@ fn kind_fields_follow_the_spec_types() {
     | `members` | list of names | no | Names of the users in the team. |
 
     Service
+    | `acknowledgement_timeout_minutes` | integer | no | Minutes after which an acknowledgement times out and the incident pages again. Off when absent. |
     | `business_hours` | business hours | no | When the owning team is at work, for urgency rules. |
     | `business_hours.days` | list of (one of mon, tue, wed, thu, fri, sat, sun) | no | Working days; Monday to Friday when absent. |
     | `business_hours.end` | string | yes | Local end time, `HH:MM`, after `start`. |
     | `business_hours.start` | string | yes | Local start time, `HH:MM`. |
     | `business_hours.time_zone` | string | yes | IANA time zone the hours are in (`Europe/Berlin`). |
     | `description` | string | no | What the service does. |
+    | `flapping` | flapping | no | Hold alerts that flap: more than `changes` triggers and resolves of one alert within `minutes` open no new incident until it settles. Off when absent. |
+    | `flapping.changes` | integer | yes | State changes (triggers and resolves) allowed within the window. |
+    | `flapping.minutes` | integer | yes | The window, in minutes. A held alert still firing after it opens its incident. |
     | `grouping` | grouping | no | Put alerts with the same values of some labels on one incident. Without it, each alert opens its own incident (Alertmanager's webhook groups by its `groupKey`). |
     | `grouping.by` | list of strings | yes | The labels that make a group (`alertname`, `cluster`). |
     | `grouping.window_minutes` | integer | no | Minutes after an incident opens during which new alerts of its group join it. |
     | `integrations` | list of integrations | no | Where alerts for this service come in: one entry per sender, each with its own key. shinrai generates a key when none is given and keeps it. |
+    | `integrations[].grace_minutes` | integer | no | Heartbeats only: extra minutes allowed after the interval before an incident opens (default 1). |
+    | `integrations[].interval_minutes` | integer | no | Heartbeats only: a ping is expected at least this often, in minutes. |
     | `integrations[].key` | string | no | The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai generates one; set it to keep a key senders already have. |
     | `integrations[].name` | name | yes | Unique within the service (`prometheus`, `sentry-web`). |
+    | `integrations[].secret` | string | no | Sentry only: the name of the setting that holds the integration's client secret (`sentry-web` reads `SHINRAI_SECRET_SENTRY_WEB`). Secrets never live in configuration files. |
     | `integrations[].type` | one of pagerduty, alertmanager, sentry, datadog, generic, heartbeat | yes | Which sender speaks to it. |
     | `owner_team` | name | yes | The team that owns the service and is paged for it. |
     | `retrigger_on_new_alert` | boolean | no | When a new alert joins an acknowledged incident, put the incident back to triggered so that it pages again. On by default: a second problem deserves a second look. |
@@ -138,5 +145,28 @@ fn kind_fields_follow_the_spec_types() {
     | `urgency_rules[].during` | one of business_hours, outside_business_hours | no | Only during, or only outside, the service's business hours. |
     | `urgency_rules[].severity` | list of (one of info, warning, error, critical) | no | Only alerts of these severities; all when absent. |
     | `urgency_rules[].urgency` | one of high, low | yes | The urgency matching alerts get: `high` or `low`. |
-    ");
+
+    Router
+    | `default` | name | yes | The service for events no rule matches. |
+    | `integrations` | list of integrations | no | Where events come in, as on a service: a name, a type (`pagerduty`, `alertmanager`, `generic`, `datadog` or `sentry`) and an optional key. shinrai generates a key when none is given and keeps it. |
+    | `integrations[].grace_minutes` | integer | no | Heartbeats only: extra minutes allowed after the interval before an incident opens (default 1). |
+    | `integrations[].interval_minutes` | integer | no | Heartbeats only: a ping is expected at least this often, in minutes. |
+    | `integrations[].key` | string | no | The key senders use (PagerDuty's `routing_key`). Leave it out and shinrai generates one; set it to keep a key senders already have. |
+    | `integrations[].name` | name | yes | Unique within the service (`prometheus`, `sentry-web`). |
+    | `integrations[].secret` | string | no | Sentry only: the name of the setting that holds the integration's client secret (`sentry-web` reads `SHINRAI_SECRET_SENTRY_WEB`). Secrets never live in configuration files. |
+    | `integrations[].type` | one of pagerduty, alertmanager, sentry, datadog, generic, heartbeat | yes | Which sender speaks to it. |
+    | `rules` | list of route rules | no | Rules in order; the first whose matchers all match picks the service. |
+    | `rules[].service` | name | yes | The service that gets the event. |
+    | `rules[].when` | list of strings | yes | Alertmanager-style matchers, all of which must match: `team="db"`, `severity=~"critical"`, `team=~"db.*"`, `env!="dev"`, `summary!~"(?i)test"`. Regexes must match the whole value, and a missing label counts as empty. `summary`, `source`, `severity`, `component`, `group`, `class` and `dedup_key` are the event's fields; any other name is a label, and `labels.X` is always label X. |
+    | `team` | name | yes | The team that owns the router. |
+
+    MaintenanceWindow
+    | `description` | string | no | Why: shown on held alerts. |
+    | `duration_minutes` | integer | yes | How long each occurrence lasts, in minutes (at most 31 days). Real minutes: an occurrence lasts as long on a DST change day as on any other. |
+    | `rrule` | string | no | Repeat by an RRULE subset: FREQ (DAILY, WEEKLY or MONTHLY), INTERVAL, BYDAY, BYMONTHDAY, UNTIL, COUNT (`FREQ=WEEKLY;BYDAY=SA`). A one-off window when absent. |
+    | `selector` | string | no | Or every service whose labels match this selector (`company=acme,env=prod`). Covered are the services named and those the selector matches. |
+    | `services` | list of names | no | Services it covers, by name. |
+    | `start` | string | yes | Local start, `YYYY-MM-DDTHH:MM` (seconds optional), in `time_zone`. With `rrule`, the first occurrence; every repeat starts at the same local time of day. A start that the clock skips (spring forward) moves forward by the gap; one it passes twice (fall back) is the earlier. |
+    | `time_zone` | string | no | IANA time zone of `start` and of the recurrence (`Europe/Berlin`); UTC when absent. |
+    "#);
 }

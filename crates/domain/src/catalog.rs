@@ -28,17 +28,29 @@ pub enum Kind {
     Team,
     User,
     Service,
+    /// A team's router: one integration whose rules pick the service.
+    Router,
+    /// A time when some services' alerts page no one.
+    MaintenanceWindow,
 }
 
 impl Kind {
     /// Every kind, in the order `apply` creates them: what others refer to comes first.
-    pub const ALL: [Kind; 3] = [Kind::User, Kind::Team, Kind::Service];
+    pub const ALL: [Kind; 5] = [
+        Kind::User,
+        Kind::Team,
+        Kind::Service,
+        Kind::Router,
+        Kind::MaintenanceWindow,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Team => "Team",
             Kind::User => "User",
             Kind::Service => "Service",
+            Kind::Router => "Router",
+            Kind::MaintenanceWindow => "MaintenanceWindow",
         }
     }
 
@@ -48,6 +60,8 @@ impl Kind {
             Kind::Team => "teams",
             Kind::User => "users",
             Kind::Service => "services",
+            Kind::Router => "routers",
+            Kind::MaintenanceWindow => "maintenance-windows",
         }
     }
 }
@@ -247,6 +261,27 @@ pub struct ServiceSpec {
     /// look.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub retrigger_on_new_alert: bool,
+    /// Minutes after which an acknowledgement times out and the incident pages again.
+    /// Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub acknowledgement_timeout_minutes: Option<u32>,
+    /// Hold alerts that flap: more than `changes` triggers and resolves of one alert
+    /// within `minutes` open no new incident until it settles. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<Flapping>,
+}
+
+/// When an alert flaps: more than `changes` state changes within `minutes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Flapping {
+    /// State changes (triggers and resolves) allowed within the window.
+    #[schema(minimum = 2, maximum = 1000)]
+    pub changes: u32,
+    /// The window, in minutes. A held alert still firing after it opens its incident.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub minutes: u32,
 }
 
 fn yes() -> bool {
@@ -329,11 +364,13 @@ pub enum IntegrationType {
 
 impl IntegrationType {
     /// The types this build takes events for; the others are accepted by later versions.
-    pub const SERVED: [IntegrationType; 4] = [
+    pub const SERVED: [IntegrationType; 6] = [
         IntegrationType::Pagerduty,
         IntegrationType::Alertmanager,
         IntegrationType::Generic,
         IntegrationType::Datadog,
+        IntegrationType::Sentry,
+        IntegrationType::Heartbeat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -361,6 +398,91 @@ pub struct Integration {
     /// generates one; set it to keep a key senders already have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Heartbeats only: a ping is expected at least this often, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 44640)]
+    pub interval_minutes: Option<u32>,
+    /// Heartbeats only: extra minutes allowed after the interval before an incident opens
+    /// (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub grace_minutes: Option<u32>,
+    /// Sentry only: the name of the setting that holds the integration's client secret
+    /// (`sentry-web` reads `SHINRAI_SECRET_SENTRY_WEB`). Secrets never live in
+    /// configuration files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl Integration {
+    /// A heartbeat's deadline after a ping: interval plus grace.
+    pub fn heartbeat_deadline(&self) -> Option<std::time::Duration> {
+        let interval = self.interval_minutes?;
+        let grace = self.grace_minutes.unwrap_or(1);
+        Some(std::time::Duration::from_secs(
+            u64::from(interval + grace) * 60,
+        ))
+    }
+
+    /// Checks what depends on the type: heartbeats need an interval, Sentry a secret's
+    /// name, and neither field belongs elsewhere. Paths are relative to the integration.
+    pub fn validate_fields(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let heartbeat = self.kind == IntegrationType::Heartbeat;
+        if heartbeat && self.interval_minutes.is_none() {
+            errors.push(FieldError::new(
+                "interval_minutes",
+                "a heartbeat needs the longest time between pings, in minutes",
+            ));
+        }
+        for (field, set) in [
+            ("interval_minutes", self.interval_minutes.is_some()),
+            ("grace_minutes", self.grace_minutes.is_some()),
+        ] {
+            if set && !heartbeat {
+                errors.push(FieldError::new(
+                    field,
+                    "only heartbeat integrations have it",
+                ));
+            }
+        }
+        match (&self.secret, self.kind == IntegrationType::Sentry) {
+            (None, true) => errors.push(FieldError::new(
+                "secret",
+                "a Sentry integration needs the name of the setting that holds its client secret",
+            )),
+            (Some(_), false) => {
+                errors.push(FieldError::new(
+                    "secret",
+                    "only Sentry integrations have it",
+                ));
+            }
+            (Some(name), true) if !is_secret_name(name) => errors.push(FieldError::new(
+                "secret",
+                format!("{name:?} must be 1 to 63 lowercase letters, digits and '-'"),
+            )),
+            _ => {}
+        }
+        errors
+    }
+}
+
+/// Names of secrets held in settings: `sentry-web`.
+pub fn is_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The environment variable that holds a named secret: `sentry-web` is
+/// `SHINRAI_SECRET_SENTRY_WEB`.
+pub fn secret_variable(name: &str) -> String {
+    format!(
+        "SHINRAI_SECRET_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 /// Checks an integration key given in configuration: 16 to 128 characters of letters,
@@ -398,6 +520,21 @@ impl ServiceSpec {
                     }
             })
             .map_or_else(|| crate::Urgency::from_severity(severity), |r| r.urgency)
+    }
+
+    /// How the service's settings handle its events, beyond what they say.
+    pub fn flap_rule(&self) -> Option<(u32, std::time::Duration)> {
+        self.flapping.map(|f| {
+            (
+                f.changes,
+                std::time::Duration::from_secs(u64::from(f.minutes) * 60),
+            )
+        })
+    }
+
+    pub fn acknowledgement_timeout(&self) -> Option<std::time::Duration> {
+        self.acknowledgement_timeout_minutes
+            .map(|m| std::time::Duration::from_secs(u64::from(m) * 60))
     }
 
     pub fn validate(&self) -> Vec<FieldError> {
@@ -459,6 +596,12 @@ impl ServiceSpec {
                 && let Err(why) = check_integration_key(key)
             {
                 errors.push(FieldError::new(format!("integrations[{i}].key"), why));
+            }
+            for e in integration.validate_fields() {
+                errors.push(FieldError::new(
+                    format!("integrations[{i}].{}", e.path),
+                    e.message,
+                ));
             }
         }
         for (i, l) in self.runbooks.iter().enumerate() {

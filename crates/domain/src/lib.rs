@@ -9,14 +9,18 @@ pub mod access;
 pub mod catalog;
 pub mod hours;
 pub mod labels;
+pub mod maintenance;
 pub mod name;
 pub mod recurrence;
+pub mod routing;
 pub mod severity;
 
 pub use access::{AccessTarget, Grant, Principal, Role, Scope, Subject};
 pub use catalog::{Integration, IntegrationType, Kind, ServiceSpec, TeamSpec, UserSpec};
 pub use labels::{Labels, Selector};
+pub use maintenance::MaintenanceWindowSpec;
 pub use name::Name;
+pub use routing::RouterSpec;
 pub use severity::{Severity, Urgency};
 
 /// Instants are `jiff` timestamps everywhere in shinrai; they cross the store as

@@ -2,27 +2,30 @@
 //! kept once made. Keys live in the object's `status` (so they never show in a plan) and
 //! as lookup keys in the store (so an event's key finds its service).
 
-use domain::{Kind, ServiceSpec};
+use domain::{Integration, Kind};
 use serde_json::{Map, Value, json};
 use store::ObjectDraft;
 
 /// Length of a generated key: 32 hex characters, the shape of a PagerDuty routing key.
 pub const GENERATED_KEY_LEN: usize = 32;
 
-/// Completes a draft before it is written: for a service, sets its `status` and lookup
+/// Completes a draft before it is written: for a service or a router, sets its `status` and lookup
 /// keys from its integrations, keeping keys `previous` (the stored status) already had.
 /// Other kinds are left as they are.
 pub fn complete(draft: &mut ObjectDraft, previous: Option<&Value>) {
-    if draft.kind != Kind::Service {
+    if !matches!(draft.kind, Kind::Service | Kind::Router) {
         return;
     }
     // Drafts reach here validated; a spec that does not parse carries no integrations.
-    let Ok(spec) = serde_json::from_value::<ServiceSpec>(draft.spec.clone()) else {
-        return;
-    };
+    let declared = draft
+        .spec
+        .get("integrations")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let declared: Vec<Integration> = serde_json::from_value(declared).unwrap_or_default();
     let mut integrations = Map::new();
     let mut keys = Vec::new();
-    for i in &spec.integrations {
+    for i in &declared {
         let kept = previous
             .and_then(|p| p["integrations"][i.name.as_str()]["key"].as_str())
             .map(str::to_owned);

@@ -9,10 +9,12 @@ pub mod apply;
 pub mod cache;
 pub mod clock;
 pub mod entropy;
+pub mod events;
 pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
 pub mod ratelimit;
+pub mod timers;
 pub mod workers;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -11,8 +11,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{IntegrationType, Kind, Name, ServiceSpec};
+use std::sync::Arc;
+
+use domain::{IntegrationType, Kind, Name};
 use paging::{Action, Event, alertmanager, pagerduty};
+use runtime::events::Target;
 use serde_json::json;
 use store::IngestEvent;
 
@@ -62,6 +65,36 @@ pub fn routes(r: Routes) -> Routes {
         Access::Public,
         Doc::new("integrations", "shinrai's generic JSON event (see docs/integrations.md)").status(202),
         generic,
+    )
+    .add(
+        Method::Post,
+        "/integrations/sentry/{key}",
+        Access::Public,
+        Doc::new(
+            "integrations",
+            "Sentry integration webhooks (metric alerts, issue alerts, resolved issues); Sentry-Hook-Signature checked",
+        ),
+        sentry,
+    )
+    .add(
+        Method::Post,
+        "/integrations/heartbeat/{key}",
+        Access::Public,
+        Doc::new(
+            "integrations",
+            "A heartbeat ping: resolves a missed-heartbeat incident and sets the next deadline",
+        ),
+        heartbeat,
+    )
+    .add(
+        Method::Get,
+        "/integrations/heartbeat/{key}",
+        Access::Public,
+        Doc::new(
+            "integrations",
+            "A heartbeat ping by GET, for `curl` in a cron job; the same as POST",
+        ),
+        heartbeat_get,
     )
     .add(
         Method::Post,
@@ -140,9 +173,18 @@ async fn change_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejec
     if !within_limit(&state, &change.routing_key) {
         return throttled(StatusCode::TOO_MANY_REQUESTS);
     }
+    // A change sent to a router is recorded on its default service.
+    let (service, integration) = match found {
+        Found::Service(t) => (t.service, t.integration),
+        Found::Router {
+            integration,
+            router,
+            ..
+        } => (router.default_service().clone(), integration),
+    };
     let record = store::NewChange {
-        service: found.service,
-        integration: found.integration,
+        service,
+        integration,
         at: change.timestamp.unwrap_or_else(|| state.clock.now()),
         summary: change.summary.clone(),
         body: serde_json::to_value(&change).unwrap_or_default(),
@@ -212,30 +254,10 @@ async fn enqueue(
         .dedup_key
         .clone()
         .unwrap_or_else(|| runtime::entropy::secret("")[..32].to_owned());
-    let Event {
-        routing_key,
-        action,
-        body,
-        group,
-        ..
-    } = event;
-    let now = state.clock.now();
-    let (group, group_window) = found.group(body.as_ref(), group);
-    let retrigger_acknowledged = found.retrigger();
-    let ingest = IngestEvent {
-        urgency: found.urgency(body.as_ref(), now),
-        service: found.service,
-        integration: found.integration,
-        routing_key,
-        action,
-        dedup_key: dedup_key.clone(),
-        body,
-        group,
-        group_window,
-        retrigger_acknowledged,
-        actor: None,
-        received_at: now,
-        handling: store::Handling::default(),
+    let ingest = match shape(&state, &found, event, dedup_key.clone()).await {
+        Ok(Some(ingest)) => ingest,
+        Ok(None) => return unavailable(&"the service this event routes to is gone"),
+        Err(e) => return unavailable(&e),
     };
     match state.ingest.submit(ingest).await {
         Ok(_) => match version {
@@ -281,69 +303,100 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// The service and integration a key of this type belongs to.
-/// The integration a key belongs to, with what its service says about urgency.
-struct Found {
-    service: Name,
-    integration: Name,
-    spec: Option<ServiceSpec>,
+/// Where a key leads: a service's integration, or a team's router whose rules pick the
+/// service per event.
+enum Found {
+    Service(Target),
+    Router {
+        integration: Name,
+        router: Arc<domain::routing::CompiledRouter>,
+        services: Vec<Name>,
+        /// The secret's name, for a Sentry integration.
+        secret: Option<String>,
+    },
 }
 
-impl Found {
-    /// Whether a new alert joining an acknowledged incident puts it back to triggered.
-    fn retrigger(&self) -> bool {
-        self.spec.as_ref().is_none_or(|s| s.retrigger_on_new_alert)
-    }
+/// An event's fields and labels, for a router's matchers.
+struct EventFields<'a>(&'a Event);
 
-    /// The group an alert joins, and for how long a group's incident takes new alerts.
-    fn group(
-        &self,
-        body: Option<&paging::AlertBody>,
-        sender: Option<String>,
-    ) -> (Option<String>, Option<std::time::Duration>) {
-        // The service's label grouping wins over the sender's own group (Alertmanager's
-        // groupKey). Events without an alert keep the sender's group; it matters only
-        // when an alert opens.
-        match (self.spec.as_ref().and_then(|s| s.grouping.as_ref()), body) {
-            (Some(g), Some(b)) => {
-                let labels = labels_of(&b.details);
-                let key = g.key(|k| {
-                    labels
-                        .and_then(|l| l.get(k))
-                        .and_then(serde_json::Value::as_str)
-                });
-                (
-                    Some(key),
-                    Some(std::time::Duration::from_secs(
-                        u64::from(g.window_minutes) * 60,
-                    )),
-                )
-            }
-            _ => (sender, None),
+impl domain::routing::Fields for EventFields<'_> {
+    fn field(&self, name: &str) -> Option<&str> {
+        let body = self.0.body.as_ref();
+        match name {
+            "dedup_key" => self.0.dedup_key.as_deref(),
+            "summary" => body.map(|b| b.summary.as_str()),
+            "source" => body.map(|b| b.source.as_str()),
+            "severity" => body.map(|b| b.severity.as_str()),
+            "component" => body.and_then(|b| b.component.as_deref()),
+            "group" => body.and_then(|b| b.group.as_deref()),
+            "class" => body.and_then(|b| b.class.as_deref()),
+            _ => None,
         }
     }
 
-    /// The urgency the service's rules give an alert arriving now (`None` for events that
-    /// carry no alert).
-    fn urgency(
-        &self,
-        body: Option<&paging::AlertBody>,
-        now: domain::Timestamp,
-    ) -> Option<domain::Urgency> {
-        let body = body?;
-        Some(match &self.spec {
-            Some(spec) => spec.urgency(body.severity, now),
-            None => domain::Urgency::from_severity(body.severity),
-        })
+    fn label(&self, name: &str) -> Option<&str> {
+        let details = &self.0.body.as_ref()?.details;
+        runtime::events::labels_of(details)?
+            .get(name)
+            .and_then(serde_json::Value::as_str)
     }
 }
 
-/// An alert's labels: `details.labels` (Alertmanager, generic JSON), or the fields of
-/// PagerDuty's `custom_details`.
-fn labels_of(details: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
-    details["labels"]
-        .as_object()
-        .or_else(|| details.as_object())
+impl Found {
+    /// The service's integration this event goes to. Through a router, an alert goes by
+    /// the rules; an acknowledge or resolve goes to the service holding the open alert it
+    /// names (the default when none does, where it changes nothing).
+    async fn target(&self, state: &AppState, event: &Event) -> store::Result<Option<Target>> {
+        let (integration, router, services) = match self {
+            Found::Service(t) => return Ok(Some(t.clone())),
+            Found::Router {
+                integration,
+                router,
+                services,
+                ..
+            } => (integration, router, services),
+        };
+        let service = match (&event.body, &event.dedup_key) {
+            (None, Some(key)) => {
+                let open = state
+                    .store
+                    .list_alerts(&store::AlertQuery {
+                        statuses: vec![paging::Status::Triggered, paging::Status::Acknowledged],
+                        services: Some(services.clone()),
+                        dedup_key: Some(key.clone()),
+                        limit: 1,
+                        ..Default::default()
+                    })
+                    .await?;
+                match open.into_iter().next() {
+                    Some(a) => a.service,
+                    None => router.default_service().clone(),
+                }
+            }
+            _ => router.route(&EventFields(event)).clone(),
+        };
+        Ok(cached_object(state, Kind::Service, &service)
+            .await?
+            .map(|record| Target::new(&record, integration.clone())))
+    }
+}
+
+/// An object by name, through the key cache (routers look up their services per event).
+async fn cached_object(
+    state: &AppState,
+    kind: Kind,
+    name: &Name,
+) -> store::Result<Option<store::ObjectRecord>> {
+    let now = state.clock.monotonic();
+    let key = format!("object:{kind}/{name}");
+    if let Some(record) = state.key_cache.get(&key, now) {
+        return Ok(Some(record));
+    }
+    let record = state.store.get_object(kind, name).await?;
+    if let Some(r) = &record {
+        state.key_cache.insert(key, r.clone(), now);
+    }
+    Ok(record)
 }
 
 async fn find_integration(
@@ -352,21 +405,18 @@ async fn find_integration(
     kind: IntegrationType,
 ) -> store::Result<Option<Found>> {
     let now = state.clock.monotonic();
-    let service = match state.key_cache.get(&key.to_owned(), now) {
-        Some(service) => service,
+    let owner = match state.key_cache.get(&key.to_owned(), now) {
+        Some(owner) => owner,
         // Misses always ask the store, so a new key works at once.
         None => match state.store.find_by_key(key).await? {
-            Some(service) => {
-                state.key_cache.insert(key.to_owned(), service.clone(), now);
-                service
+            Some(owner) => {
+                state.key_cache.insert(key.to_owned(), owner.clone(), now);
+                owner
             }
             None => return Ok(None),
         },
     };
-    if service.kind != Kind::Service {
-        return Ok(None);
-    }
-    let found = service.status["integrations"].as_object().and_then(|all| {
+    let found = owner.status["integrations"].as_object().and_then(|all| {
         all.iter().find(|(_, i)| {
             i["key"].as_str() == Some(key) && i["type"].as_str() == Some(kind.as_str())
         })
@@ -374,11 +424,49 @@ async fn find_integration(
     let Some(integration) = found.and_then(|(name, _)| Name::new(name.as_str()).ok()) else {
         return Ok(None);
     };
-    Ok(Some(Found {
-        spec: serde_json::from_value(service.spec.clone()).ok(),
-        service: service.name,
-        integration,
-    }))
+    match owner.kind {
+        Kind::Service => Ok(Some(Found::Service(Target::new(&owner, integration)))),
+        Kind::Router => {
+            let Ok(spec) = serde_json::from_value::<domain::RouterSpec>(owner.spec.clone()) else {
+                return Ok(None);
+            };
+            let Ok(router) = spec.compile() else {
+                return Ok(None);
+            };
+            let secret = spec
+                .integrations
+                .iter()
+                .find(|i| i.name == integration)
+                .and_then(|i| i.secret.clone());
+            Ok(Some(Found::Router {
+                integration,
+                services: spec.services(),
+                router: Arc::new(router),
+                secret,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The event as the store takes it, for the service it goes to; `None` when that
+/// service is gone.
+async fn shape(
+    state: &AppState,
+    found: &Found,
+    event: Event,
+    dedup_key: String,
+) -> store::Result<Option<IngestEvent>> {
+    let Some(target) = found.target(state, &event).await? else {
+        return Ok(None);
+    };
+    let windows = state.maintenance_windows().await?;
+    Ok(Some(target.shape(
+        event,
+        dedup_key,
+        state.clock.now(),
+        &windows,
+    )))
 }
 
 async fn alertmanager_webhook(
@@ -416,14 +504,21 @@ async fn alertmanager_webhook(
     // Alerts of the group that this POST no longer mentions have resolved, unless the POST
     // was truncated: then absence means nothing.
     if msg.truncated_alerts == 0 {
-        let open = match state
-            .store
-            .open_alerts_of_group(&found.service, &msg.group_key)
-            .await
-        {
-            Ok(open) => open,
-            Err(e) => return unavailable(&e),
+        let services = match &found {
+            Found::Service(t) => vec![t.service.clone()],
+            Found::Router { services, .. } => services.clone(),
         };
+        let mut open = Vec::new();
+        for service in &services {
+            match state
+                .store
+                .open_alerts_of_group(service, &msg.group_key)
+                .await
+            {
+                Ok(keys) => open.extend(keys),
+                Err(e) => return unavailable(&e),
+            }
+        }
         let mentioned = alertmanager::mentioned(&msg);
         for gone in open
             .into_iter()
@@ -438,28 +533,15 @@ async fn alertmanager_webhook(
             });
         }
     }
-    let now = state.clock.now();
-    let batch: Vec<IngestEvent> = events
-        .into_iter()
-        .map(|e| {
-            let (group, group_window) = found.group(e.body.as_ref(), e.group);
-            IngestEvent {
-                urgency: found.urgency(e.body.as_ref(), now),
-                service: found.service.clone(),
-                integration: found.integration.clone(),
-                routing_key: e.routing_key,
-                action: e.action,
-                dedup_key: e.dedup_key.unwrap_or_default(),
-                body: e.body,
-                group,
-                group_window,
-                retrigger_acknowledged: found.retrigger(),
-                actor: None,
-                received_at: now,
-                handling: store::Handling::default(),
-            }
-        })
-        .collect();
+    let mut batch: Vec<IngestEvent> = Vec::with_capacity(events.len());
+    for e in events {
+        let key = e.dedup_key.clone().unwrap_or_default();
+        match shape(&state, &found, e, key).await {
+            Ok(Some(ingest)) => batch.push(ingest),
+            Ok(None) => {}
+            Err(e) => return unavailable(&e),
+        }
+    }
     let n = batch.len();
     match state.ingest.submit_all(batch).await {
         Ok(_) => reply(
@@ -467,6 +549,165 @@ async fn alertmanager_webhook(
             true,
             format!("{n} alert event(s) processed"),
         ),
+        Err(e) => unavailable(&e),
+    }
+}
+
+async fn heartbeat_get(state: State<AppState>, key: Path<String>) -> Response {
+    heartbeat(state, key).await
+}
+
+/// A ping: the heartbeat's open alert (if any) resolves, and the next deadline is set in
+/// the same transaction. A heartbeat is armed by its first ping; until then silence is
+/// not an alarm.
+async fn heartbeat(State(state): State<AppState>, Path(key): Path<String>) -> Response {
+    let reply = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    let target = match find_integration(&state, &key, IntegrationType::Heartbeat).await {
+        Ok(Some(Found::Service(t))) => t,
+        Ok(_) => {
+            return reply(
+                StatusCode::NOT_FOUND,
+                json!({ "status": "error", "message": "the URL's key names no heartbeat integration of any service" }),
+            );
+        }
+        Err(e) => return unavailable(&e),
+    };
+    if !within_limit(&state, &key) {
+        return throttled(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let Some(deadline) = target
+        .declaration()
+        .and_then(domain::Integration::heartbeat_deadline)
+    else {
+        return unavailable(&"the heartbeat has no interval; check its service's configuration");
+    };
+    let now = state.clock.now();
+    let due = now
+        .checked_add(jiff::SignedDuration::try_from(deadline).unwrap_or_default())
+        .unwrap_or(now);
+    let event = Event {
+        routing_key: key,
+        action: Action::Resolve,
+        dedup_key: None,
+        body: None,
+        group: None,
+    };
+    let dedup_key = runtime::events::heartbeat_key(&target.integration);
+    let mut ingest = target.shape(event, dedup_key, now, &[]);
+    ingest.handling.arm = Some(runtime::events::heartbeat_timer(
+        &target.service,
+        &target.integration,
+        due,
+    ));
+    match state.ingest.submit(ingest).await {
+        Ok(outcome) => reply(
+            StatusCode::OK,
+            json!({
+                "status": "ok",
+                "next_deadline": due.to_string(),
+                "resolved": matches!(outcome, store::IngestOutcome::Resolved { .. }),
+            }),
+        ),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// Sentry's integration webhooks, checked against the integration's client secret (named
+/// in its configuration, held in settings). Sentry shows non-2xx answers in its delivery
+/// log, so problems are answered plainly.
+async fn sentry(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let reply = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    let error = |status: StatusCode, message: String| {
+        reply(status, json!({ "status": "error", "message": message }))
+    };
+    let body = match body {
+        Ok(b) if b.len() <= pagerduty::MAX_BODY_BYTES => b,
+        Ok(_) | Err(_) => {
+            let message = format!(
+                "the request body is larger than {} bytes",
+                pagerduty::MAX_BODY_BYTES
+            );
+            return error(StatusCode::PAYLOAD_TOO_LARGE, message);
+        }
+    };
+    let found = match find_integration(&state, &key, IntegrationType::Sentry).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let message = "the URL's key names no Sentry integration of any service".to_owned();
+            return error(StatusCode::NOT_FOUND, message);
+        }
+        Err(e) => return unavailable(&e),
+    };
+    let secret = match &found {
+        Found::Service(t) => t.declaration().and_then(|i| i.secret.clone()),
+        Found::Router { secret, .. } => secret.clone(),
+    };
+    sentry_event(&state, found, secret, &key, &headers, &body).await
+}
+
+async fn sentry_event(
+    state: &AppState,
+    found: Found,
+    secret_name: Option<String>,
+    key: &str,
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let reply = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    let error = |status: StatusCode, message: String| {
+        reply(status, json!({ "status": "error", "message": message }))
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let Some(secret) = secret_name
+        .as_deref()
+        .and_then(|n| state.settings.secrets.get(n))
+    else {
+        let variable = domain::catalog::secret_variable(secret_name.as_deref().unwrap_or("?"));
+        tracing::warn!(%variable, "a Sentry webhook arrived but its client secret is not set");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "this integration's client secret is not set on the server; set {variable} and restart"
+            ),
+        );
+    };
+    if !paging::sentry::verify(secret.as_bytes(), body, header("sentry-hook-signature")) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Sentry-Hook-Signature does not match the body: check the integration's client secret"
+                .into(),
+        );
+    }
+    if !within_limit(state, key) {
+        return throttled(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let event = match paging::sentry::parse(header("sentry-hook-resource"), body, key) {
+        Ok(paging::sentry::Outcome::Event(e)) => e,
+        Ok(paging::sentry::Outcome::Ignored(reason)) => {
+            return reply(
+                StatusCode::OK,
+                json!({ "status": "ignored", "message": reason }),
+            );
+        }
+        Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
+    };
+    let dedup_key = event.dedup_key.clone().unwrap_or_default();
+    match shape(state, &found, event, dedup_key.clone()).await {
+        Ok(Some(ingest)) => match state.ingest.submit(ingest).await {
+            Ok(_) => (StatusCode::ACCEPTED, Json(pagerduty::accepted(&dedup_key))).into_response(),
+            Err(e) => unavailable(&e),
+        },
+        Ok(None) => unavailable(&"the service this event routes to is gone"),
         Err(e) => unavailable(&e),
     }
 }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub session_ttl: std::time::Duration,
     /// Events a minute each integration key may send; `None` for no limit (the default).
     pub event_rate_limit: Option<u32>,
+    /// Named secrets (a Sentry integration's client secret), from the environment
+    /// (`SHINRAI_SECRET_SENTRY_WEB` is `sentry-web`); never from configuration files.
+    pub secrets: std::collections::HashMap<String, String>,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             session_ttl: std::time::Duration::from_secs(12 * 3600),
             event_rate_limit: None,
+            secrets: std::collections::HashMap::new(),
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct AppState {
     /// Services found by integration key, for a few seconds: every event looks its key
     /// up. Cleared by every configuration write this server makes.
     pub key_cache: Arc<runtime::cache::TtlCache<String, store::ObjectRecord>>,
+    /// The maintenance windows, for a few seconds: every alert asks whether one is on.
+    pub maintenance: Arc<runtime::cache::TtlCache<(), Arc<Vec<runtime::events::Maintenance>>>>,
 }
 
 /// How long a key lookup is trusted: changes made by another node, or by a command on the
@@ -85,6 +91,7 @@ impl AppState {
             ingest,
             event_limiter,
             key_cache: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
+            maintenance: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
         }
     }
 }
@@ -98,8 +105,32 @@ impl AppState {
         ctx: &store::WriteContext,
     ) -> store::Result<Vec<store::ObjectRecord>> {
         let out = self.store.commit(changes, ctx).await;
-        self.key_cache.clear();
+        self.forget_cached();
         out
+    }
+
+    /// Forgets cached lookups (keys, routers, maintenance windows) after this server
+    /// changed configuration.
+    pub fn forget_cached(&self) {
+        self.key_cache.clear();
+        self.maintenance.clear();
+    }
+
+    /// The maintenance windows, cached for a few seconds.
+    pub async fn maintenance_windows(
+        &self,
+    ) -> store::Result<Arc<Vec<runtime::events::Maintenance>>> {
+        let now = self.clock.monotonic();
+        if let Some(w) = self.maintenance.get(&(), now) {
+            return Ok(w);
+        }
+        let records = self
+            .store
+            .snapshot(&[domain::Kind::MaintenanceWindow])
+            .await?;
+        let windows = Arc::new(runtime::events::Maintenance::all(&records));
+        self.maintenance.insert((), windows.clone(), now);
+        Ok(windows)
     }
 }
 

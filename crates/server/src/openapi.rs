@@ -172,6 +172,8 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<analytics::AnalyticsRow>(),
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
+        schema::<incidents::SnoozeInput>(),
+        schema::<incidents::ReassignInput>(),
         schema::<incidents::NewIncident>(),
         schema::<incidents::MergeInput>(),
         schema::<config::ConfigInput>(),
@@ -180,6 +182,8 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<domain::TeamSpec>(),
         schema::<domain::UserSpec>(),
         schema::<domain::ServiceSpec>(),
+        schema::<domain::RouterSpec>(),
+        schema::<domain::MaintenanceWindowSpec>(),
     ]
     .into_iter()
     .fold(ComponentsBuilder::new(), |b, schemas| {

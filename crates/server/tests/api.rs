@@ -898,7 +898,7 @@ async fn integration_keys_are_generated_once_and_kept(store: TestStore) {
         body["message"].as_str().unwrap().contains("payments"),
         "{body}"
     );
-    // Types this version does not serve yet are refused with the field named.
+    // A Sentry integration needs the name of the setting holding its secret.
     let (status, body) = app
         .call(
             Method::POST,
@@ -911,7 +911,7 @@ async fn integration_keys_are_generated_once_and_kept(store: TestStore) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["field"], "spec.integrations[0].type");
+    assert_eq!(body["field"], "spec.integrations[0].secret");
 }
 
 /// Sends a PagerDuty v2 event; returns status and body.
@@ -1102,6 +1102,10 @@ async fn responders_act_on_incidents_in_their_scope(store: TestStore) {
         let path = r.path.replace("{id}", &globex_id.to_string());
         let body = if r.path.ends_with("/merge") {
             json!({"incidents": [acme_id]})
+        } else if r.path.ends_with("/snooze") {
+            json!({"minutes": 5})
+        } else if r.path.ends_with("/reassign") {
+            json!({"to": ["ann"]})
         } else {
             json!({"text": "hi"})
         };

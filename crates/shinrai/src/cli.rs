@@ -54,6 +54,12 @@ pub enum Command {
     /// Services, through a running server.
     #[command(subcommand)]
     Service(ObjectCommand),
+    /// Team routers (one integration, rules that pick the service), through a running server.
+    #[command(subcommand)]
+    Router(ObjectCommand),
+    /// Maintenance windows (alerts kept, nobody paged), through a running server.
+    #[command(subcommand)]
+    Maintenance(ObjectCommand),
     /// Incidents, through a running server: list, show, acknowledge, resolve, note.
     #[command(subcommand)]
     Incident(IncidentCommand),
@@ -267,6 +273,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
         Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,
         Command::Service(ObjectCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Router(ObjectCommand::List(a)) => list(Kind::Router, a, out).await,
+        Command::Router(ObjectCommand::Show(a)) => show(Kind::Router, a, out).await,
+        Command::Maintenance(ObjectCommand::List(a)) => list(Kind::MaintenanceWindow, a, out).await,
+        Command::Maintenance(ObjectCommand::Show(a)) => show(Kind::MaintenanceWindow, a, out).await,
         Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -637,6 +647,53 @@ async fn list(kind: Kind, args: ListArgs, out: Output) -> anyhow::Result<ExitCod
                             .map_or(0, Vec::len)
                             .to_string();
                         vec![s(&o["metadata"]["name"]), members, labels(o), managed(o)]
+                    }),
+                ),
+                Kind::Router => print_table(
+                    &["NAME", "TEAM", "RULES", "DEFAULT", "LABELS", "MANAGED BY"],
+                    items.iter().map(|o| {
+                        let rules = o["spec"]["rules"]
+                            .as_array()
+                            .map_or(0, Vec::len)
+                            .to_string();
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["team"]),
+                            rules,
+                            s(&o["spec"]["default"]),
+                            labels(o),
+                            managed(o),
+                        ]
+                    }),
+                ),
+                Kind::MaintenanceWindow => print_table(
+                    &[
+                        "NAME",
+                        "START",
+                        "MINUTES",
+                        "TIME ZONE",
+                        "REPEATS",
+                        "COVERS",
+                        "MANAGED BY",
+                    ],
+                    items.iter().map(|o| {
+                        let covers = match o["spec"]["services"].as_array() {
+                            Some(names) if !names.is_empty() => names
+                                .iter()
+                                .filter_map(|n| n.as_str())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            _ => s(&o["spec"]["selector"]),
+                        };
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["start"]),
+                            o["spec"]["duration_minutes"].to_string(),
+                            s(&o["spec"]["time_zone"]),
+                            s(&o["spec"]["rrule"]),
+                            covers,
+                            managed(o),
+                        ]
                     }),
                 ),
                 Kind::Service => print_table(

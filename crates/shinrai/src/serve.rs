@@ -108,6 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url,
         max_body_bytes: args.max_body_bytes,
         event_rate_limit: args.event_rate_limit,
+        secrets: secrets_from_environment(),
         ..server::Settings::default()
     };
     let state = server::AppState::new(store.clone(), clock.clone(), settings);
@@ -118,6 +119,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         clock: clock.clone(),
     };
     let sweeper = tokio::spawn(sweeper.run(Duration::from_secs(300), stop_rx.clone()));
+    let timers = runtime::timers::TimerWorker {
+        store: store.clone(),
+        clock: clock.clone(),
+        owner: format!(
+            "{}:{}",
+            std::process::id(),
+            &runtime::entropy::secret("")[..8]
+        ),
+        lease: Duration::from_secs(60),
+    };
+    let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
 
     if store
         .list_tokens()
@@ -147,6 +159,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .await
     .context("the HTTP server failed")?;
     let _ = sweeper.await;
+    let _ = timers.await;
     opened.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -173,4 +186,16 @@ fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     Ok(async {
         let _ = tokio::signal::ctrl_c().await;
     })
+}
+
+/// Named secrets from `SHINRAI_SECRET_*` variables: `SHINRAI_SECRET_SENTRY_WEB` is the
+/// secret `sentry-web`.
+fn secrets_from_environment() -> std::collections::HashMap<String, String> {
+    #[allow(clippy::disallowed_methods)] // The binary is the environment's one reader.
+    let vars = std::env::vars();
+    vars.filter_map(|(k, v)| {
+        let name = k.strip_prefix("SHINRAI_SECRET_")?;
+        Some((name.to_ascii_lowercase().replace('_', "-"), v))
+    })
+    .collect()
 }

@@ -754,6 +754,13 @@ impl SqlStore {
                 services.iter().map(|s| s.as_str()),
             );
         }
+        if let Some(key) = &q.dedup_key {
+            let p = crate::push_param(&mut texts, key);
+            sql.push_str(&format!(" AND dedup_key = {p}"));
+        }
+        if q.held_only {
+            sql.push_str(" AND held IS NOT NULL");
+        }
         if let Some(b) = q.before_id {
             sql.push_str(&format!(" AND id < {b}"));
         }

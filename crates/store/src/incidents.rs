@@ -247,6 +247,10 @@ pub struct AlertQuery {
     pub statuses: Vec<Status>,
     /// Only these services (all when `None`).
     pub services: Option<Vec<Name>>,
+    /// Only alerts with this dedup key.
+    pub dedup_key: Option<String>,
+    /// Only held alerts (a maintenance window, flapping).
+    pub held_only: bool,
     pub before_id: Option<i64>,
     pub limit: u32,
 }

@@ -15,6 +15,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub clock: runtime::ManualClock,
+    /// The server's timers, stepped by the test (`app.timers.tick()`), never in the
+    /// background.
+    pub timers: runtime::timers::TimerWorker,
     stop: Option<oneshot::Sender<()>>,
     _store: TestStore,
 }
@@ -40,6 +43,12 @@ impl TestApp {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             store: store.store.clone(),
+            timers: runtime::timers::TimerWorker {
+                store: store.store.clone(),
+                clock: Arc::new(clock.clone()),
+                owner: "test".into(),
+                lease: std::time::Duration::from_secs(60),
+            },
             clock,
             stop: Some(tx),
             _store: store,

@@ -94,7 +94,7 @@ async fn apply(
     let plan = runtime::apply::commit(&state.store, prepared, &ctx)
         .await
         .map_err(apply_error)?;
-    state.key_cache.clear();
+    state.forget_cached();
     Ok(Json(ConfigResult {
         applied: true,
         plan,

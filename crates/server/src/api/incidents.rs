@@ -68,6 +68,11 @@ pub fn routes(r: Routes) -> Routes {
                 "Comma-separated: triggered, acknowledged, resolved (default: all)",
             )
             .query("service", "Only this service")
+            .query("dedup_key", "Only alerts with this dedup key")
+            .query(
+                "held",
+                "true: only alerts held by a maintenance window or for flapping",
+            )
             .query(
                 "before",
                 "Only alerts with ids below this (from `next_before`)",
@@ -114,6 +119,41 @@ pub fn routes(r: Routes) -> Routes {
         .request("MergeInput")
         .response("IncidentView"),
         merge,
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/snooze",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Snooze an acknowledged incident: it pages again when the snooze ends",
+        )
+        .request("SnoozeInput")
+        .response("IncidentView"),
+        snooze,
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/escalate",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Escalate now: page again (an acknowledged incident goes back to triggered)",
+        )
+        .response("IncidentView"),
+        |s: State<AppState>, c: Caller, p: Path<String>| act(s, c, p, IncidentAction::Escalate),
+    )
+    .add(
+        Method::Post,
+        "/api/v1/incidents/{id}/reassign",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "incidents",
+            "Assign to other people; they are paged (an acknowledged incident goes back to triggered)",
+        )
+        .request("ReassignInput")
+        .response("IncidentView"),
+        reassign,
     )
     .add(
         Method::Post,
@@ -310,6 +350,20 @@ pub struct MergeInput {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct SnoozeInput {
+    /// How long, in minutes (1 to 10080).
+    pub minutes: u32,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignInput {
+    /// The users to assign it to (1 to 20 names).
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NoteInput {
     /// What happened, what was tried; 1 to 10,000 characters.
     pub text: String,
@@ -330,6 +384,10 @@ pub struct ListParams {
     pub before: Option<i64>,
     #[serde(default)]
     pub limit: Option<u32>,
+    #[serde(default)]
+    pub dedup_key: Option<String>,
+    #[serde(default)]
+    pub held: Option<bool>,
 }
 
 /// The services whose incidents the caller may see (or act on, with `Responder`).
@@ -409,6 +467,8 @@ async fn list_alerts(
     let query = AlertQuery {
         statuses: statuses(p.status.as_deref())?,
         services: Some(services_param(&state, &caller, p.service.as_deref()).await?),
+        dedup_key: p.dedup_key.clone(),
+        held_only: p.held.unwrap_or(false),
         before_id: p.before,
         limit,
     };
@@ -427,6 +487,17 @@ async fn list(
     caller: Caller,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<IncidentList>> {
+    if p.dedup_key.is_some() || p.held.is_some() {
+        let field = if p.held.is_some() {
+            "held"
+        } else {
+            "dedup_key"
+        };
+        return Err(ApiError::bad_request(
+            field,
+            format!("`{field}` filters alerts (/api/v1/alerts), not incidents"),
+        ));
+    }
     let limit = p.limit.unwrap_or(50);
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
@@ -530,7 +601,19 @@ async fn act(
     action: IncidentAction,
 ) -> ApiResult<Json<IncidentView>> {
     let id = parse_id(&id)?;
-    visible(&state, &caller, id, Role::Responder).await?;
+    let detail = visible(&state, &caller, id, Role::Responder).await?;
+    // An acknowledgement times out as the service says.
+    let action = match action {
+        IncidentAction::Acknowledge { timeout: None } => IncidentAction::Acknowledge {
+            timeout: state
+                .store
+                .get_object(Kind::Service, &detail.incident.service)
+                .await?
+                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
+                .and_then(|s| s.acknowledgement_timeout()),
+        },
+        other => other,
+    };
     let ctx = WriteContext {
         actor: caller.actor(),
         at: state.clock.now(),
@@ -538,6 +621,62 @@ async fn act(
     Ok(Json(
         state.store.act_on_incident(id, action, &ctx).await?.into(),
     ))
+}
+
+async fn snooze(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    ApiJson(input): ApiJson<SnoozeInput>,
+) -> ApiResult<Json<IncidentView>> {
+    if !(1..=10_080).contains(&input.minutes) {
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "minutes",
+            "must be 1 to 10080 (a week)",
+        )]));
+    }
+    let now = state.clock.now();
+    let until = now
+        .checked_add(jiff::SignedDuration::from_mins(i64::from(input.minutes)))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    act(state, caller, id, IncidentAction::Snooze { until }).await
+}
+
+async fn reassign(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    ApiJson(input): ApiJson<ReassignInput>,
+) -> ApiResult<Json<IncidentView>> {
+    if input.to.is_empty() || input.to.len() > 20 {
+        return Err(ApiError::validation(vec![FieldProblem::new(
+            "to",
+            "name 1 to 20 users",
+        )]));
+    }
+    let mut problems = Vec::new();
+    let mut users = Vec::new();
+    for (i, u) in input.to.iter().enumerate() {
+        let found = match Name::new(u.as_str()) {
+            Ok(n) => state.store.get_object(Kind::User, &n).await?.map(|_| n),
+            Err(_) => None,
+        };
+        match found {
+            Some(n) if !users.contains(&n) => users.push(n),
+            Some(_) => problems.push(FieldProblem::new(
+                format!("to[{i}]"),
+                format!("{u} is named twice"),
+            )),
+            None => problems.push(FieldProblem::new(
+                format!("to[{i}]"),
+                format!("no user named {u:?} exists"),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    act(state, caller, id, IncidentAction::Reassign { to: users }).await
 }
 
 async fn open(

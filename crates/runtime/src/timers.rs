@@ -1,0 +1,177 @@
+//! The timer worker: claims due timers with a lease, works out what each one does, and
+//! finishes it in the store, fenced, so that a timer acts once however many nodes run
+//! and whenever one dies (ARCHITECTURE invariant: timers are rows, never only memory).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::{IntegrationType, Kind, Name, Timestamp};
+use paging::{Action, AlertBody, Event, Severity};
+use serde_json::json;
+use store::{Store, TimerEffect, TimerRecord};
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::events::{Maintenance, Target, heartbeat_key};
+
+/// How many due timers one round claims at most.
+const BATCH: u32 = 100;
+
+pub struct TimerWorker {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Names this node in leases (`host:pid:random`).
+    pub owner: String,
+    /// How long a claim holds before another node may take the timer over.
+    pub lease: Duration,
+}
+
+impl TimerWorker {
+    /// One round: claims every due timer (up to a batch) and finishes each; returns how
+    /// many acted. A timer whose effect fails stays claimed until its lease runs out, then
+    /// is tried again.
+    pub async fn tick(&self) -> store::Result<usize> {
+        let now = self.clock.now();
+        let lease_until = now
+            .checked_add(jiff::SignedDuration::try_from(self.lease).unwrap_or_default())
+            .unwrap_or(now);
+        let due = self
+            .store
+            .claim_timers(now, &self.owner, lease_until, BATCH)
+            .await?;
+        let mut acted = 0;
+        for timer in due {
+            let lag = now.duration_since(timer.due_at).as_secs_f64().max(0.0);
+            metrics::histogram!("shinrai_timer_lag_seconds", "kind" => timer.kind.clone())
+                .record(lag);
+            let effect = self.effect(&timer, now).await?;
+            let done = self
+                .store
+                .finish_timer(timer.id, timer.fence, effect, now)
+                .await?;
+            if done {
+                acted += 1;
+                metrics::counter!("shinrai_timers_fired_total", "kind" => timer.kind.clone())
+                    .increment(1);
+            } else {
+                tracing::debug!(timer = timer.id, kind = %timer.kind, "timer moved or taken over since the claim; left alone");
+            }
+        }
+        Ok(acted)
+    }
+
+    /// What a due timer does now.
+    async fn effect(&self, timer: &TimerRecord, now: Timestamp) -> store::Result<TimerEffect> {
+        let d = &timer.data;
+        Ok(match timer.kind.as_str() {
+            store::WAKE => match d["incident"].as_i64() {
+                Some(incident) => TimerEffect::Wake {
+                    incident,
+                    reason: d["reason"].as_str().unwrap_or("a timer ran out").to_owned(),
+                },
+                None => TimerEffect::Drop,
+            },
+            store::RELEASE => match d["alert"].as_i64() {
+                Some(alert) => TimerEffect::Release {
+                    alert,
+                    reason: format!(
+                        "still firing when its hold ended ({})",
+                        d["reason"].as_str().unwrap_or("held")
+                    ),
+                    urgency: d["urgency"].as_str().and_then(domain::Urgency::parse),
+                },
+                None => TimerEffect::Drop,
+            },
+            store::HEARTBEAT => self.missed_heartbeat(timer, now).await?,
+            other => {
+                tracing::warn!(
+                    kind = other,
+                    "a timer of a kind this build does not know; dropped"
+                );
+                TimerEffect::Drop
+            }
+        })
+    }
+
+    /// A heartbeat that missed its deadline opens its alert, shaped by its service like
+    /// any other event; a heartbeat removed from its service since is dropped.
+    async fn missed_heartbeat(
+        &self,
+        timer: &TimerRecord,
+        now: Timestamp,
+    ) -> store::Result<TimerEffect> {
+        let names = (
+            timer.data["service"]
+                .as_str()
+                .and_then(|s| Name::new(s).ok()),
+            timer.data["integration"]
+                .as_str()
+                .and_then(|s| Name::new(s).ok()),
+        );
+        let (Some(service), Some(integration)) = names else {
+            return Ok(TimerEffect::Drop);
+        };
+        let Some(record) = self.store.get_object(Kind::Service, &service).await? else {
+            return Ok(TimerEffect::Drop);
+        };
+        let target = Target::new(&record, integration.clone());
+        let Some(declared) = target
+            .declaration()
+            .filter(|i| i.kind == IntegrationType::Heartbeat)
+            .cloned()
+        else {
+            return Ok(TimerEffect::Drop);
+        };
+        let key = record.status["integrations"][integration.as_str()]["key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let minutes = declared
+            .heartbeat_deadline()
+            .map_or(0, |d| d.as_secs() / 60);
+        let event = Event {
+            routing_key: key,
+            action: Action::Trigger,
+            dedup_key: None,
+            body: Some(AlertBody {
+                summary: format!("No heartbeat from {service}/{integration} for {minutes} minutes"),
+                source: "shinrai".into(),
+                severity: Severity::Critical,
+                timestamp: Some(timer.due_at),
+                component: None,
+                group: None,
+                class: Some("heartbeat".into()),
+                details: json!({
+                    "interval_minutes": declared.interval_minutes,
+                    "grace_minutes": declared.grace_minutes.unwrap_or(1),
+                    "deadline": timer.due_at.to_string(),
+                }),
+                links: Vec::new(),
+                images: Vec::new(),
+                client: None,
+                client_url: None,
+            }),
+            group: None,
+        };
+        let windows = Maintenance::all(&self.store.snapshot(&[Kind::MaintenanceWindow]).await?);
+        let mut shaped = target.shape(event, heartbeat_key(&integration), now, &windows);
+        shaped.actor = Some("shinrai".into());
+        Ok(TimerEffect::Ingest(Box::new(shaped)))
+    }
+
+    /// Ticks every `every` until `shutdown` turns true.
+    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    if let Err(e) = self.tick().await {
+                        tracing::warn!(error = %e, "timers not run; will retry");
+                    }
+                }
+                _ = crate::workers::stopped(&mut shutdown) => break,
+            }
+        }
+    }
+}
