@@ -306,7 +306,7 @@ fn unavailable(e: &dyn std::fmt::Display) -> Response {
 /// Where a key leads: a service's integration, or a team's router whose rules pick the
 /// service per event.
 enum Found {
-    Service(Target),
+    Service(Box<Target>),
     Router {
         integration: Name,
         router: Arc<domain::routing::CompiledRouter>,
@@ -348,7 +348,7 @@ impl Found {
     /// names (the default when none does, where it changes nothing).
     async fn target(&self, state: &AppState, event: &Event) -> store::Result<Option<Target>> {
         let (integration, router, services) = match self {
-            Found::Service(t) => return Ok(Some(t.clone())),
+            Found::Service(t) => return Ok(Some((**t).clone())),
             Found::Router {
                 integration,
                 router,
@@ -425,7 +425,10 @@ async fn find_integration(
         return Ok(None);
     };
     match owner.kind {
-        Kind::Service => Ok(Some(Found::Service(Target::new(&owner, integration)))),
+        Kind::Service => Ok(Some(Found::Service(Box::new(Target::new(
+            &owner,
+            integration,
+        ))))),
         Kind::Router => {
             let Ok(spec) = serde_json::from_value::<domain::RouterSpec>(owner.spec.clone()) else {
                 return Ok(None);
@@ -563,7 +566,7 @@ async fn heartbeat_get(state: State<AppState>, key: Path<String>) -> Response {
 async fn heartbeat(State(state): State<AppState>, Path(key): Path<String>) -> Response {
     let reply = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
     let target = match find_integration(&state, &key, IntegrationType::Heartbeat).await {
-        Ok(Some(Found::Service(t))) => t,
+        Ok(Some(Found::Service(t))) => *t,
         Ok(_) => {
             return reply(
                 StatusCode::NOT_FOUND,

@@ -58,6 +58,13 @@ on_both_backends!(
     urgency_rules_follow_the_services_business_hours,
     alerts_with_the_same_labels_share_an_incident,
     key_changes_reach_the_event_endpoints,
+    heartbeats_page_when_pings_stop_and_resolve_on_the_next,
+    sentry_webhooks_are_verified_and_open_and_resolve_incidents,
+    routers_send_each_alert_to_the_service_its_rules_pick,
+    maintenance_windows_hold_alerts_and_release_those_still_firing,
+    acknowledgements_time_out_and_snoozes_end,
+    responders_escalate_and_reassign,
+    flapping_alerts_are_held,
 );
 
 const ORG: &str = r#"
@@ -2160,4 +2167,731 @@ fn the_error_table_is_documented() {
             "docs/api.md lacks error code {code}"
         );
     }
+}
+
+/// The store's timers as `(kind, subject)`.
+async fn timers(app: &TestApp) -> Vec<(String, String)> {
+    app.store
+        .list_timers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.kind, t.subject))
+        .collect()
+}
+
+async fn incidents_of(app: &TestApp, token: &str, service: &str) -> Vec<Value> {
+    let (status, list) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents?service={service}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn timeline_kinds(app: &TestApp, token: &str, id: &Value) -> Vec<String> {
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const CRON: &str = r#"
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: backups, labels: {company: acme, product: shop}}
+spec:
+  owner_team: shop
+  integrations:
+    - {name: nightly, type: heartbeat, key: acme-backups-heartbeat, interval_minutes: 10, grace_minutes: 2}
+"#;
+
+async fn heartbeats_page_when_pings_stop_and_resolve_on_the_next(store: TestStore) {
+    let app = app(store).await;
+    app.apply("cron.yaml", CRON).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let url = "/integrations/heartbeat/acme-backups-heartbeat";
+    // Silence before the first ping is not an alarm: nothing is armed.
+    assert!(timers(&app).await.is_empty());
+    let (status, body) = app.call(Method::GET, url, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resolved"], false);
+    assert_eq!(
+        timers(&app).await,
+        [("heartbeat".to_owned(), "backups/nightly".to_owned())]
+    );
+    // Interval plus grace is 12 minutes; a second before it, nothing happens.
+    app.clock
+        .advance(std::time::Duration::from_secs(12 * 60 - 1));
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+    assert!(incidents_of(&app, &admin, "backups").await.is_empty());
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    let open = incidents_of(&app, &admin, "backups").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["status"], "triggered");
+    assert_eq!(open[0]["urgency"], "high");
+    assert_eq!(
+        open[0]["summary"],
+        "No heartbeat from backups/nightly for 12 minutes"
+    );
+    assert_eq!(open[0]["dedup_keys"], json!(["heartbeat:nightly"]));
+    assert!(
+        timers(&app).await.is_empty(),
+        "a missed heartbeat pages once"
+    );
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+
+    // The next ping (by POST, as a job might send) resolves it and arms the deadline again.
+    let (status, body) = app.call(Method::POST, url, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["resolved"], true);
+    let open = incidents_of(&app, &admin, "backups").await;
+    assert_eq!(open[0]["status"], "resolved");
+    assert_eq!(timers(&app).await.len(), 1);
+
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/integrations/heartbeat/not-a-key-of-anything",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A key of another type is not a heartbeat.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/integrations/heartbeat/acme-checkout-key-0001",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+fn sentry_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn sentry_webhooks_are_verified_and_open_and_resolve_incidents(store: TestStore) {
+    let mut settings = server::Settings::default();
+    settings.secrets.insert(
+        "sentry-web".into(),
+        "client-secret-of-the-sentry-app".into(),
+    );
+    let app = TestApp::start_with(store, settings).await;
+    app.apply("org.yaml", ORG).await;
+    app.apply(
+        "web.yaml",
+        r#"
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: web, labels: {company: acme, product: shop}}
+spec:
+  owner_team: shop
+  integrations:
+    - {name: sentry, type: sentry, key: acme-web-sentry-0001, secret: sentry-web}
+    - {name: unset, type: sentry, key: acme-web-sentry-0002, secret: sentry-nobody-set}
+"#,
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let post =
+        |key: &'static str, resource: &'static str, body: Value, signature: Option<String>| {
+            let app = &app;
+            async move {
+                let raw = serde_json::to_vec(&body).unwrap();
+                let signature = signature
+                    .unwrap_or_else(|| sentry_signature("client-secret-of-the-sentry-app", &raw));
+                let resp = app
+                    .http
+                    .post(format!("{}/integrations/sentry/{key}", app.base))
+                    .header("content-type", "application/json")
+                    .header("Sentry-Hook-Resource", resource)
+                    .header("Sentry-Hook-Timestamp", "1700000000")
+                    .header("Sentry-Hook-Signature", signature)
+                    .body(raw)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status();
+                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+    let metric = |action: &str| {
+        json!({"action": action, "installation": {"uuid": "7a4d-…"},
+               "data": {"metric_alert": {"id": "4011", "alert_rule": {"id": 9, "name": "p95 latency"},
+                                         "projects": ["web"], "date_detected": "2023-11-14T22:10:00Z"},
+                        "description_title": "Critical: p95 latency above 800ms",
+                        "description_text": "p95 is 1.2s", "web_url": "https://sentry.io/organizations/acme/alerts/rules/details/9/"}})
+    };
+    let (status, body) = post(
+        "acme-web-sentry-0001",
+        "metric_alert",
+        metric("critical"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let open = incidents_of(&app, &admin, "web").await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["summary"], "Critical: p95 latency above 800ms");
+    assert_eq!(open[0]["urgency"], "high");
+
+    // Unsigned, or signed with another secret, or a body changed after signing: refused.
+    let forged = sentry_signature("not-the-secret", b"{}");
+    for signature in [
+        String::new(),
+        forged,
+        sentry_signature("client-secret-of-the-sentry-app", b"{}"),
+    ] {
+        let (status, body) = post(
+            "acme-web-sentry-0001",
+            "metric_alert",
+            metric("resolved"),
+            Some(signature),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    assert_eq!(
+        incidents_of(&app, &admin, "web").await[0]["status"],
+        "triggered"
+    );
+
+    let (status, body) = post(
+        "acme-web-sentry-0001",
+        "installation",
+        json!({"action": "created", "data": {}}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ignored");
+    let (status, body) = post(
+        "acme-web-sentry-0001",
+        "metric_alert",
+        json!({"action": "critical", "data": {}}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("data.metric_alert"),
+        "{body}"
+    );
+
+    let (status, body) = post(
+        "acme-web-sentry-0001",
+        "metric_alert",
+        metric("resolved"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        incidents_of(&app, &admin, "web").await[0]["status"],
+        "resolved"
+    );
+
+    // A secret the server was not given: the answer says which variable to set.
+    let (status, body) = post(
+        "acme-web-sentry-0002",
+        "metric_alert",
+        metric("critical"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("SHINRAI_SECRET_SENTRY_NOBODY_SET"),
+        "{body}"
+    );
+    let (status, _) = post(
+        "acme-checkout-key-0001",
+        "metric_alert",
+        metric("critical"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+const ROUTED: &str = r#"
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: db, labels: {company: acme, product: shop}}
+spec: {owner_team: shop}
+---
+apiVersion: shinrai/v1
+kind: Router
+metadata: {name: acme-alerts, labels: {company: acme}}
+spec:
+  team: shop
+  integrations:
+    - {name: prometheus, type: alertmanager, key: acme-router-am-00001}
+    - {name: events, type: pagerduty, key: acme-router-pd-00001}
+  rules:
+    - when: ['team="db"']
+      service: db
+    - when: ['summary=~"(?i).*postgres.*"']
+      service: db
+  default: checkout
+"#;
+
+async fn routers_send_each_alert_to_the_service_its_rules_pick(store: TestStore) {
+    let app = app(store).await;
+    app.apply("routed.yaml", ROUTED).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    // PagerDuty events: by a custom_details label, by the summary, or the default.
+    let event = |dedup: &str, summary: &str, details: Value| {
+        json!({"routing_key": "acme-router-pd-00001", "event_action": "trigger", "dedup_key": dedup,
+               "payload": {"summary": summary, "source": "x", "severity": "error", "custom_details": details}})
+    };
+    for e in [
+        event("replica-lag", "Replica lag 30s", json!({"team": "db"})),
+        event("pg-conn", "Postgres connections at 95%", json!({})),
+        event("5xx", "5xx above 2%", json!({"team": "web"})),
+    ] {
+        let (status, body) = enqueue(&app, e).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let keys = |list: Vec<Value>| -> Vec<String> {
+        let mut k: Vec<String> = list
+            .iter()
+            .map(|i| i["dedup_keys"][0].as_str().unwrap().to_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(incidents_of(&app, &admin, "db").await),
+        ["pg-conn", "replica-lag"]
+    );
+    assert_eq!(keys(incidents_of(&app, &admin, "checkout").await), ["5xx"]);
+    // A resolve has no labels: it goes to the service that holds the alert.
+    let (status, _) = enqueue(
+        &app,
+        json!({"routing_key": "acme-router-pd-00001", "event_action": "resolve", "dedup_key": "replica-lag"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let db = incidents_of(&app, &admin, "db").await;
+    let lag = db
+        .iter()
+        .find(|i| i["dedup_keys"][0] == "replica-lag")
+        .unwrap();
+    assert_eq!(lag["status"], "resolved");
+
+    // Alertmanager: each alert of the group by its own labels; one that leaves the group
+    // resolves on its service.
+    let alert = |name: &str, team: &str, fp: &str| {
+        json!({"status": "firing", "labels": {"alertname": name, "team": team}, "annotations": {},
+               "startsAt": "2023-11-14T22:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+               "generatorURL": "http://prometheus/graph", "fingerprint": fp})
+    };
+    let hook = |alerts: Vec<Value>| {
+        json!({"version": "4", "groupKey": "{}:{env=\"prod\"}", "truncatedAlerts": 0, "status": "firing",
+               "receiver": "acme", "groupLabels": {"env": "prod"}, "commonLabels": {}, "commonAnnotations": {},
+               "externalURL": "http://alertmanager", "alerts": alerts})
+    };
+    let url = "/integrations/alertmanager/acme-router-am-00001";
+    let (status, body) = app
+        .call(
+            Method::POST,
+            url,
+            None,
+            Some(hook(vec![
+                alert("DiskFull", "db", "aa01"),
+                alert("Latency", "web", "bb02"),
+            ])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(incidents_of(&app, &admin, "db").await.len(), 3);
+    assert_eq!(incidents_of(&app, &admin, "checkout").await.len(), 2);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            url,
+            None,
+            Some(hook(vec![alert("Latency", "web", "bb02")])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let db = incidents_of(&app, &admin, "db").await;
+    let disk = db.iter().find(|i| i["dedup_keys"][0] == "aa01").unwrap();
+    assert_eq!(
+        disk["status"], "resolved",
+        "absent from the group's next POST: resolved"
+    );
+    let checkout = incidents_of(&app, &admin, "checkout").await;
+    let latency = checkout
+        .iter()
+        .find(|i| i["dedup_keys"][0] == "bb02")
+        .unwrap();
+    assert_eq!(latency["status"], "triggered");
+
+    // A router whose rule does not parse is refused with the field named.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/routers",
+            Some(&admin),
+            Some(json!({"metadata": {"name": "bad", "labels": {"company": "acme"}},
+                        "spec": {"team": "shop", "default": "checkout", "rules": [{"when": ["team"], "service": "db"}]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.rules[0].when[0]", "{body}");
+}
+
+async fn maintenance_windows_hold_alerts_and_release_those_still_firing(store: TestStore) {
+    let app = app(store).await;
+    // t0 is 2023-11-14T22:13:20Z: the window runs 22:00 to 23:00 UTC, every Tuesday.
+    app.apply(
+        "maintenance.yaml",
+        r#"
+apiVersion: shinrai/v1
+kind: MaintenanceWindow
+metadata: {name: db-upgrade, labels: {company: acme}}
+spec:
+  description: Postgres 17 upgrade
+  selector: product=shop
+  start: "2023-11-07T23:00"
+  duration_minutes: 60
+  time_zone: Europe/Berlin
+  rrule: FREQ=WEEKLY;BYDAY=TU
+"#,
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    for dedup in ["disk", "flaky"] {
+        let (status, body) = enqueue(
+            &app,
+            trigger("acme-checkout-key-0001", Some(dedup), "Disk 91%"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    // Another company's service is not covered.
+    enqueue(
+        &app,
+        trigger("globex-bidder-key-0001", Some("bids"), "Bids failing"),
+    )
+    .await;
+    assert!(
+        incidents_of(&app, &admin, "checkout").await.is_empty(),
+        "held: no incident"
+    );
+    assert_eq!(incidents_of(&app, &admin, "bidder").await.len(), 1);
+    let (_, held) = app
+        .call(Method::GET, "/api/v1/alerts?held=true", Some(&admin), None)
+        .await;
+    let held = held["items"].as_array().unwrap();
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert_eq!(
+        held[0]["held"],
+        "maintenance: db-upgrade (Postgres 17 upgrade)"
+    );
+    assert_eq!(held[0]["incident"], Value::Null);
+    // One recovers during the window; the other still fires when it ends at 23:00Z.
+    enqueue(
+        &app,
+        json!({"routing_key": "acme-checkout-key-0001", "event_action": "resolve", "dedup_key": "flaky"}),
+    )
+    .await;
+    app.clock
+        .advance(std::time::Duration::from_secs(46 * 60 + 40));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    let open = incidents_of(&app, &admin, "checkout").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["dedup_keys"], json!(["disk"]));
+    assert_eq!(
+        timeline_kinds(&app, &admin, &open[0]["id"]).await,
+        ["alert.triggered", "alert.released"]
+    );
+    // After the window, alerts page as usual.
+    let (status, _) = enqueue(
+        &app,
+        trigger("acme-checkout-key-0001", Some("cpu"), "CPU 99%"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(incidents_of(&app, &admin, "checkout").await.len(), 2);
+
+    // A window that does not hold together is refused, field by field.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/maintenance-windows",
+            Some(&admin),
+            Some(json!({"metadata": {"name": "bad", "labels": {"company": "acme"}},
+                        "spec": {"services": ["checkout"], "start": "2023-11-07", "duration_minutes": 60,
+                                 "rrule": "FREQ=YEARLY"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|x| x["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        fields.contains(&"spec.start") && fields.contains(&"spec.rrule"),
+        "{body}"
+    );
+}
+
+const PATIENT: &str = r#"
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: payments, labels: {company: acme, product: shop}}
+spec:
+  owner_team: shop
+  acknowledgement_timeout_minutes: 30
+  flapping: {changes: 3, minutes: 10}
+  integrations: [{name: prom, type: pagerduty, key: acme-payments-key-0001}]
+"#;
+
+async fn open_one(app: &TestApp, admin: &str, dedup: &str) -> Value {
+    let (status, body) = enqueue(
+        app,
+        trigger("acme-payments-key-0001", Some(dedup), "Payments failing"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let list = incidents_of(app, admin, "payments").await;
+    list.iter()
+        .find(|i| i["dedup_keys"][0] == dedup && i["status"] != "resolved")
+        .expect("an open incident")["id"]
+        .clone()
+}
+
+async fn acknowledgements_time_out_and_snoozes_end(store: TestStore) {
+    let app = app(store).await;
+    app.apply("payments.yaml", PATIENT).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let id = open_one(&app, &admin, "errors").await;
+    let act = |what: &'static str, body: Option<Value>| {
+        let app = &app;
+        let admin = admin.clone();
+        let id = id.clone();
+        async move {
+            app.call(
+                Method::POST,
+                &format!("/api/v1/incidents/{id}/{what}"),
+                Some(&admin),
+                body,
+            )
+            .await
+        }
+    };
+    let (status, body) = act("snooze", Some(json!({"minutes": 15}))).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a triggered incident is not snoozed: {body}"
+    );
+    let (status, body) = act("acknowledge", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "acknowledged");
+    app.clock
+        .advance(std::time::Duration::from_secs(30 * 60 - 1));
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown["status"], "triggered",
+        "the acknowledgement timed out"
+    );
+    let last = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "incident.unacknowledged");
+    assert_eq!(
+        last["data"]["reason"],
+        "the acknowledgement timed out after 30 minutes"
+    );
+
+    act("acknowledge", None).await;
+    let (status, body) = act("snooze", Some(json!({"minutes": 15}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["snoozed_until"].is_string(), "{body}");
+    let (status, body) = act("snooze", Some(json!({"minutes": 0}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "minutes");
+    // The snooze replaced the timeout: it wakes at 15 minutes, not 30.
+    app.clock.advance(std::time::Duration::from_secs(15 * 60));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "triggered");
+    assert_eq!(shown["snoozed_until"], Value::Null);
+    assert_eq!(
+        shown["timeline"].as_array().unwrap().last().unwrap()["data"]["reason"],
+        "the snooze ended"
+    );
+    // Resolving ends every timer of the incident.
+    act("acknowledge", None).await;
+    act("resolve", None).await;
+    assert!(timers(&app).await.is_empty());
+}
+
+async fn responders_escalate_and_reassign(store: TestStore) {
+    let app = app(store).await;
+    app.apply("payments.yaml", PATIENT).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let id = open_one(&app, &admin, "errors").await;
+    let path = |what: &str| format!("/api/v1/incidents/{id}/{what}");
+    app.call(Method::POST, &path("acknowledge"), Some(&admin), None)
+        .await;
+    let (status, body) = app
+        .call(Method::POST, &path("escalate"), Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "triggered", "escalating pages again");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &path("reassign"),
+            Some(&admin),
+            Some(json!({"to": ["ann"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["assignees"], json!(["ann"]));
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &path("reassign"),
+            Some(&admin),
+            Some(json!({"to": ["ann", "nobody"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "to[1]");
+    let kinds = timeline_kinds(&app, &admin, &id).await;
+    assert_eq!(
+        kinds,
+        [
+            "alert.triggered",
+            "incident.acknowledged",
+            "incident.escalated",
+            "incident.retriggered",
+            "incident.reassigned"
+        ]
+    );
+    app.call(Method::POST, &path("resolve"), Some(&admin), None)
+        .await;
+    let (status, body) = app
+        .call(Method::POST, &path("escalate"), Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
+async fn flapping_alerts_are_held(store: TestStore) {
+    let app = app(store).await;
+    app.apply("payments.yaml", PATIENT).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let resolve = json!({"routing_key": "acme-payments-key-0001", "event_action": "resolve", "dedup_key": "flappy"});
+    // Changes 1 to 3 page as usual; a trigger as the 5th change within 10 minutes is
+    // flapping (the 4th, a resolve, is never held).
+    let first = open_one(&app, &admin, "flappy").await;
+    enqueue(&app, resolve.clone()).await;
+    app.clock.advance(std::time::Duration::from_secs(60));
+    open_one(&app, &admin, "flappy").await;
+    enqueue(&app, resolve.clone()).await;
+    let (status, _) = enqueue(
+        &app,
+        trigger("acme-payments-key-0001", Some("flappy"), "Payments failing"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let list = incidents_of(&app, &admin, "payments").await;
+    assert_eq!(
+        list.len(),
+        2,
+        "the flapping trigger opened no incident: {list:?}"
+    );
+    assert!(list.iter().all(|i| i["status"] == "resolved"));
+    let latest = list
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    assert!(latest > first.as_i64().unwrap());
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{latest}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let held = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "alert.held")
+        .cloned();
+    assert_eq!(
+        held.expect("the reason is on the timeline")["data"]["reason"],
+        "flapping: 5 changes in 10 minutes"
+    );
 }
