@@ -193,6 +193,42 @@ pub enum IncidentCommand {
     Ack(IncidentArgs),
     /// Resolve the incident and its alerts.
     Resolve(IncidentArgs),
+    /// Snooze an acknowledged incident: it pages again when the snooze ends.
+    Snooze {
+        /// The incident (#N or N).
+        id: String,
+        /// For how long, in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Escalate now: page again (an acknowledged incident goes back to triggered).
+    Escalate(IncidentArgs),
+    /// Assign the incident to other people; they are paged.
+    Reassign {
+        /// The incident (#N or N).
+        id: String,
+        /// The users to assign it to.
+        #[arg(long = "to", required = true, value_name = "USER")]
+        to: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List alerts, newest first; `--held` for those a maintenance window or flapping holds.
+    Alerts {
+        /// Only held alerts.
+        #[arg(long)]
+        held: bool,
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Counts, mean time to acknowledge and to resolve, per service, product or company.
     Stats {
         /// From this RFC 3339 time (default: 30 days ago).

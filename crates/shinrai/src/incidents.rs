@@ -172,6 +172,62 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
         }
         IncidentCommand::Ack(a) => act(&a.client, &a.id, "acknowledge", None, out).await?,
         IncidentCommand::Resolve(a) => act(&a.client, &a.id, "resolve", None, out).await?,
+        IncidentCommand::Snooze {
+            id,
+            minutes,
+            client,
+        } => {
+            act(
+                &client,
+                &id,
+                "snooze",
+                Some(json!({ "minutes": minutes })),
+                out,
+            )
+            .await?
+        }
+        IncidentCommand::Escalate(a) => act(&a.client, &a.id, "escalate", None, out).await?,
+        IncidentCommand::Reassign { id, to, client } => {
+            act(&client, &id, "reassign", Some(json!({ "to": to })), out).await?
+        }
+        IncidentCommand::Alerts {
+            held,
+            service,
+            limit,
+            client,
+        } => {
+            let mut query = vec![("limit", limit.to_string())];
+            if held {
+                query.push(("held", "true".into()));
+            }
+            if let Some(s) = service {
+                query.push(("service", s));
+            }
+            let list: Value = Client::new(&client)?.get("/api/v1/alerts", &query).await?;
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            match out {
+                Output::Json => print_json(&items),
+                Output::Table => print_table(
+                    &[
+                        "ALERT", "STATUS", "SERVICE", "INCIDENT", "SEEN", "HELD", "SUMMARY",
+                    ],
+                    items.iter().map(|a| {
+                        vec![
+                            s(&a["dedup_key"]),
+                            s(&a["status"]),
+                            s(&a["service"]),
+                            a["incident"]
+                                .as_i64()
+                                .map(|n| format!("#{n}"))
+                                .unwrap_or_else(|| "-".into()),
+                            format!("{}×", a["occurrences"]),
+                            s(&a["held"]),
+                            s(&a["body"]["summary"]),
+                        ]
+                    }),
+                ),
+            }
+        }
         IncidentCommand::Note { id, text, client } => {
             act(&client, &id, "notes", Some(json!({ "text": text })), out).await?
         }

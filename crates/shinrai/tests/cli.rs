@@ -359,6 +359,28 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         "need the DB team now",
     ]);
     assert_eq!(opened.trim(), "#2 opened on checkout (high urgency).");
+    cli(&["incident", "ack", "2"]);
+    let snoozed: serde_json::Value = serde_json::from_str(&cli(&[
+        "incident",
+        "snooze",
+        "#2",
+        "--minutes",
+        "30",
+        "--output",
+        "json",
+    ]))
+    .unwrap();
+    assert!(snoozed["snoozed_until"].is_string(), "{snoozed}");
+    assert_eq!(
+        cli(&["incident", "escalate", "2"]).trim(),
+        "#2 is triggered.",
+        "escalating an acknowledged incident pages again"
+    );
+    let alerts = cli(&["incident", "alerts"]);
+    assert!(
+        alerts.contains("CPU saturated") && alerts.contains("#1"),
+        "{alerts}"
+    );
     let stats = cli(&["incident", "stats"]);
     assert!(
         stats.contains("checkout") && stats.contains("total"),

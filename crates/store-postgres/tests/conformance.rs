@@ -106,3 +106,59 @@ async fn a_delete_racing_a_new_reference_never_leaves_it_dangling() {
     // Not asserted (scheduling decides), but printed so a run shows both orders happened.
     println!("service created first: {services_won}, team deleted first: {deletes_won}");
 }
+
+/// Two nodes on one PostgreSQL claim from 500 due timers at once: each timer is claimed
+/// by exactly one of them, and each claim finishes once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_claim_each_due_timer_exactly_once() {
+    use std::collections::HashSet;
+    use store::{NewTimer, TimerEffect};
+
+    let db = test_support::postgres_store().await;
+    let t0 = test_support::t0();
+    for i in 0..500 {
+        db.store
+            .set_timer(
+                NewTimer {
+                    kind: "test".into(),
+                    subject: format!("timer-{i}"),
+                    due_at: t0,
+                    data: serde_json::json!({}),
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+    }
+    let node = |owner: &'static str| {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            let lease_until = domain::Timestamp::from_second(t0.as_second() + 60).unwrap();
+            let mut acted = Vec::new();
+            loop {
+                let claimed = store
+                    .claim_timers(t0, owner, lease_until, 25)
+                    .await
+                    .unwrap();
+                if claimed.is_empty() {
+                    break;
+                }
+                for timer in claimed {
+                    let done = store
+                        .finish_timer(timer.id, timer.fence, TimerEffect::Drop, t0)
+                        .await
+                        .unwrap();
+                    assert!(done, "{owner} holds the lease on timer {}", timer.id);
+                    acted.push(timer.id);
+                }
+            }
+            acted
+        })
+    };
+    let (a, b) = (node("node-a"), node("node-b"));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let all: HashSet<i64> = a.iter().chain(&b).copied().collect();
+    assert_eq!(a.len() + b.len(), 500, "no timer acted on twice");
+    assert_eq!(all.len(), 500, "every timer acted on");
+    assert!(db.store.list_timers().await.unwrap().is_empty());
+}
