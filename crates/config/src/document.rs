@@ -9,6 +9,8 @@ use domain::catalog::FieldError;
 use domain::{
     Kind, Labels, MaintenanceWindowSpec, Name, RouterSpec, ServiceSpec, TeamSpec, UserSpec,
 };
+use oncall::escalation::EscalationPolicySpec;
+use oncall::schedule::ScheduleSpec;
 
 use crate::schema::{Issue, schemas};
 use crate::tree::{FieldLines, Node, Value, join};
@@ -70,6 +72,8 @@ pub enum Spec {
     Team(TeamSpec),
     User(UserSpec),
     Service(ServiceSpec),
+    Schedule(ScheduleSpec),
+    EscalationPolicy(EscalationPolicySpec),
     Router(RouterSpec),
     MaintenanceWindow(MaintenanceWindowSpec),
 }
@@ -89,6 +93,8 @@ impl Spec {
             Spec::Team(_) => Kind::Team,
             Spec::User(_) => Kind::User,
             Spec::Service(_) => Kind::Service,
+            Spec::Schedule(_) => Kind::Schedule,
+            Spec::EscalationPolicy(_) => Kind::EscalationPolicy,
             Spec::Router(_) => Kind::Router,
             Spec::MaintenanceWindow(_) => Kind::MaintenanceWindow,
         }
@@ -101,6 +107,8 @@ impl Spec {
             Spec::Team(s) => serde_json::to_value(s),
             Spec::User(s) => serde_json::to_value(s),
             Spec::Service(s) => serde_json::to_value(s),
+            Spec::Schedule(s) => serde_json::to_value(s),
+            Spec::EscalationPolicy(s) => serde_json::to_value(s),
             Spec::Router(s) => serde_json::to_value(s),
             Spec::MaintenanceWindow(s) => serde_json::to_value(s),
         };
@@ -130,6 +138,8 @@ impl Spec {
             Spec::Team(s) => s.validate(),
             Spec::User(s) => s.validate(),
             Spec::Service(s) => s.validate(),
+            Spec::Schedule(s) => s.validate(),
+            Spec::EscalationPolicy(s) => s.validate(),
             Spec::Router(s) => s.validate(),
             Spec::MaintenanceWindow(s) => s.validate(),
         }
@@ -171,11 +181,43 @@ impl Spec {
                     }
                 }
             }
-            Spec::Service(s) => refs.push(Reference {
-                path: "owner_team".into(),
-                kind: Kind::Team,
-                name: s.owner_team.clone(),
-            }),
+            Spec::Service(s) => {
+                refs.push(Reference {
+                    path: "owner_team".into(),
+                    kind: Kind::Team,
+                    name: s.owner_team.clone(),
+                });
+                if let Some(p) = &s.escalation_policy {
+                    refs.push(Reference {
+                        path: "escalation_policy".into(),
+                        kind: Kind::EscalationPolicy,
+                        name: p.clone(),
+                    });
+                }
+            }
+            Spec::Schedule(s) => {
+                for (i, layer) in s.layers.iter().enumerate() {
+                    for (j, u) in layer.users.iter().enumerate() {
+                        refs.push(Reference {
+                            path: format!("layers[{i}].users[{j}]"),
+                            kind: Kind::User,
+                            name: u.clone(),
+                        });
+                    }
+                }
+                for (i, o) in s.overrides.iter().enumerate() {
+                    refs.push(Reference {
+                        path: format!("overrides[{i}].user"),
+                        kind: Kind::User,
+                        name: o.user.clone(),
+                    });
+                }
+            }
+            Spec::EscalationPolicy(s) => {
+                for (path, kind, name) in s.references() {
+                    refs.push(Reference { path, kind, name });
+                }
+            }
             Spec::Router(s) => {
                 refs.push(Reference {
                     path: "team".into(),
@@ -214,6 +256,8 @@ fn deserialize(kind: Kind, value: serde_json::Value) -> Result<Spec, String> {
         Kind::Team => serde_json::from_value(value).map(Spec::Team),
         Kind::User => serde_json::from_value(value).map(Spec::User),
         Kind::Service => serde_json::from_value(value).map(Spec::Service),
+        Kind::Schedule => serde_json::from_value(value).map(Spec::Schedule),
+        Kind::EscalationPolicy => serde_json::from_value(value).map(Spec::EscalationPolicy),
         Kind::Router => serde_json::from_value(value).map(Spec::Router),
         Kind::MaintenanceWindow => serde_json::from_value(value).map(Spec::MaintenanceWindow),
     };

@@ -39,6 +39,8 @@ fn spec_schema_name(kind: Kind) -> &'static str {
         Kind::Team => "TeamSpec",
         Kind::User => "UserSpec",
         Kind::Service => "ServiceSpec",
+        Kind::Schedule => "ScheduleSpec",
+        Kind::EscalationPolicy => "EscalationPolicySpec",
         Kind::Router => "RouterSpec",
         Kind::MaintenanceWindow => "MaintenanceWindowSpec",
     }
@@ -65,6 +67,8 @@ pub(crate) fn schemas() -> &'static Schemas {
         add::<domain::TeamSpec>(&mut components);
         add::<domain::UserSpec>(&mut components);
         add::<domain::ServiceSpec>(&mut components);
+        add::<oncall::schedule::ScheduleSpec>(&mut components);
+        add::<oncall::escalation::EscalationPolicySpec>(&mut components);
         add::<domain::RouterSpec>(&mut components);
         add::<domain::MaintenanceWindowSpec>(&mut components);
         Schemas { components }

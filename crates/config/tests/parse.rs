@@ -76,7 +76,7 @@ spec:
     insta::assert_snapshot!(check(&[("teams.yaml", teams), ("services.yaml", services)]), @r#"
     teams.yaml:4: metadata.name: `Core` is not a valid name: may hold only lowercase letters, digits and '-' (found 'C')
     teams.yaml:6: spec.members[1]: `Bob` is not a valid name: may hold only lowercase letters, digits and '-' (found 'B')
-    teams.yaml:9: kind: unknown kind `Servce`; known kinds: User, Team, Service, Router, MaintenanceWindow
+    teams.yaml:9: kind: unknown kind `Servce`; known kinds: User, Team, Schedule, EscalationPolicy, Service, Router, MaintenanceWindow
     services.yaml:5: metadata.labels.tier: expected a string, found an integer (quote it: "...")
     services.yaml:6: metadata.owner: unknown field `owner`; expected one of name, labels
     services.yaml:7: spec.owner_team: missing required field

@@ -28,6 +28,10 @@ pub enum Kind {
     Team,
     User,
     Service,
+    /// Who is on call when: layers of rotations, restrictions and overrides.
+    Schedule,
+    /// Who is paged for an incident, in which order, and when.
+    EscalationPolicy,
     /// A team's router: one integration whose rules pick the service.
     Router,
     /// A time when some services' alerts page no one.
@@ -36,9 +40,11 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order `apply` creates them: what others refer to comes first.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::User,
         Kind::Team,
+        Kind::Schedule,
+        Kind::EscalationPolicy,
         Kind::Service,
         Kind::Router,
         Kind::MaintenanceWindow,
@@ -49,6 +55,8 @@ impl Kind {
             Kind::Team => "Team",
             Kind::User => "User",
             Kind::Service => "Service",
+            Kind::Schedule => "Schedule",
+            Kind::EscalationPolicy => "EscalationPolicy",
             Kind::Router => "Router",
             Kind::MaintenanceWindow => "MaintenanceWindow",
         }
@@ -60,6 +68,8 @@ impl Kind {
             Kind::Team => "teams",
             Kind::User => "users",
             Kind::Service => "services",
+            Kind::Schedule => "schedules",
+            Kind::EscalationPolicy => "escalation-policies",
             Kind::Router => "routers",
             Kind::MaintenanceWindow => "maintenance-windows",
         }
@@ -270,6 +280,10 @@ pub struct ServiceSpec {
     /// within `minutes` open no new incident until it settles. Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flapping: Option<Flapping>,
+    /// Who is paged for the service's incidents, in which order. Without one, incidents
+    /// are recorded but page no one. Must name an `EscalationPolicy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_policy: Option<Name>,
 }
 
 /// When an alert flaps: more than `changes` state changes within `minutes`.

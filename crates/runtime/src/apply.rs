@@ -137,15 +137,15 @@ pub fn scope_of(
             .and_then(|t| Name::new(t).ok())
             .into_iter()
             .collect(),
-        Kind::Router => spec
+        Kind::Router | Kind::EscalationPolicy => spec
             .get("team")
             .and_then(|t| t.as_str())
             .and_then(|t| Name::new(t).ok())
             .into_iter()
             .collect(),
-        // A window may cover services of several teams: its company (or a global
-        // admin) owns it.
-        Kind::MaintenanceWindow => Vec::new(),
+        // A window may cover services of several teams, and a schedule rotates people
+        // of any team: their company (or a global admin) owns them.
+        Kind::MaintenanceWindow | Kind::Schedule => Vec::new(),
         Kind::User => teams
             .iter()
             .filter(|t| {

@@ -64,6 +64,35 @@ impl Store for InstrumentedStore {
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
         self.timed("find_by_key", self.inner.find_by_key(key)).await
     }
+    async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
+        self.timed("add_override", self.inner.add_override(o, ctx))
+            .await
+    }
+    async fn list_overrides(
+        &self,
+        schedule: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<OverrideRecord>> {
+        self.timed(
+            "list_overrides",
+            self.inner.list_overrides(schedule, from, to),
+        )
+        .await
+    }
+    async fn delete_override(
+        &self,
+        schedule: &Name,
+        id: i64,
+        scope: &domain::AccessTarget,
+        ctx: &WriteContext,
+    ) -> Result<OverrideRecord> {
+        self.timed(
+            "delete_override",
+            self.inner.delete_override(schedule, id, scope, ctx),
+        )
+        .await
+    }
     async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
         self.timed("set_timer", self.inner.set_timer(timer, now))
             .await

@@ -83,6 +83,7 @@ impl TimerWorker {
                 None => TimerEffect::Drop,
             },
             store::HEARTBEAT => self.missed_heartbeat(timer, now).await?,
+            store::ESCALATE => self.escalate(timer, now).await?,
             other => {
                 tracing::warn!(
                     kind = other,
@@ -91,6 +92,42 @@ impl TimerWorker {
                 TimerEffect::Drop
             }
         })
+    }
+
+    /// The step a triggered incident's escalation takes now.
+    async fn escalate(&self, timer: &TimerRecord, now: Timestamp) -> store::Result<TimerEffect> {
+        let d = &timer.data;
+        let Some(incident) = d["incident"].as_i64() else {
+            return Ok(TimerEffect::Drop);
+        };
+        let Some(detail) = self.store.get_incident(incident).await? else {
+            return Ok(TimerEffect::Drop);
+        };
+        let Some(escalation) = detail.incident.escalation else {
+            return Ok(TimerEffect::Drop);
+        };
+        if detail.incident.status != paging::Status::Triggered {
+            return Ok(TimerEffect::Drop);
+        }
+        let from = oncall::escalation::Step {
+            round: d["round"].as_u64().unwrap_or(0) as u32,
+            level: d["level"].as_u64().unwrap_or(0) as usize,
+        };
+        let advance = d["advance"].as_bool().unwrap_or(false);
+        let dir = crate::oncall::StoreDirectory::load(self.store.as_ref(), now).await?;
+        Ok(
+            match crate::oncall::escalation_step(
+                incident,
+                &escalation.spec,
+                from,
+                advance,
+                now,
+                &dir,
+            ) {
+                Some(step) => TimerEffect::Escalate(Box::new(step)),
+                None => TimerEffect::Drop,
+            },
+        )
     }
 
     /// A heartbeat that missed its deadline opens its alert, shaped by its service like

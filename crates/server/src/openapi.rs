@@ -141,7 +141,7 @@ pub fn document(routes: &Routes) -> OpenApi {
         };
         paths = paths.path(r.path.clone(), PathItem::new(method, op.build()));
     }
-    use crate::api::{analytics, audit, config, incidents, objects, session, tokens};
+    use crate::api::{analytics, audit, config, incidents, objects, oncall, session, tokens};
     // Each type brings the schemas it refers to (labels, names, grants …), so that no
     // `$ref` in the document points at nothing.
     let components = [
@@ -173,6 +173,11 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
         schema::<incidents::SnoozeInput>(),
+        schema::<oncall::ShiftsView>(),
+        schema::<oncall::OnCallView>(),
+        schema::<oncall::OverrideInput>(),
+        schema::<oncall::OverrideView>(),
+        schema::<oncall::OverrideList>(),
         schema::<incidents::ReassignInput>(),
         schema::<incidents::NewIncident>(),
         schema::<incidents::MergeInput>(),
@@ -182,6 +187,8 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<domain::TeamSpec>(),
         schema::<domain::UserSpec>(),
         schema::<domain::ServiceSpec>(),
+        schema::<::oncall::schedule::ScheduleSpec>(),
+        schema::<::oncall::escalation::EscalationPolicySpec>(),
         schema::<domain::RouterSpec>(),
         schema::<domain::MaintenanceWindowSpec>(),
     ]

@@ -54,6 +54,15 @@ pub enum Command {
     /// Services, through a running server.
     #[command(subcommand)]
     Service(ObjectCommand),
+    /// Who is on call, shifts and overrides, through a running server.
+    #[command(subcommand)]
+    Oncall(OncallCommand),
+    /// On-call schedules, through a running server.
+    #[command(subcommand)]
+    Schedule(ObjectCommand),
+    /// Escalation policies, through a running server.
+    #[command(subcommand)]
+    Policy(ObjectCommand),
     /// Team routers (one integration, rules that pick the service), through a running server.
     #[command(subcommand)]
     Router(ObjectCommand),
@@ -155,6 +164,62 @@ pub enum ObjectCommand {
     List(ListArgs),
     /// Show one object.
     Show(ShowArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OncallCommand {
+    /// Who is on call now (or at --at): every schedule, or the levels of a service's or a
+    /// policy's escalation.
+    Who {
+        /// The levels of this service's escalation policy.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this schedule.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// The levels of this escalation policy.
+        #[arg(long)]
+        policy: Option<String>,
+        /// An RFC 3339 instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A schedule's shifts and gaps for a range.
+    Shifts {
+        schedule: String,
+        /// RFC 3339 start (default: now).
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 end (default: a week after --from).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Put someone on call on a schedule from --from to --to.
+    Override {
+        schedule: String,
+        /// Who covers.
+        #[arg(long)]
+        user: String,
+        /// RFC 3339 start.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339 end.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove an override (its id is in `shinrai oncall override`'s answer).
+    Unoverride {
+        schedule: String,
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -309,11 +374,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
         Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,
         Command::Service(ObjectCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Schedule(ObjectCommand::List(a)) => list(Kind::Schedule, a, out).await,
+        Command::Schedule(ObjectCommand::Show(a)) => show(Kind::Schedule, a, out).await,
+        Command::Policy(ObjectCommand::List(a)) => list(Kind::EscalationPolicy, a, out).await,
+        Command::Policy(ObjectCommand::Show(a)) => show(Kind::EscalationPolicy, a, out).await,
         Command::Router(ObjectCommand::List(a)) => list(Kind::Router, a, out).await,
         Command::Router(ObjectCommand::Show(a)) => show(Kind::Router, a, out).await,
         Command::Maintenance(ObjectCommand::List(a)) => list(Kind::MaintenanceWindow, a, out).await,
         Command::Maintenance(ObjectCommand::Show(a)) => show(Kind::MaintenanceWindow, a, out).await,
         Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
+        Command::Oncall(cmd) => crate::oncall::run(cmd, out).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "shinrai", &mut std::io::stdout());
@@ -683,6 +753,51 @@ async fn list(kind: Kind, args: ListArgs, out: Output) -> anyhow::Result<ExitCod
                             .map_or(0, Vec::len)
                             .to_string();
                         vec![s(&o["metadata"]["name"]), members, labels(o), managed(o)]
+                    }),
+                ),
+                Kind::Schedule => print_table(
+                    &[
+                        "NAME",
+                        "TIME ZONE",
+                        "LAYERS",
+                        "PEOPLE",
+                        "LABELS",
+                        "MANAGED BY",
+                    ],
+                    items.iter().map(|o| {
+                        let layers = o["spec"]["layers"].as_array().cloned().unwrap_or_default();
+                        let mut people: Vec<&str> = layers
+                            .iter()
+                            .flat_map(|l| l["users"].as_array().into_iter().flatten())
+                            .filter_map(|u| u.as_str())
+                            .collect();
+                        people.sort_unstable();
+                        people.dedup();
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["time_zone"]),
+                            layers.len().to_string(),
+                            people.join(","),
+                            labels(o),
+                            managed(o),
+                        ]
+                    }),
+                ),
+                Kind::EscalationPolicy => print_table(
+                    &["NAME", "TEAM", "LEVELS", "REPEAT", "LABELS", "MANAGED BY"],
+                    items.iter().map(|o| {
+                        let levels = o["spec"]["levels"]
+                            .as_array()
+                            .map_or(0, Vec::len)
+                            .to_string();
+                        vec![
+                            s(&o["metadata"]["name"]),
+                            s(&o["spec"]["team"]),
+                            levels,
+                            o["spec"]["repeat"].to_string(),
+                            labels(o),
+                            managed(o),
+                        ]
                     }),
                 ),
                 Kind::Router => print_table(

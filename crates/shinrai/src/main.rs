@@ -7,6 +7,7 @@
 mod cli;
 mod client;
 mod incidents;
+mod oncall;
 mod output;
 mod serve;
 mod settings;

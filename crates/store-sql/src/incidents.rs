@@ -13,7 +13,7 @@ use crate::timers::{delete_timer, release_timer, set_timer, wake_timer};
 use crate::{SqlStore, built, push_in, query_with};
 
 const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_at, updated_at, \
-     acknowledged_at, acknowledged_by, resolved_at, resolved_by, assignees, snoozed_until";
+     acknowledged_at, acknowledged_by, resolved_at, resolved_by, assignees, snoozed_until, escalation";
 const ALERT_COLUMNS: &str = "id, incident_id, service, integration, dedup_key, status, body, \
      occurrences, first_seen, last_seen, resolved_at, held";
 
@@ -140,7 +140,9 @@ impl SqlStore {
                                 }
                                 other => other,
                             })?;
-                        row.try_get("id").map_err(corrupt)?
+                        let id: i64 = row.try_get("id").map_err(corrupt)?;
+                        start_escalation(tx, id, &ev.service, at).await?;
+                        id
                     }
                 };
                 let res = sqlx::query(
@@ -420,6 +422,9 @@ impl SqlStore {
         .map_err(unavailable)?
         .try_get("id")
         .map_err(corrupt)?;
+        let service = Name::new(row.try_get::<String, _>("service").map_err(corrupt)?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        start_escalation(tx, incident, &service, at).await?;
         sqlx::query("UPDATE alerts SET incident_id = $1, held = NULL WHERE id = $2")
             .bind(incident)
             .bind(alert)
@@ -431,6 +436,63 @@ impl SqlStore {
         let data = json!({ "dedup_key": dedup_key, "reason": reason, "held": held });
         log(tx, incident, at, "alert.released", "shinrai", &data).await?;
         Ok(Some(incident))
+    }
+
+    /// Records an escalation step on a triggered incident: who is paged (now its
+    /// assignees), who was skipped and why, and the next step's timer.
+    pub(crate) async fn escalation_step(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        step: EscalationStep,
+        at: i64,
+    ) -> Result<()> {
+        let current = self.incident_for_update(tx, step.incident).await?;
+        let Some(mut escalation) = current.escalation else {
+            return Ok(());
+        };
+        if current.status != Status::Triggered {
+            return Ok(());
+        }
+        escalation.round = step.round;
+        escalation.level = step.level;
+        escalation.exhausted = step.fallback;
+        let snapshot = json!({ "policy": escalation.policy, "spec": escalation.spec, "round": step.round,
+                               "level": step.level, "exhausted": step.fallback });
+        let people: Vec<&str> = step.people.iter().map(Name::as_str).collect();
+        let assignees = if people.is_empty() {
+            current.assignees.clone()
+        } else {
+            people.iter().map(|p| (*p).to_owned()).collect()
+        };
+        sqlx::query(
+            "UPDATE incidents SET escalation = $1, assignees = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(snapshot.to_string())
+        .bind(to_json(&assignees)?)
+        .bind(at)
+        .bind(step.incident)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+        let (kind, data) = if step.fallback {
+            (
+                "escalation.exhausted",
+                json!({ "policy": escalation.policy, "people": people, "skipped": step.skipped }),
+            )
+        } else {
+            (
+                "escalation.level",
+                json!({ "policy": escalation.policy, "round": step.round + 1,
+                                          "level": step.level + 1, "people": people, "skipped": step.skipped }),
+            )
+        };
+        log(tx, step.incident, at, kind, "shinrai", &data).await?;
+        if let Some((round, level, due)) = step.next {
+            let mut timer = escalate_timer(step.incident, round, level, false, at)?;
+            timer.due_at = due;
+            set_timer(tx, &timer, at).await?;
+        }
+        Ok(())
     }
 
     /// An acknowledged incident goes back to triggered (its acknowledgement timed out, or
@@ -935,6 +997,8 @@ impl SqlStore {
                     let data = json!({ "reason": "escalated by hand" });
                     retrigger(&mut tx, id, at, "incident.retriggered", &ctx.actor, &data).await?;
                 }
+                // The next level is paged now.
+                resume_escalation(&mut tx, id, at, true).await?;
             }
             IncidentAction::Reassign { to } => {
                 if current.status == Status::Resolved {
@@ -997,6 +1061,8 @@ async fn acknowledge_incident(
     actor: &str,
     timeout: Option<std::time::Duration>,
 ) -> Result<()> {
+    // An acknowledgement stops escalation.
+    delete_timer(tx, ESCALATE, &format!("incident:{id}")).await?;
     if let Some(timeout) = timeout {
         let after = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
         let due = timestamp(at.saturating_add(after))?;
@@ -1056,7 +1122,103 @@ async fn retrigger(
     .await
     .map_err(unavailable)?;
     delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
-    log(tx, id, at, kind, actor, data).await
+    log(tx, id, at, kind, actor, data).await?;
+    // Paging starts again where the escalation stood.
+    resume_escalation(tx, id, at, false).await
+}
+
+/// Copies the service's escalation policy onto a new incident and makes its first step
+/// due now. A service without a policy (or whose policy is gone) pages no one.
+async fn start_escalation(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    service: &Name,
+    at: i64,
+) -> Result<()> {
+    let Some(service_spec) = object_spec(tx, "Service", service.as_str()).await? else {
+        return Ok(());
+    };
+    let Some(policy) = service_spec["escalation_policy"]
+        .as_str()
+        .map(str::to_owned)
+    else {
+        return Ok(());
+    };
+    let Some(policy_spec) = object_spec(tx, "EscalationPolicy", &policy).await? else {
+        return Ok(());
+    };
+    let snapshot = json!({ "policy": policy, "spec": policy_spec, "round": 0, "level": 0, "exhausted": false });
+    sqlx::query("UPDATE incidents SET escalation = $1 WHERE id = $2")
+        .bind(snapshot.to_string())
+        .bind(incident)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    set_timer(tx, &escalate_timer(incident, 0, 0, false, at)?, at).await
+}
+
+async fn object_spec(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    name: &str,
+) -> Result<Option<Value>> {
+    let row = sqlx::query("SELECT spec FROM objects WHERE kind = $1 AND name = $2")
+        .bind(kind)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    row.map(|r| from_json::<Value>("spec", &r.try_get::<String, _>("spec").map_err(corrupt)?))
+        .transpose()
+}
+
+/// Makes an incident's escalation due now: at the level where it stands, or (with
+/// `advance`) the one after it. Does nothing for an incident without one, or whose policy
+/// ran out.
+pub(crate) async fn resume_escalation(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    at: i64,
+    advance: bool,
+) -> Result<()> {
+    let row = sqlx::query("SELECT escalation FROM incidents WHERE id = $1")
+        .bind(incident)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    let Some(text) = row
+        .try_get::<Option<String>, _>("escalation")
+        .map_err(corrupt)?
+    else {
+        return Ok(());
+    };
+    let e: Value = from_json("escalation", &text)?;
+    if e["exhausted"].as_bool() == Some(true) && !advance {
+        return Ok(());
+    }
+    let round = e["round"].as_u64().unwrap_or(0) as u32;
+    let level = e["level"].as_u64().unwrap_or(0) as usize;
+    set_timer(
+        tx,
+        &escalate_timer(incident, round, level, advance, at)?,
+        at,
+    )
+    .await
+}
+
+fn escalate_timer(
+    incident: i64,
+    round: u32,
+    level: usize,
+    advance: bool,
+    at: i64,
+) -> Result<NewTimer> {
+    Ok(NewTimer {
+        kind: ESCALATE.into(),
+        subject: format!("incident:{incident}"),
+        due_at: timestamp(at)?,
+        data: json!({ "incident": incident, "round": round, "level": level, "advance": advance }),
+    })
 }
 
 async fn resolve_incident(
@@ -1066,6 +1228,7 @@ async fn resolve_incident(
     actor: &str,
 ) -> Result<()> {
     delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
+    delete_timer(tx, ESCALATE, &format!("incident:{id}")).await?;
     sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, snoozed_until = NULL, updated_at = $1 WHERE id = $3")
         .bind(at)
         .bind(actor)
@@ -1134,6 +1297,11 @@ fn incident_from_row(row: &AnyRow, dedup_keys: Vec<String>) -> Result<IncidentRe
             &row.try_get::<String, _>("assignees").map_err(corrupt)?,
         )?,
         snoozed_until: opt_ts(row, "snoozed_until")?,
+        escalation: row
+            .try_get::<Option<String>, _>("escalation")
+            .map_err(corrupt)?
+            .map(|text| escalation_from_json(&text))
+            .transpose()?,
         dedup_keys,
     })
 }
@@ -1153,5 +1321,18 @@ fn alert_from_row(row: &AnyRow) -> Result<AlertRecord> {
         last_seen: timestamp(row.try_get("last_seen").map_err(corrupt)?)?,
         resolved_at: opt_ts(row, "resolved_at")?,
         held: row.try_get("held").map_err(corrupt)?,
+    })
+}
+
+fn escalation_from_json(text: &str) -> Result<Escalation> {
+    let v: Value = from_json("escalation", text)?;
+    let policy = v["policy"].as_str().unwrap_or_default();
+    Ok(Escalation {
+        policy: Name::new(policy)
+            .map_err(|e| StoreError::Corrupt(format!("escalation policy {policy:?}: {e}")))?,
+        spec: v["spec"].clone(),
+        round: v["round"].as_u64().unwrap_or(0) as u32,
+        level: v["level"].as_u64().unwrap_or(0) as usize,
+        exhausted: v["exhausted"].as_bool().unwrap_or(false),
     })
 }

@@ -9,6 +9,7 @@
 //! backend crates and in [`Dialect`].
 
 mod incidents;
+mod oncall;
 mod rows;
 mod timers;
 
@@ -473,6 +474,29 @@ impl Store for SqlStore {
         self.merge_incidents_impl(target, sources, ctx).await
     }
 
+    async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
+        self.add_override_impl(o, ctx).await
+    }
+
+    async fn list_overrides(
+        &self,
+        schedule: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<OverrideRecord>> {
+        self.list_overrides_impl(schedule, from, to).await
+    }
+
+    async fn delete_override(
+        &self,
+        schedule: &Name,
+        id: i64,
+        scope: &domain::AccessTarget,
+        ctx: &WriteContext,
+    ) -> Result<OverrideRecord> {
+        self.delete_override_impl(schedule, id, scope, ctx).await
+    }
+
     async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
         self.set_timer_impl(timer, now).await
     }
@@ -904,7 +928,7 @@ async fn delete_indexes(tx: &mut Transaction<'static, Any>, kind: Kind, name: &N
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_audit(
+pub(crate) async fn insert_audit(
     tx: &mut Transaction<'static, Any>,
     ctx: &WriteContext,
     action: &str,

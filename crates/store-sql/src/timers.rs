@@ -99,6 +99,9 @@ impl SqlStore {
                 self.release(&mut tx, alert, micros(now), &reason, urgency)
                     .await?;
             }
+            TimerEffect::Escalate(step) => {
+                self.escalation_step(&mut tx, *step, micros(now)).await?;
+            }
             TimerEffect::Drop => {}
         }
         tx.commit().await.map_err(unavailable)?;

@@ -78,6 +78,8 @@ pub const WAKE: &str = "incident.wake";
 pub const RELEASE: &str = "alert.release";
 /// A heartbeat's deadline, set by each ping.
 pub const HEARTBEAT: &str = "heartbeat";
+/// An incident's next escalation step.
+pub const ESCALATE: &str = "incident.escalate";
 
 /// A timer as stored, or as a claim returned it.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,8 +112,40 @@ pub enum TimerEffect {
         reason: String,
         urgency: Option<Urgency>,
     },
+    /// An escalation step: the people a level pages, recorded once, and the step after.
+    Escalate(Box<EscalationStep>),
     /// Nothing is left to do (the integration was removed).
     Drop,
+}
+
+/// One escalation step, as the timer worker worked it out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EscalationStep {
+    pub incident: i64,
+    /// The step this is (`round`, `level`); the store acts only if the incident still
+    /// stands there and is triggered.
+    pub round: u32,
+    pub level: usize,
+    /// Who is paged now (assigned to the incident).
+    pub people: Vec<Name>,
+    /// Targets that gave nobody, and why.
+    pub skipped: Vec<String>,
+    /// `true` when this pages the fallback after the policy ran out.
+    pub fallback: bool,
+    /// The next step and when it is due; `None` once the fallback is paged.
+    pub next: Option<(u32, usize, Timestamp)>,
+}
+
+/// Where an incident's escalation stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Escalation {
+    pub policy: Name,
+    /// The policy's spec as it was when the incident opened.
+    pub spec: Value,
+    pub round: u32,
+    pub level: usize,
+    /// `true` once the policy ran out and the fallback was paged.
+    pub exhausted: bool,
 }
 
 /// What an ingested event did.
@@ -163,6 +197,8 @@ pub struct IncidentRecord {
     pub assignees: Vec<String>,
     /// Until when an acknowledged incident is snoozed.
     pub snoozed_until: Option<Timestamp>,
+    /// The escalation it follows, when its service has a policy.
+    pub escalation: Option<Escalation>,
     /// The dedup keys of its alerts, oldest first.
     pub dedup_keys: Vec<String>,
 }

@@ -10,9 +10,11 @@
 
 pub mod conformance;
 mod incidents;
+mod oncall;
 mod records;
 
 pub use incidents::*;
+pub use oncall::*;
 pub use records::*;
 
 use async_trait::async_trait;
@@ -155,6 +157,26 @@ pub trait Store: Send + Sync + 'static {
         sources: Vec<i64>,
         ctx: &WriteContext,
     ) -> Result<IncidentRecord>;
+
+    // Schedule overrides made through the API.
+
+    /// Records an override, with an audit row.
+    async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord>;
+    /// A schedule's overrides that overlap `[from, to)`, oldest first (later ones win).
+    async fn list_overrides(
+        &self,
+        schedule: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<OverrideRecord>>;
+    /// Removes an override of a schedule, with an audit row.
+    async fn delete_override(
+        &self,
+        schedule: &Name,
+        id: i64,
+        scope: &domain::AccessTarget,
+        ctx: &WriteContext,
+    ) -> Result<OverrideRecord>;
 
     // Timers (invariant: rows, claimed with fenced leases).
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 /// Crates that do no I/O: `domain`, the configuration model and the capability crates.
-const PURE: &[&str] = &["domain", "config", "paging"];
+const PURE: &[&str] = &["domain", "config", "paging", "oncall"];
 /// Crates that mean I/O, time or randomness; pure crates must not depend on them.
 const IO: &[&str] = &[
     "tokio",
@@ -24,8 +24,9 @@ const IO: &[&str] = &[
 /// only. Later capabilities add their row (`oncall -> domain`, `paging -> oncall`, …).
 const CAPABILITY_GRAPH: &[(&str, &[&str])] = &[
     ("domain", &[]),
-    ("config", &["domain"]),
+    ("config", &["domain", "oncall"]),
     ("paging", &["domain"]),
+    ("oncall", &["domain"]),
 ];
 const BACKENDS: &[&str] = &["store-sqlite", "store-postgres"];
 /// Only these may name a concrete backend.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod incidents;
 pub mod objects;
+pub mod oncall;
 pub mod session;
 pub mod tokens;
 
@@ -30,6 +31,7 @@ pub fn routes(r: Routes) -> Routes {
     let r = session::routes(r);
     let r = config::routes(r);
     let r = incidents::routes(r);
+    let r = oncall::routes(r);
     analytics::routes(r)
 }
 

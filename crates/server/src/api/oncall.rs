@@ -1,0 +1,726 @@
+//! On-call: rendered shifts and gaps of a schedule, who is on call now or at an instant
+//! (for a schedule, an escalation policy or a service), overrides, and iCalendar feeds per
+//! schedule and per user.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use domain::{Kind, Name, Role, Timestamp};
+use oncall::schedule::{Compiled, Rendered, Shift, ShiftSource};
+use serde::{Deserialize, Serialize};
+use store::{NewOverride, ObjectRecord, WriteContext};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, FieldProblem};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::{Access, Doc, Method, Routes};
+
+/// The longest range rendered at once.
+const MAX_RANGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 366);
+
+pub fn routes(r: Routes) -> Routes {
+    r.add(
+        Method::Get,
+        "/api/v1/schedules/{name}/shifts",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "on-call",
+            "A schedule's final shifts and gaps for a range (and each layer's, with layers=true)",
+        )
+        .response("ShiftsView")
+        .query("from", "RFC 3339 start (default: now)")
+        .query("to", "RFC 3339 end (default: 7 days after from; at most 366 days)")
+        .query("layers", "true: also render each layer on its own"),
+        shifts,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/oncall",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "on-call",
+            "Who is on call now or at `at`: for every schedule, or for one schedule, escalation policy or service",
+        )
+        .response("OnCallView")
+        .query("at", "RFC 3339 instant (default: now)")
+        .query("schedule", "Only this schedule")
+        .query("policy", "Who each level of this escalation policy would page")
+        .query("service", "Who each level of this service's escalation policy would page"),
+        who,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/schedules/{name}/overrides",
+        Access::Role(Role::Viewer),
+        Doc::new("on-call", "Overrides made through the API that overlap a range")
+            .response("OverrideList")
+            .query("from", "RFC 3339 start (default: now)")
+            .query("to", "RFC 3339 end (default: 30 days after from)"),
+        list_overrides,
+    )
+    .add(
+        Method::Post,
+        "/api/v1/schedules/{name}/overrides",
+        Access::Role(Role::Responder),
+        Doc::new(
+            "on-call",
+            "Put someone on call instead of whoever the layers say, from start to end",
+        )
+        .request("OverrideInput")
+        .response("OverrideView")
+        .status(201),
+        create_override,
+    )
+    .add(
+        Method::Delete,
+        "/api/v1/schedules/{name}/overrides/{id}",
+        Access::Role(Role::Responder),
+        Doc::new("on-call", "Remove an override").status(204),
+        delete_override,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/schedules/{name}/calendar.ics",
+        Access::Role(Role::Viewer),
+        Doc::new("on-call", "The schedule's shifts as an iCalendar feed (RFC 5545)")
+            .query("from", "RFC 3339 start (default: 7 days ago)")
+            .query("to", "RFC 3339 end (default: 90 days after from)"),
+        schedule_feed,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/users/{name}/calendar.ics",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "on-call",
+            "A person's shifts on every schedule they may see, as an iCalendar feed",
+        )
+        .query("from", "RFC 3339 start (default: 7 days ago)")
+        .query("to", "RFC 3339 end (default: 90 days after from)"),
+        user_feed,
+    )
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShiftView {
+    pub user: String,
+    pub start: String,
+    pub end: String,
+    /// The layer it comes from, or `override`.
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GapView {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LayerView {
+    pub name: String,
+    pub shifts: Vec<ShiftView>,
+    pub gaps: Vec<GapView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShiftsView {
+    pub schedule: String,
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    /// The final schedule: layers and overrides combined, never overlapping.
+    pub shifts: Vec<ShiftView>,
+    /// Times in the range nobody is on call.
+    pub gaps: Vec<GapView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<LayerView>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleOnCall {
+    pub schedule: String,
+    /// Who is on call, absent in a gap.
+    pub user: Option<String>,
+    /// Until when (the shift's end).
+    pub until: Option<String>,
+    /// Who comes next, and from when.
+    pub next_user: Option<String>,
+    pub next_start: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LevelOnCall {
+    /// 1 for the first level.
+    pub level: usize,
+    pub people: Vec<String>,
+    /// Targets that give nobody, and why.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OnCallView {
+    pub at: String,
+    /// One row per schedule asked about.
+    pub schedules: Vec<ScheduleOnCall>,
+    /// The escalation policy asked about (directly, or through its service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelOnCall>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideInput {
+    /// Who is on call instead.
+    pub user: String,
+    /// RFC 3339 start.
+    pub start: String,
+    /// RFC 3339 end, after start.
+    pub end: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OverrideView {
+    pub id: i64,
+    pub schedule: String,
+    pub user: String,
+    pub start: String,
+    pub end: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OverrideList {
+    pub items: Vec<OverrideView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeParams {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub layers: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhoParams {
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+fn instant(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
+    value
+        .map(|v| {
+            v.parse::<Timestamp>().map_err(|e| {
+                ApiError::bad_request(
+                    field,
+                    format!("{field} must be an RFC 3339 time such as 2026-11-25T09:00:00Z: {e}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn shift_after(t: Timestamp, d: jiff::SignedDuration) -> Timestamp {
+    t.checked_add(d).unwrap_or(t)
+}
+
+/// `[from, to)` from the parameters, with defaults, checked.
+fn range(
+    p: &RangeParams,
+    now: Timestamp,
+    default_from: jiff::SignedDuration,
+    default_len: jiff::SignedDuration,
+) -> ApiResult<(Timestamp, Timestamp)> {
+    let from =
+        instant("from", p.from.as_deref())?.unwrap_or_else(|| shift_after(now, default_from));
+    let to = instant("to", p.to.as_deref())?.unwrap_or_else(|| shift_after(from, default_len));
+    if to <= from {
+        return Err(ApiError::bad_request("to", "`to` must be after `from`"));
+    }
+    if to.duration_since(from) > MAX_RANGE {
+        return Err(ApiError::bad_request(
+            "to",
+            "a range covers at most 366 days",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// A schedule the caller may see (404 otherwise), with its spec.
+async fn schedule(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    role: Role,
+) -> ApiResult<(ObjectRecord, oncall::schedule::ScheduleSpec)> {
+    let hidden = || ApiError::NotFound(format!("schedule {name} does not exist"));
+    let n = Name::new(name).map_err(|_| hidden())?;
+    let record = state
+        .store
+        .get_object(Kind::Schedule, &n)
+        .await?
+        .ok_or_else(hidden)?;
+    let target =
+        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+    if !caller.may(Role::Viewer, &target) {
+        return Err(hidden());
+    }
+    if !caller.may(role, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may see schedule {name} but not change it: that needs the {role} role over it",
+            caller.actor()
+        )));
+    }
+    let spec = serde_json::from_value(record.spec.clone())
+        .map_err(|e| ApiError::Internal(format!("schedule {name} does not parse: {e}")))?;
+    Ok((record, spec))
+}
+
+async fn compiled(
+    state: &AppState,
+    record: &ObjectRecord,
+    from: Timestamp,
+    to: Timestamp,
+) -> ApiResult<Compiled> {
+    runtime::oncall::schedule_with_overrides(state.store.as_ref(), record, from, to)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("schedule {} does not compile", record.name)))
+}
+
+fn source(s: &ShiftSource) -> String {
+    match s {
+        ShiftSource::Layer { name, .. } => name.clone(),
+        ShiftSource::Override => "override".into(),
+    }
+}
+
+fn shift_view(s: &Shift) -> ShiftView {
+    ShiftView {
+        user: s.user.to_string(),
+        start: s.start.to_string(),
+        end: s.end.to_string(),
+        source: source(&s.source),
+    }
+}
+
+fn gaps(r: &Rendered) -> Vec<GapView> {
+    r.gaps
+        .iter()
+        .map(|(a, b)| GapView {
+            start: a.to_string(),
+            end: b.to_string(),
+        })
+        .collect()
+}
+
+async fn shifts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<RangeParams>,
+) -> ApiResult<Json<ShiftsView>> {
+    let (record, spec) = schedule(&state, &caller, &name, Role::Viewer).await?;
+    let (from, to) = range(
+        &p,
+        state.clock.now(),
+        jiff::SignedDuration::ZERO,
+        jiff::SignedDuration::from_hours(7 * 24),
+    )?;
+    let c = compiled(&state, &record, from, to).await?;
+    let rendered = c.render(from, to);
+    let layers = p.layers.unwrap_or(false).then(|| {
+        spec.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let r = c.render_layer(i, from, to);
+                LayerView {
+                    name: l.name.clone(),
+                    shifts: r.shifts.iter().map(shift_view).collect(),
+                    gaps: gaps(&r),
+                }
+            })
+            .collect()
+    });
+    Ok(Json(ShiftsView {
+        schedule: record.name.to_string(),
+        time_zone: spec.time_zone.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        shifts: rendered.shifts.iter().map(shift_view).collect(),
+        gaps: gaps(&rendered),
+        layers,
+    }))
+}
+
+fn on_call_row(name: &Name, c: &Compiled, at: Timestamp) -> ScheduleOnCall {
+    let now = c.on_call_at(at);
+    let next = c.next_after(at);
+    ScheduleOnCall {
+        schedule: name.to_string(),
+        user: now.as_ref().map(|s| s.user.to_string()),
+        until: now.as_ref().map(|s| s.end.to_string()),
+        next_user: next.as_ref().map(|s| s.user.to_string()),
+        next_start: next.as_ref().map(|s| s.start.to_string()),
+    }
+}
+
+async fn who(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<WhoParams>,
+) -> ApiResult<Json<OnCallView>> {
+    let at = instant("at", p.at.as_deref())?.unwrap_or_else(|| state.clock.now());
+    let asked = [
+        p.schedule.is_some(),
+        p.policy.is_some(),
+        p.service.is_some(),
+    ]
+    .into_iter()
+    .filter(|x| *x)
+    .count();
+    if asked > 1 {
+        return Err(ApiError::bad_request(
+            "schedule",
+            "ask about one of schedule, policy or service",
+        ));
+    }
+    let horizon = shift_after(at, jiff::SignedDuration::from_hours(24 * 60));
+    let mut view = OnCallView {
+        at: at.to_string(),
+        schedules: Vec::new(),
+        policy: None,
+        levels: Vec::new(),
+    };
+    if let Some(name) = &p.schedule {
+        let (record, _) = schedule(&state, &caller, name, Role::Viewer).await?;
+        let c = compiled(&state, &record, at, horizon).await?;
+        view.schedules.push(on_call_row(&record.name, &c, at));
+        return Ok(Json(view));
+    }
+    let policy = match (&p.policy, &p.service) {
+        (Some(policy), _) => Some(policy.clone()),
+        (None, Some(service)) => {
+            let hidden = || ApiError::NotFound(format!("service {service} does not exist"));
+            let n = Name::new(service.as_str()).map_err(|_| hidden())?;
+            let record = state
+                .store
+                .get_object(Kind::Service, &n)
+                .await?
+                .ok_or_else(hidden)?;
+            let target = runtime::apply::scope_of(
+                record.kind,
+                &record.name,
+                &record.labels,
+                &record.spec,
+                &[],
+            );
+            if !caller.may(Role::Viewer, &target) {
+                return Err(hidden());
+            }
+            let spec: domain::ServiceSpec = serde_json::from_value(record.spec)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            match spec.escalation_policy {
+                Some(p) => Some(p.to_string()),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "service",
+                        format!(
+                            "service {service} has no escalation_policy: nobody is paged for it"
+                        ),
+                    ));
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    if let Some(policy) = policy {
+        let hidden = || ApiError::NotFound(format!("escalation policy {policy} does not exist"));
+        let n = Name::new(policy.as_str()).map_err(|_| hidden())?;
+        let record = state
+            .store
+            .get_object(Kind::EscalationPolicy, &n)
+            .await?
+            .ok_or_else(hidden)?;
+        let target =
+            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+        if !caller.may(Role::Viewer, &target) {
+            return Err(hidden());
+        }
+        let spec: oncall::escalation::EscalationPolicySpec =
+            serde_json::from_value(record.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let dir = runtime::oncall::StoreDirectory::load(state.store.as_ref(), at).await?;
+        view.levels = spec
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let r = oncall::escalation::resolve(l, at, 0, &dir);
+                LevelOnCall {
+                    level: i + 1,
+                    people: r.people.iter().map(ToString::to_string).collect(),
+                    skipped: r.skipped,
+                }
+            })
+            .collect();
+        view.policy = Some(n.to_string());
+        return Ok(Json(view));
+    }
+    // Every schedule the caller may see.
+    for record in state.store.snapshot(&[Kind::Schedule]).await? {
+        let target =
+            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+        if !caller.may(Role::Viewer, &target) {
+            continue;
+        }
+        if let Some(c) =
+            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, at, horizon)
+                .await?
+        {
+            view.schedules.push(on_call_row(&record.name, &c, at));
+        }
+    }
+    Ok(Json(view))
+}
+
+fn override_view(o: store::OverrideRecord) -> OverrideView {
+    OverrideView {
+        id: o.id,
+        schedule: o.schedule.to_string(),
+        user: o.user.to_string(),
+        start: o.start.to_string(),
+        end: o.end.to_string(),
+        created_by: o.created_by,
+        created_at: o.created_at.to_string(),
+    }
+}
+
+async fn list_overrides(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<RangeParams>,
+) -> ApiResult<Json<OverrideList>> {
+    let (record, _) = schedule(&state, &caller, &name, Role::Viewer).await?;
+    let (from, to) = range(
+        &p,
+        state.clock.now(),
+        jiff::SignedDuration::ZERO,
+        jiff::SignedDuration::from_hours(30 * 24),
+    )?;
+    let items = state.store.list_overrides(&record.name, from, to).await?;
+    Ok(Json(OverrideList {
+        items: items.into_iter().map(override_view).collect(),
+    }))
+}
+
+async fn create_override(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<OverrideInput>,
+) -> ApiResult<(axum::http::StatusCode, Json<OverrideView>)> {
+    let (record, _) = schedule(&state, &caller, &name, Role::Responder).await?;
+    let mut problems = Vec::new();
+    let user = match Name::new(input.user.as_str()) {
+        Ok(n) if state.store.get_object(Kind::User, &n).await?.is_some() => Some(n),
+        _ => {
+            problems.push(FieldProblem::new(
+                "user",
+                format!("no user named {:?} exists", input.user),
+            ));
+            None
+        }
+    };
+    let mut time = |field: &str, v: &str| match v.parse::<Timestamp>() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(FieldProblem::new(
+                field,
+                format!("must be an RFC 3339 time: {e}"),
+            ));
+            None
+        }
+    };
+    let (start, end) = (time("start", &input.start), time("end", &input.end));
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            problems.push(FieldProblem::new("end", "must be after start"));
+        } else if e.duration_since(s) > MAX_RANGE {
+            problems.push(FieldProblem::new(
+                "end",
+                "an override lasts at most 366 days",
+            ));
+        }
+    }
+    let (Some(user), Some(start), Some(end), true) = (user, start, end, problems.is_empty()) else {
+        return Err(ApiError::validation(problems));
+    };
+    let scope =
+        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+    let ctx = WriteContext {
+        actor: caller.actor(),
+        at: state.clock.now(),
+    };
+    let made = state
+        .store
+        .add_override(
+            NewOverride {
+                schedule: record.name.clone(),
+                user,
+                start,
+                end,
+                scope,
+            },
+            &ctx,
+        )
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(override_view(made))))
+}
+
+async fn delete_override(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    let (record, _) = schedule(&state, &caller, &name, Role::Responder).await?;
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::NotFound(format!("override {id} of schedule {name} does not exist"))
+    })?;
+    let scope =
+        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+    let ctx = WriteContext {
+        actor: caller.actor(),
+        at: state.clock.now(),
+    };
+    state
+        .store
+        .delete_override(&record.name, id, &scope, &ctx)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+fn ics(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn event(schedule: &Name, s: &Shift) -> oncall::ical::Event {
+    oncall::ical::Event {
+        uid: format!(
+            "{schedule}-{}-{}-{}@shinrai",
+            s.user,
+            oncall::ical::utc(s.start),
+            source(&s.source)
+        ),
+        start: s.start,
+        end: s.end,
+        summary: format!("On call: {} ({schedule})", s.user),
+        description: Some(format!("{} on schedule {schedule}", source(&s.source))),
+    }
+}
+
+fn feed_range(p: &RangeParams, now: Timestamp) -> ApiResult<(Timestamp, Timestamp)> {
+    range(
+        p,
+        now,
+        jiff::SignedDuration::from_hours(-7 * 24),
+        jiff::SignedDuration::from_hours(90 * 24),
+    )
+}
+
+async fn schedule_feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<RangeParams>,
+) -> ApiResult<Response> {
+    let (record, _) = schedule(&state, &caller, &name, Role::Viewer).await?;
+    let now = state.clock.now();
+    let (from, to) = feed_range(&p, now)?;
+    let c = compiled(&state, &record, from, to).await?;
+    let events: Vec<_> = c
+        .render(from, to)
+        .shifts
+        .iter()
+        .map(|s| event(&record.name, s))
+        .collect();
+    Ok(ics(oncall::ical::calendar(
+        &format!("On call: {}", record.name),
+        &events,
+        now,
+    )))
+}
+
+async fn user_feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiQuery(p): ApiQuery<RangeParams>,
+) -> ApiResult<Response> {
+    let hidden = || ApiError::NotFound(format!("user {name} does not exist"));
+    let user = Name::new(name.as_str()).map_err(|_| hidden())?;
+    let record = state
+        .store
+        .get_object(Kind::User, &user)
+        .await?
+        .ok_or_else(hidden)?;
+    let teams = state.store.snapshot(&[Kind::Team]).await?;
+    let target = runtime::apply::scope_of(
+        record.kind,
+        &record.name,
+        &record.labels,
+        &record.spec,
+        &teams,
+    );
+    if caller.user() != Some(&user) && !caller.may(Role::Viewer, &target) {
+        return Err(hidden());
+    }
+    let now = state.clock.now();
+    let (from, to) = feed_range(&p, now)?;
+    let mut events = Vec::new();
+    for record in state.store.snapshot(&[Kind::Schedule]).await? {
+        let target =
+            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+        if !caller.may(Role::Viewer, &target) {
+            continue;
+        }
+        if let Some(c) =
+            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, from, to)
+                .await?
+        {
+            events.extend(
+                c.render(from, to)
+                    .shifts
+                    .iter()
+                    .filter(|s| s.user == user)
+                    .map(|s| event(&record.name, s)),
+            );
+        }
+    }
+    events.sort_by_key(|e| e.start);
+    Ok(ics(oncall::ical::calendar(
+        &format!("On call: {user}"),
+        &events,
+        now,
+    )))
+}
