@@ -65,6 +65,9 @@ on_both_backends!(
     acknowledgements_time_out_and_snoozes_end,
     responders_escalate_and_reassign,
     flapping_alerts_are_held,
+    escalations_page_level_by_level_until_someone_acknowledges,
+    who_is_on_call_shifts_and_overrides,
+    calendar_feeds_parse_back_to_the_same_shifts,
 );
 
 const ORG: &str = r#"
@@ -2894,4 +2897,457 @@ async fn flapping_alerts_are_held(store: TestStore) {
         held.expect("the reason is on the timeline")["data"]["reason"],
         "flapping: 5 changes in 10 minutes"
     );
+}
+
+const ONCALL: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: bob, labels: {company: acme}}
+spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}]}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: cho, labels: {company: acme}}
+spec: {full_name: Cho Acme, email: cho@acme.test}
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: primary, labels: {company: acme}}
+spec:
+  time_zone: UTC
+  layers: [{name: weekly, users: [bob, cho], rotation: 1w, start: "2023-11-13T09:00"}]
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: days, labels: {company: acme}}
+spec:
+  time_zone: UTC
+  layers:
+    - name: office
+      users: [cho]
+      rotation: 1w
+      start: "2023-11-13T09:00"
+      restrictions: [{start: "09:00", end: "17:00"}]
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: ny, labels: {company: acme}}
+spec:
+  time_zone: America/New_York
+  layers:
+    - name: 月曜午前九時に交代する一週間ごとの主担当ローテーション、ニューヨーク時間で夏時間にも冬時間にも同じ時刻。祝日にも交代は変わりません
+      users: [bob, cho]
+      rotation: 1w
+      start: "2026-03-02T09:00"
+---
+apiVersion: shinrai/v1
+kind: EscalationPolicy
+metadata: {name: shop, labels: {company: acme}}
+spec:
+  team: shop
+  levels:
+    - {targets: [{schedule: days}], delay_minutes: 10}
+    - {targets: [{schedule: primary}], delay_minutes: 15}
+    - {targets: [{user: cho}], delay_minutes: 5}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: orders, labels: {company: acme, product: shop}}
+spec:
+  owner_team: shop
+  escalation_policy: shop
+  integrations: [{name: prom, type: pagerduty, key: acme-orders-key-000001}]
+"#;
+
+/// The timeline's escalation lines: (kind, people).
+async fn escalations(app: &TestApp, token: &str, id: i64) -> Vec<(String, Vec<String>)> {
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"].as_str().unwrap().starts_with("escalation."))
+        .map(|l| {
+            let people = l["data"]["people"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_owned())
+                .collect();
+            (l["kind"].as_str().unwrap().to_owned(), people)
+        })
+        .collect()
+}
+
+async fn page_orders(app: &TestApp, dedup: &str) -> i64 {
+    let (status, body) = enqueue(
+        app,
+        trigger("acme-orders-key-000001", Some(dedup), "Orders failing"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    app.store
+        .list_incidents(&store::IncidentQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+}
+
+fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+async fn escalations_page_level_by_level_until_someone_acknowledges(store: TestStore) {
+    let app = app(store).await;
+    app.apply("oncall.yaml", ONCALL).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+
+    // t0 is 22:13Z: the office-hours schedule of level 1 has a gap, so level 2 (bob, on
+    // call on `primary`) is paged at once, and the timeline says why.
+    let first = page_orders(&app, "one").await;
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(
+        escalations(&app, &admin, first).await,
+        [("escalation.level".into(), owned(&["bob"]))]
+    );
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{first}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["assignees"], json!(["bob"]));
+    let line = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "escalation.level")
+        .unwrap()
+        .clone();
+    assert_eq!(line["data"]["level"], 2);
+    assert_eq!(
+        line["data"]["skipped"],
+        json!([
+            "level 1: schedule days has nobody on call",
+            "level 1: nobody to page; escalated at once"
+        ])
+    );
+    // Nobody acknowledges: after level 2's 15 minutes, level 3; after its 5, the fallback
+    // (the team has no admins of its own: acme's admin, ann).
+    app.clock
+        .advance(minutes(15) - std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    app.clock.advance(minutes(5));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(
+        escalations(&app, &admin, first).await,
+        [
+            ("escalation.level".into(), owned(&["bob"])),
+            ("escalation.level".into(), owned(&["cho"])),
+            ("escalation.exhausted".into(), owned(&["ann"])),
+        ]
+    );
+    app.clock.advance(minutes(60));
+    assert_eq!(
+        app.timers.tick().await.unwrap(),
+        0,
+        "an exhausted escalation is over"
+    );
+
+    // An acknowledgement stops escalation.
+    let second = page_orders(&app, "two").await;
+    app.timers.tick().await.unwrap();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{second}/acknowledge"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    app.clock.advance(minutes(60));
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+    assert_eq!(escalations(&app, &admin, second).await.len(), 1);
+
+    // Escalate now pages the next level without waiting.
+    let third = page_orders(&app, "three").await;
+    app.timers.tick().await.unwrap();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{third}/escalate"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(
+        escalations(&app, &admin, third).await,
+        [
+            ("escalation.level".into(), owned(&["bob"])),
+            ("escalation.level".into(), owned(&["cho"]))
+        ]
+    );
+
+    // The policy was copied onto the incident: editing it changes no running escalation.
+    let fourth = page_orders(&app, "four").await;
+    app.timers.tick().await.unwrap();
+    app.apply(
+        "oncall.yaml",
+        &ONCALL.replace(
+            "{targets: [{user: cho}], delay_minutes: 5}",
+            "{targets: [{user: ann}], delay_minutes: 5}",
+        ),
+    )
+    .await;
+    app.clock.advance(minutes(15));
+    app.timers.tick().await.unwrap();
+    assert_eq!(
+        escalations(&app, &admin, fourth).await[1].1,
+        owned(&["cho"])
+    );
+    // A new incident follows the new policy.
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{fourth}/resolve"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let fifth = page_orders(&app, "five").await;
+    app.timers.tick().await.unwrap();
+    app.clock.advance(minutes(15));
+    app.timers.tick().await.unwrap();
+    assert_eq!(escalations(&app, &admin, fifth).await[1].1, owned(&["ann"]));
+}
+
+async fn who_is_on_call_shifts_and_overrides(store: TestStore) {
+    let app = app(store).await;
+    app.apply("oncall.yaml", ONCALL).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let viewer = app
+        .token("viewer", vec![Grant::company(Role::Viewer, "acme")], None)
+        .await;
+    let get = |path: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let (status, body) = app.call(Method::GET, &path, Some(&admin), None).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body
+        }
+    };
+    let who = get("/api/v1/oncall?schedule=primary".into()).await;
+    assert_eq!(who["schedules"][0]["user"], "bob");
+    assert_eq!(who["schedules"][0]["until"], "2023-11-20T09:00:00Z");
+    assert_eq!(who["schedules"][0]["next_user"], "cho");
+    let levels = get("/api/v1/oncall?service=orders".into()).await;
+    assert_eq!(levels["policy"], "shop");
+    assert_eq!(levels["levels"][0]["people"], json!([]));
+    assert_eq!(levels["levels"][1]["people"], json!(["bob"]));
+    assert_eq!(levels["levels"][2]["people"], json!(["cho"]));
+    let all = get("/api/v1/oncall".into()).await;
+    assert_eq!(all["schedules"].as_array().unwrap().len(), 3);
+
+    // New York: a weekly Monday 09:00 handoff is 167 hours across the spring change.
+    let ny =
+        get("/api/v1/schedules/ny/shifts?from=2026-03-02T14:00:00Z&to=2026-03-16T13:00:00Z".into())
+            .await;
+    assert_eq!(ny["time_zone"], "America/New_York");
+    assert_eq!(ny["shifts"][0]["user"], "bob");
+    assert_eq!(ny["shifts"][0]["start"], "2026-03-02T14:00:00Z");
+    assert_eq!(ny["shifts"][0]["end"], "2026-03-09T13:00:00Z");
+    assert_eq!(ny["shifts"][1]["user"], "cho");
+    assert_eq!(ny["gaps"], json!([]));
+    let days = get("/api/v1/schedules/days/shifts?from=2023-11-14T00:00:00Z&to=2023-11-15T00:00:00Z&layers=true".into()).await;
+    assert_eq!(
+        days["gaps"],
+        json!([{"start": "2023-11-14T00:00:00Z", "end": "2023-11-14T09:00:00Z"},
+               {"start": "2023-11-14T17:00:00Z", "end": "2023-11-15T00:00:00Z"}])
+    );
+    assert_eq!(days["layers"][0]["name"], "office");
+
+    // An override puts cho on call for an hour, then is removed.
+    let path = "/api/v1/schedules/primary/overrides";
+    let body =
+        json!({"user": "cho", "start": "2023-11-14T22:00:00Z", "end": "2023-11-14T23:00:00Z"});
+    let (status, made) = app
+        .call(Method::POST, path, Some(&viewer), Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{made}");
+    let (status, made) = app.call(Method::POST, path, Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let who = get("/api/v1/oncall?schedule=primary".into()).await;
+    assert_eq!(who["schedules"][0]["user"], "cho");
+    assert_eq!(who["schedules"][0]["until"], "2023-11-14T23:00:00Z");
+    let shifts = get(
+        "/api/v1/schedules/primary/shifts?from=2023-11-14T22:00:00Z&to=2023-11-15T00:00:00Z".into(),
+    )
+    .await;
+    assert_eq!(shifts["shifts"][0]["source"], "override");
+    assert_eq!(shifts["shifts"][1]["user"], "bob");
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("{path}/{}", made["id"]),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get("/api/v1/oncall?schedule=primary".into()).await["schedules"][0]["user"],
+        "bob"
+    );
+
+    for (bad, field) in [
+        (
+            json!({"user": "cho", "start": "2023-11-14T23:00:00Z", "end": "2023-11-14T22:00:00Z"}),
+            "end",
+        ),
+        (
+            json!({"user": "nobody", "start": "2023-11-14T22:00:00Z", "end": "2023-11-14T23:00:00Z"}),
+            "user",
+        ),
+        (
+            json!({"user": "cho", "start": "tonight", "end": "2023-11-14T23:00:00Z"}),
+            "start",
+        ),
+    ] {
+        let (status, body) = app.call(Method::POST, path, Some(&admin), Some(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/schedules/primary/shifts?from=2023-11-14T00:00:00Z&to=2023-11-13T00:00:00Z",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "to");
+    // Another company's people see none of it.
+    let gus = app
+        .token("gus", vec![Grant::company(Role::Admin, "globex")], None)
+        .await;
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/oncall?schedule=primary",
+            Some(&gus),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, all) = app
+        .call(Method::GET, "/api/v1/oncall", Some(&gus), None)
+        .await;
+    assert_eq!(all["schedules"], json!([]));
+}
+
+async fn calendar_feeds_parse_back_to_the_same_shifts(store: TestStore) {
+    let app = app(store).await;
+    app.apply("oncall.yaml", ONCALL).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let range = "from=2026-03-02T14:00:00Z&to=2026-03-30T13:00:00Z";
+    let (_, shifts) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/schedules/ny/shifts?{range}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let parse = |path: String| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let resp = app
+                .http
+                .get(format!("{}{path}", app.base))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert_eq!(
+                resp.headers()["content-type"],
+                "text/calendar; charset=utf-8"
+            );
+            let ics = resp.bytes().await.unwrap();
+            let out = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut child = std::process::Command::new("python3")
+                    .arg(concat!(
+                        env!("CARGO_MANIFEST_DIR"),
+                        "/tests/senders/ical_parse.py"
+                    ))
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("run python3 (scripts/test provides it with icalendar)");
+                child.stdin.take().unwrap().write_all(&ics).unwrap();
+                child.wait_with_output().unwrap()
+            })
+            .await
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "icalendar failed (run through scripts/test, which installs it):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        }
+    };
+    let feed = parse(format!("/api/v1/schedules/ny/calendar.ics?{range}")).await;
+    assert!(feed["longest_line"].as_u64().unwrap() <= 75, "{feed}");
+    let events = feed["events"].as_array().unwrap();
+    let expected = shifts["shifts"].as_array().unwrap();
+    assert_eq!(events.len(), expected.len());
+    for (e, s) in events.iter().zip(expected) {
+        let instant = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(instant(&e["start"]), instant(&s["start"]));
+        assert_eq!(instant(&e["end"]), instant(&s["end"]));
+        let summary = e["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with(&format!(
+                "On call: {} (ny, 月曜午前九時",
+                s["user"].as_str().unwrap()
+            )),
+            "{summary}"
+        );
+        assert!(summary.len() > 200, "a summary of {} octets", summary.len());
+    }
+    // A person's feed holds only their shifts.
+    let bob = parse(format!("/api/v1/users/bob/calendar.ics?{range}")).await;
+    let bobs = bob["events"].as_array().unwrap();
+    assert!(!bobs.is_empty());
+    assert!(
+        bobs.iter()
+            .all(|e| e["summary"].as_str().unwrap().starts_with("On call: bob ")),
+        "{bob}"
+    );
+    assert_eq!(bob["name"], "On call: bob");
 }

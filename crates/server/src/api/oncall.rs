@@ -634,7 +634,7 @@ fn event(schedule: &Name, s: &Shift) -> oncall::ical::Event {
         ),
         start: s.start,
         end: s.end,
-        summary: format!("On call: {} ({schedule})", s.user),
+        summary: format!("On call: {} ({schedule}, {})", s.user, source(&s.source)),
         description: Some(format!("{} on schedule {schedule}", source(&s.source))),
     }
 }
