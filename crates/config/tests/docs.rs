@@ -101,8 +101,19 @@ fn the_checker_notices_missing_and_stale_rows() {
 fn kind_fields_follow_the_spec_types() {
     insta::assert_snapshot!(Kind::ALL.map(|k| format!("{k}\n{}", expected_rows(k))).join("\n"), @r#"
     User
+    | `contact_methods` | list of contact methods | no | Ways to reach the person besides `email` (which is always one, named `email`). |
+    | `contact_methods[].address` | string | yes | Where: an email address, a phone number in E.164 form (`+4915112345678`), a Slack user id (`U024BE7LH`), an ntfy topic, or a URL. |
+    | `contact_methods[].name` | name | yes | Unique for the person (`work-email`, `phone`); notification rules name it. |
+    | `contact_methods[].type` | one of email, sms, voice, slack, push, webhook | yes | How: `email`, `sms`, `voice`, `slack` (a Slack user id), `push` (an ntfy topic) or `webhook` (an http or https URL). |
     | `email` | string | yes | Where email notifications go; also the login name in the console. |
     | `full_name` | string | yes | The person's full name, as shown to others. |
+    | `notification_rules` | notification rules | no | Which contact methods to use for each urgency, and when, while an incident is unacknowledged. Without rules, the person is emailed at once. |
+    | `notification_rules.high` | list of notification rules | no | For high-urgency incidents. |
+    | `notification_rules.high[].after_minutes` | integer | no | Minutes after being paged, if the incident is still unacknowledged (0: at once). |
+    | `notification_rules.high[].contact` | name | yes | The contact method to use, by name (`email` is the person's email address unless a contact method of that name says otherwise). |
+    | `notification_rules.low` | list of notification rules | no | For low-urgency incidents. |
+    | `notification_rules.low[].after_minutes` | integer | no | Minutes after being paged, if the incident is still unacknowledged (0: at once). |
+    | `notification_rules.low[].contact` | name | yes | The contact method to use, by name (`email` is the person's email address unless a contact method of that name says otherwise). |
     | `roles` | list of grants | no | Roles this person holds, each global or limited to a company or a team. |
     | `roles[].company` | string | no | Limits the grant to objects labelled with this company. |
     | `roles[].role` | one of viewer, responder, admin | yes | `viewer`, `responder` or `admin`. |

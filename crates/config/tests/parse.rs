@@ -38,7 +38,7 @@ spec:
   roles: admin
 ";
     insta::assert_snapshot!(check(&[("people.yaml", yaml)]), @r#"
-    people.yaml:8: spec.pager: unknown field `pager`; expected one of email, full_name, roles, time_zone
+    people.yaml:8: spec.pager: unknown field `pager`; expected one of contact_methods, email, full_name, notification_rules, roles, time_zone
     people.yaml:9: spec.time_zone: "Mars/Olympus" is not an IANA time zone (for example Europe/Berlin or America/New_York)
     people.yaml:10: spec.roles: expected a list, found a string
     "#);

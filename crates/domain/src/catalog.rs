@@ -157,6 +157,13 @@ pub struct UserSpec {
     /// Roles this person holds, each global or limited to a company or a team.
     #[serde(default)]
     pub roles: Vec<Grant>,
+    /// Ways to reach the person besides `email` (which is always one, named `email`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contact_methods: Vec<crate::contact::ContactMethod>,
+    /// Which contact methods to use for each urgency, and when, while an incident is
+    /// unacknowledged. Without rules, the person is emailed at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_rules: Option<crate::contact::NotificationRules>,
 }
 
 fn default_time_zone() -> String {
@@ -181,6 +188,10 @@ impl UserSpec {
                 ),
             ));
         }
+        errors.extend(crate::contact::validate(
+            &self.contact_methods,
+            self.notification_rules.as_ref(),
+        ));
         for (i, g) in self.roles.iter().enumerate() {
             if g.company.is_some() && g.team.is_some() {
                 errors.push(FieldError::new(
@@ -651,6 +662,8 @@ mod tests {
                 company: Some("acme".into()),
                 team: Some(Name::new("shop").unwrap()),
             }],
+            contact_methods: Vec::new(),
+            notification_rules: None,
         };
         let paths: Vec<_> = user.validate().into_iter().map(|e| e.path).collect();
         assert_eq!(paths, ["full_name", "email", "time_zone", "roles[0]"]);
@@ -663,6 +676,8 @@ mod tests {
             email: "ann@example.com".into(),
             time_zone: "Asia/Tokyo".into(),
             roles: vec![],
+            contact_methods: Vec::new(),
+            notification_rules: None,
         };
         assert!(user.validate().is_empty());
     }

@@ -64,6 +64,41 @@ impl Store for InstrumentedStore {
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
         self.timed("find_by_key", self.inner.find_by_key(key)).await
     }
+    async fn claim_notifications(
+        &self,
+        channel: &str,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        self.timed(
+            "claim_notifications",
+            self.inner
+                .claim_notifications(channel, now, owner, lease_until, limit),
+        )
+        .await
+    }
+    async fn finish_notification(
+        &self,
+        id: i64,
+        fence: i64,
+        outcome: Delivery,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.timed(
+            "finish_notification",
+            self.inner.finish_notification(id, fence, outcome, now),
+        )
+        .await
+    }
+    async fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<NotificationRecord>> {
+        self.timed("list_notifications", self.inner.list_notifications(query))
+            .await
+    }
     async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
         self.timed("add_override", self.inner.add_override(o, ctx))
             .await

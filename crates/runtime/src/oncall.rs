@@ -125,8 +125,54 @@ impl Directory for StoreDirectory {
     }
 
     fn reachable(&self, user: &Name) -> bool {
-        // Contact methods come with notifications; until then every existing user counts.
-        self.users.contains_key(user)
+        self.users.get(user).is_some_and(|u| {
+            [domain::Urgency::High, domain::Urgency::Low]
+                .into_iter()
+                .any(|urgency| !plan_for(u, urgency).is_empty())
+        })
+    }
+}
+
+fn plan_for(
+    u: &UserSpec,
+    urgency: domain::Urgency,
+) -> Vec<(domain::contact::ContactMethod, std::time::Duration)> {
+    domain::contact::plan(
+        &u.email,
+        &u.contact_methods,
+        u.notification_rules.as_ref(),
+        urgency,
+    )
+}
+
+impl StoreDirectory {
+    /// What to send to each person paged, by their notification rules for the urgency.
+    pub fn notifications(
+        &self,
+        people: &[Name],
+        urgency: domain::Urgency,
+        now: Timestamp,
+    ) -> Vec<store::NewNotification> {
+        let mut out = Vec::new();
+        for person in people {
+            let Some(u) = self.users.get(person) else {
+                continue;
+            };
+            for (method, after) in plan_for(u, urgency) {
+                out.push(store::NewNotification {
+                    user: person.clone(),
+                    channel: method.kind.as_str().to_owned(),
+                    contact: method.name.to_string(),
+                    address: method.address,
+                    event: "triggered".into(),
+                    delivery_id: crate::entropy::secret("")[..32].to_owned(),
+                    due_at: now
+                        .checked_add(jiff::SignedDuration::try_from(after).unwrap_or_default())
+                        .unwrap_or(now),
+                });
+            }
+        }
+        out
     }
 }
 
@@ -136,6 +182,7 @@ impl Directory for StoreDirectory {
 /// policy does not parse.
 pub fn escalation_step(
     incident: i64,
+    urgency: domain::Urgency,
     policy: &serde_json::Value,
     from: Step,
     advance: bool,
@@ -179,6 +226,7 @@ pub fn escalation_step(
             incident,
             round: s.round,
             level: s.level,
+            notifications: dir.notifications(&resolved.people, urgency, now),
             people: resolved.people,
             skipped,
             fallback: false,
@@ -193,6 +241,7 @@ pub fn escalation_step(
         incident,
         round: from.round,
         level: from.level,
+        notifications: dir.notifications(&people, urgency, now),
         people,
         skipped,
         fallback: true,

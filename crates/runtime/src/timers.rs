@@ -118,6 +118,7 @@ impl TimerWorker {
         Ok(
             match crate::oncall::escalation_step(
                 incident,
+                detail.incident.urgency,
                 &escalation.spec,
                 from,
                 advance,

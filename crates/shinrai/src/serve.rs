@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -45,6 +46,23 @@ pub struct ServeArgs {
     /// answer; senders retry). No limit unless set.
     #[arg(long, env = "SHINRAI_EVENT_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub event_rate_limit: Option<u32>,
+    /// Where email notifications go out: `smtp://host:25` (a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
+    /// Without it, email notifications are dead letters that say so.
+    #[arg(
+        long,
+        env = "SHINRAI_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of email notifications.
+    #[arg(
+        long,
+        env = "SHINRAI_MAIL_FROM",
+        default_value = "shinrai <shinrai@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
@@ -130,6 +148,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         lease: Duration::from_secs(60),
     };
     let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
+    let mut senders = Vec::new();
+    for channel in channels(&args, &state.settings)? {
+        let worker = runtime::notify::OutboxWorker {
+            store: store.clone(),
+            clock: clock.clone(),
+            channel,
+            owner: format!(
+                "{}:{}",
+                std::process::id(),
+                &runtime::entropy::secret("")[..8]
+            ),
+            lease: Duration::from_secs(120),
+            max_attempts: 8,
+            send_timeout: Duration::from_secs(30),
+        };
+        senders.push(tokio::spawn(
+            worker.run(Duration::from_secs(1), stop_rx.clone()),
+        ));
+    }
 
     if store
         .list_tokens()
@@ -160,6 +197,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .context("the HTTP server failed")?;
     let _ = sweeper.await;
     let _ = timers.await;
+    for s in senders {
+        let _ = s.await;
+    }
     opened.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -198,4 +238,53 @@ fn secrets_from_environment() -> std::collections::HashMap<String, String> {
         Some((name.to_ascii_lowercase().replace('_', "-"), v))
     })
     .collect()
+}
+
+/// One sender per channel, so a slow or failing one never delays another.
+fn channels(
+    args: &ServeArgs,
+    settings: &server::Settings,
+) -> anyhow::Result<Vec<Arc<dyn runtime::notify::Channel>>> {
+    use runtime::notify::{Email, Unconfigured, Webhook};
+    let email: Arc<dyn runtime::notify::Channel> = match &args.smtp_url {
+        Some(url) => Arc::new(
+            Email::new(url, &args.mail_from, &settings.public_url)
+                .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?,
+        ),
+        None => Arc::new(Unconfigured {
+            channel: "email",
+            hint: "start shinrai with --smtp-url (SHINRAI_SMTP_URL)",
+        }),
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .context("cannot make an HTTP client")?;
+    Ok(vec![
+        email,
+        Arc::new(Webhook {
+            http,
+            secret: settings
+                .secrets
+                .get("webhooks")
+                .map(|s| s.as_bytes().to_vec()),
+            public_url: settings.public_url.clone(),
+        }),
+        Arc::new(Unconfigured {
+            channel: "sms",
+            hint: "SMS through a Twilio-compatible API is not available in this version",
+        }),
+        Arc::new(Unconfigured {
+            channel: "voice",
+            hint: "voice calls through a Twilio-compatible API are not available in this version",
+        }),
+        Arc::new(Unconfigured {
+            channel: "slack",
+            hint: "Slack is not available in this version",
+        }),
+        Arc::new(Unconfigured {
+            channel: "push",
+            hint: "ntfy push is not available in this version",
+        }),
+    ])
 }

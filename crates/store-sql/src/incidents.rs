@@ -487,6 +487,7 @@ impl SqlStore {
             )
         };
         log(tx, step.incident, at, kind, "shinrai", &data).await?;
+        crate::notify::queue(tx, step.incident, &step.notifications, at).await?;
         if let Some((round, level, due)) = step.next {
             let mut timer = escalate_timer(step.incident, round, level, false, at)?;
             timer.due_at = due;
@@ -1061,8 +1062,9 @@ async fn acknowledge_incident(
     actor: &str,
     timeout: Option<std::time::Duration>,
 ) -> Result<()> {
-    // An acknowledgement stops escalation.
+    // An acknowledgement stops escalation, and pages not yet sent.
     delete_timer(tx, ESCALATE, &format!("incident:{id}")).await?;
+    crate::notify::cancel_pages(tx, id).await?;
     if let Some(timeout) = timeout {
         let after = i64::try_from(timeout.as_micros()).unwrap_or(i64::MAX);
         let due = timestamp(at.saturating_add(after))?;
@@ -1229,6 +1231,7 @@ async fn resolve_incident(
 ) -> Result<()> {
     delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
     delete_timer(tx, ESCALATE, &format!("incident:{id}")).await?;
+    crate::notify::cancel_pages(tx, id).await?;
     sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, snoozed_until = NULL, updated_at = $1 WHERE id = $3")
         .bind(at)
         .bind(actor)
@@ -1237,6 +1240,18 @@ async fn resolve_incident(
         .await
         .map_err(unavailable)?;
     log(tx, id, at, "incident.resolved", actor, &json!({})).await
+}
+
+/// A timeline line, for the other SQL modules.
+pub(crate) async fn log_line(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    at: i64,
+    kind: &str,
+    actor: &str,
+    data: &Value,
+) -> Result<()> {
+    log(tx, incident, at, kind, actor, data).await
 }
 
 async fn log(

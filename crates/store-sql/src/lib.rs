@@ -9,6 +9,7 @@
 //! backend crates and in [`Dialect`].
 
 mod incidents;
+mod notify;
 mod oncall;
 mod rows;
 mod timers;
@@ -472,6 +473,35 @@ impl Store for SqlStore {
         ctx: &WriteContext,
     ) -> Result<IncidentRecord> {
         self.merge_incidents_impl(target, sources, ctx).await
+    }
+
+    async fn claim_notifications(
+        &self,
+        channel: &str,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        self.claim_notifications_impl(channel, now, owner, lease_until, limit)
+            .await
+    }
+
+    async fn finish_notification(
+        &self,
+        id: i64,
+        fence: i64,
+        outcome: Delivery,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.finish_notification_impl(id, fence, outcome, now).await
+    }
+
+    async fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<NotificationRecord>> {
+        self.list_notifications_impl(query).await
     }
 
     async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {

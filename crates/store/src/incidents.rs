@@ -134,6 +134,8 @@ pub struct EscalationStep {
     pub fallback: bool,
     /// The next step and when it is due; `None` once the fallback is paged.
     pub next: Option<(u32, usize, Timestamp)>,
+    /// What to send to the people paged, by their notification rules.
+    pub notifications: Vec<crate::NewNotification>,
 }
 
 /// Where an incident's escalation stands.

@@ -10,10 +10,12 @@
 
 pub mod conformance;
 mod incidents;
+mod notify;
 mod oncall;
 mod records;
 
 pub use incidents::*;
+pub use notify::*;
 pub use oncall::*;
 pub use records::*;
 
@@ -157,6 +159,32 @@ pub trait Store: Send + Sync + 'static {
         sources: Vec<i64>,
         ctx: &WriteContext,
     ) -> Result<IncidentRecord>;
+
+    // The notification outbox.
+
+    /// Claims up to `limit` due notifications of one channel (pending, lease free or
+    /// expired), each with `owner`'s lease and a new fence.
+    async fn claim_notifications(
+        &self,
+        channel: &str,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>>;
+    /// Records an attempt's outcome, with a line on the incident's timeline, if the fence
+    /// is still the claim's; `false` (nothing recorded) otherwise.
+    async fn finish_notification(
+        &self,
+        id: i64,
+        fence: i64,
+        outcome: Delivery,
+        now: Timestamp,
+    ) -> Result<bool>;
+    async fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Result<Vec<NotificationRecord>>;
 
     // Schedule overrides made through the API.
 

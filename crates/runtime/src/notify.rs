@@ -1,0 +1,409 @@
+//! Sending notifications: one outbox worker per channel, so a slow or failing channel
+//! never delays another. Each worker claims its channel's due rows with a lease, sends,
+//! and records the outcome once (fenced), with the provider's answer on the incident's
+//! timeline. Failures are retried with backoff (never before a provider's `Retry-After`);
+//! permanent refusals and attempts past the limit become dead letters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::Timestamp;
+use hmac::Mac;
+use store::{Delivery, IncidentRecord, NotificationRecord, Store};
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Worth trying again: a timeout, a 5xx, a rate limit (`after` is the provider's
+    /// `Retry-After`).
+    Retry {
+        message: String,
+        after: Option<Duration>,
+    },
+    /// Trying again will not help (a bad address, a refusal).
+    Permanent { message: String },
+}
+
+/// A way of sending: email, webhook, Slack, SMS, voice, push.
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// The contact type it serves (`email`).
+    fn name(&self) -> &'static str;
+    /// Sends one notification about `incident`; the provider's answer on success.
+    async fn send(
+        &self,
+        n: &NotificationRecord,
+        incident: &IncidentRecord,
+    ) -> Result<String, SendError>;
+}
+
+/// Claims and sends one channel's due notifications.
+pub struct OutboxWorker {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub channel: Arc<dyn Channel>,
+    pub owner: String,
+    /// How long a claim holds (longer than a send may take).
+    pub lease: Duration,
+    /// After this many attempts a notification is a dead letter.
+    pub max_attempts: i64,
+    /// The longest one send may take before it counts as failed.
+    pub send_timeout: Duration,
+}
+
+/// Seconds to wait after the n-th failed attempt: 10 s doubling, at most 10 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    Duration::from_secs((10u64 << exp).min(600))
+}
+
+fn after(now: Timestamp, d: Duration) -> Timestamp {
+    now.checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default())
+        .unwrap_or(now)
+}
+
+impl OutboxWorker {
+    /// One round: sends every due notification of the channel (up to a batch); returns
+    /// how many outcomes were recorded.
+    pub async fn tick(&self) -> store::Result<usize> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_notifications(
+                self.channel.name(),
+                now,
+                &self.owner,
+                after(now, self.lease),
+                20,
+            )
+            .await?;
+        let mut recorded = 0;
+        for n in claimed {
+            let outcome = match self.store.get_incident(n.incident_id).await? {
+                None => Delivery::Dead {
+                    error: "the incident is gone".into(),
+                },
+                Some(detail) => {
+                    let sent = tokio::time::timeout(
+                        self.send_timeout,
+                        self.channel.send(&n, &detail.incident),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(SendError::Retry {
+                            message: format!("no answer within {:?}", self.send_timeout),
+                            after: None,
+                        })
+                    });
+                    let now = self.clock.now();
+                    match sent {
+                        Ok(answer) => Delivery::Sent { answer },
+                        Err(SendError::Permanent { message }) => Delivery::Dead { error: message },
+                        Err(SendError::Retry { message, .. })
+                            if n.attempts >= self.max_attempts =>
+                        {
+                            Delivery::Dead {
+                                error: format!("gave up after {} attempts: {message}", n.attempts),
+                            }
+                        }
+                        Err(SendError::Retry {
+                            message,
+                            after: wait,
+                        }) => Delivery::Retry {
+                            error: message,
+                            at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
+                        },
+                    }
+                }
+            };
+            let label = match &outcome {
+                Delivery::Sent { .. } => "sent",
+                Delivery::Retry { .. } => "retry",
+                Delivery::Dead { .. } => "dead",
+            };
+            metrics::counter!("shinrai_notifications_total", "channel" => self.channel.name(), "outcome" => label)
+                .increment(1);
+            if self
+                .store
+                .finish_notification(n.id, n.fence, outcome, self.clock.now())
+                .await?
+            {
+                recorded += 1;
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Ticks every `every` until `shutdown` turns true.
+    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    if let Err(e) = self.tick().await {
+                        tracing::warn!(channel = self.channel.name(), error = %e, "notifications not sent; will retry");
+                    }
+                }
+                _ = crate::workers::stopped(&mut shutdown) => break,
+            }
+        }
+    }
+}
+
+/// What a notification says, for every channel.
+pub fn subject(n: &NotificationRecord, i: &IncidentRecord) -> String {
+    format!(
+        "[shinrai] #{} {} ({} urgency) on {}: {}",
+        i.id,
+        n.event,
+        i.urgency.as_str(),
+        i.service,
+        i.summary
+    )
+}
+
+/// A channel nobody configured: its notifications become dead letters that say what to
+/// set, instead of waiting forever.
+pub struct Unconfigured {
+    pub channel: &'static str,
+    pub hint: &'static str,
+}
+
+#[async_trait]
+impl Channel for Unconfigured {
+    fn name(&self) -> &'static str {
+        self.channel
+    }
+
+    async fn send(&self, _: &NotificationRecord, _: &IncidentRecord) -> Result<String, SendError> {
+        Err(SendError::Permanent {
+            message: format!("no {} provider is configured: {}", self.channel, self.hint),
+        })
+    }
+}
+
+/// Outbound webhooks: JSON, signed `X-Shinrai-Signature: v1=<hex HMAC-SHA256 of the
+/// body>` (PagerDuty v3 style), with the delivery id in `X-Shinrai-Delivery`.
+pub struct Webhook {
+    pub http: reqwest::Client,
+    /// The signing secret; unsigned without one.
+    pub secret: Option<Vec<u8>>,
+    pub public_url: String,
+}
+
+/// `v1=<hex HMAC-SHA256(secret, body)>`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A provider's `Retry-After`, in seconds.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Maps an HTTP answer: 2xx sent, 429 and 5xx retried, other 4xx refused.
+pub fn http_outcome(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+) -> Result<String, SendError> {
+    let body: String = body.chars().take(300).collect();
+    if status.is_success() {
+        Ok(format!("HTTP {} {body}", status.as_u16())
+            .trim_end()
+            .to_owned())
+    } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        Err(SendError::Retry {
+            message: format!("HTTP {} {body}", status.as_u16()),
+            after: retry_after(headers),
+        })
+    } else {
+        Err(SendError::Permanent {
+            message: format!("HTTP {} {body}", status.as_u16()),
+        })
+    }
+}
+
+fn transport(e: &reqwest::Error) -> SendError {
+    SendError::Retry {
+        message: format!("cannot reach the receiver: {e}"),
+        after: None,
+    }
+}
+
+#[async_trait]
+impl Channel for Webhook {
+    fn name(&self) -> &'static str {
+        "webhook"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        let body = serde_json::json!({
+            "event": format!("incident.{}", n.event),
+            "delivery_id": n.delivery_id,
+            "user": n.user,
+            "incident": {
+                "id": i.id,
+                "number": i.id,
+                "status": i.status.as_str(),
+                "urgency": i.urgency.as_str(),
+                "summary": i.summary,
+                "service": i.service,
+                "created_at": i.created_at.to_string(),
+                "url": format!("{}/api/v1/incidents/{}", self.public_url, i.id),
+            },
+        })
+        .to_string();
+        let mut req = self
+            .http
+            .post(&n.address)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Shinrai-Delivery", &n.delivery_id);
+        if let Some(secret) = &self.secret {
+            req = req.header("X-Shinrai-Signature", signature(secret, body.as_bytes()));
+        }
+        let resp = req.body(body).send().await.map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        http_outcome(status, &headers, &text)
+    }
+}
+
+/// Email over SMTP (lettre), with a `Message-ID` made from the delivery id so that a
+/// retried send is recognisably the same message.
+pub struct Email {
+    pub transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    pub from: lettre::message::Mailbox,
+    pub public_url: String,
+}
+
+impl Email {
+    /// A transport from a URL: `smtp://host:port` (plain, for a local relay),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`, with
+    /// `user:password@` when the server asks.
+    pub fn new(url: &str, from: &str, public_url: &str) -> Result<Email, String> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("the SMTP URL {url:?} is not usable: {e}"))?
+            .build();
+        let from = from
+            .parse()
+            .map_err(|e| format!("the sender address {from:?} is not usable: {e}"))?;
+        Ok(Email {
+            transport,
+            from,
+            public_url: public_url.to_owned(),
+        })
+    }
+}
+
+#[async_trait]
+impl Channel for Email {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        use lettre::AsyncTransport;
+        let to = n.address.parse().map_err(|e| SendError::Permanent {
+            message: format!("{:?} is not an email address: {e}", n.address),
+        })?;
+        let body = format!(
+            "{summary}\n\nService: {service}\nUrgency: {urgency}\nStatus: {status}\nOpened: {opened}\n\n\
+             Incident #{id}: {url}/api/v1/incidents/{id}\n\
+             Acknowledge with `shinrai incident ack {id}`.\n",
+            summary = i.summary,
+            service = i.service,
+            urgency = i.urgency.as_str(),
+            status = i.status.as_str(),
+            opened = i.created_at,
+            id = i.id,
+            url = self.public_url,
+        );
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject(n, i))
+            .message_id(Some(format!("<{}@shinrai>", n.delivery_id)))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| SendError::Permanent {
+                message: format!("the message cannot be built: {e}"),
+            })?;
+        match self.transport.send(message).await {
+            Ok(resp) => Ok(format!(
+                "SMTP {} {}",
+                resp.code(),
+                resp.message().collect::<Vec<_>>().join(" ")
+            )),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent {
+                message: format!("the mail server refused it: {e}"),
+            }),
+            Err(e) => Err(SendError::Retry {
+                message: format!("the mail server did not take it: {e}"),
+                after: None,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_ten_seconds_up_to_ten_minutes() {
+        let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(secs, [10, 20, 40, 80, 160, 320, 600, 600]);
+    }
+
+    #[test]
+    fn signatures_are_hex_hmac_sha256_with_a_version() {
+        // RFC 4231-style known value: HMAC-SHA256("key", "The quick brown fox jumps over the lazy dog").
+        assert_eq!(
+            signature(b"key", b"The quick brown fox jumps over the lazy dog"),
+            "v1=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+        );
+    }
+
+    #[test]
+    fn http_answers_map_to_sent_retry_or_dead_letters() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert!(http_outcome(reqwest::StatusCode::OK, &headers, "ok").is_ok());
+        headers.insert(reqwest::header::RETRY_AFTER, "30".parse().unwrap());
+        assert_eq!(
+            http_outcome(reqwest::StatusCode::TOO_MANY_REQUESTS, &headers, ""),
+            Err(SendError::Retry {
+                message: "HTTP 429 ".into(),
+                after: Some(Duration::from_secs(30))
+            })
+        );
+        assert!(matches!(
+            http_outcome(
+                reqwest::StatusCode::BAD_GATEWAY,
+                &reqwest::header::HeaderMap::new(),
+                ""
+            ),
+            Err(SendError::Retry { after: None, .. })
+        ));
+        assert!(matches!(
+            http_outcome(reqwest::StatusCode::NOT_FOUND, &headers, "no such hook"),
+            Err(SendError::Permanent { .. })
+        ));
+    }
+}

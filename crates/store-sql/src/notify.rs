@@ -1,0 +1,217 @@
+//! The notification outbox in SQL: rows queued in the transaction that pages someone,
+//! claimed per channel with a lease and a fence, finished once with a timeline line, and
+//! cancelled when the incident is acknowledged or resolved.
+
+use domain::{Name, Timestamp};
+use serde_json::json;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use store::*;
+
+use crate::rows::*;
+use crate::{SqlStore, built, push_in, query_with};
+
+const COLUMNS: &str = "id, incident_id, username, channel, contact, address, event, delivery_id, \
+     status, due_at, attempts, fence, last_error, created_at, sent_at";
+
+impl SqlStore {
+    pub(crate) async fn claim_notifications_impl(
+        &self,
+        channel: &str,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(built(format!(
+            "UPDATE notifications SET fence = fence + 1, lease_owner = $1, lease_until = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM notifications
+                          WHERE channel = $3 AND status = 'pending' AND due_at <= $4
+                            AND (lease_until IS NULL OR lease_until <= $4)
+                          ORDER BY due_at, id LIMIT $5{})
+             RETURNING {COLUMNS}",
+            self.dialect().skip_locked()
+        )))
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(channel)
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        let mut out = rows
+            .iter()
+            .map(notification_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|n| (n.due_at, n.id));
+        Ok(out)
+    }
+
+    pub(crate) async fn finish_notification_impl(
+        &self,
+        id: i64,
+        fence: i64,
+        outcome: Delivery,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(built(format!(
+            "SELECT {COLUMNS} FROM notifications WHERE id = $1 AND fence = $2 AND status = 'pending'{}",
+            self.dialect().for_update()
+        )))
+        .bind(id)
+        .bind(fence)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let n = notification_from_row(&row)?;
+        let at = micros(now);
+        let (status, due, error, kind, detail) = match &outcome {
+            Delivery::Sent { answer } => (
+                "sent",
+                micros(n.due_at),
+                None,
+                "notification.sent",
+                json!({ "answer": answer }),
+            ),
+            Delivery::Retry { error, at: retry } => (
+                "pending",
+                micros(*retry),
+                Some(error.clone()),
+                "notification.failed",
+                json!({ "error": error, "retry_at": retry.to_string() }),
+            ),
+            Delivery::Dead { error } => (
+                "dead",
+                micros(n.due_at),
+                Some(error.clone()),
+                "notification.dead",
+                json!({ "error": error }),
+            ),
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = $1, due_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL,
+                    sent_at = $4, fence = fence + 1 WHERE id = $5",
+        )
+        .bind(status)
+        .bind(due)
+        .bind(error)
+        .bind((status == "sent").then_some(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let mut data = json!({ "user": n.user, "channel": n.channel, "contact": n.contact, "address": n.address,
+                               "event": n.event, "delivery_id": n.delivery_id, "attempt": n.attempts });
+        if let (Some(d), Some(extra)) = (data.as_object_mut(), detail.as_object()) {
+            d.extend(extra.clone());
+        }
+        crate::incidents::log_line(&mut tx, n.incident_id, at, kind, "shinrai", &data).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
+    }
+
+    pub(crate) async fn list_notifications_impl(
+        &self,
+        q: &NotificationQuery,
+    ) -> Result<Vec<NotificationRecord>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1");
+        let mut params = Vec::new();
+        if let Some(i) = q.incident {
+            sql.push_str(&format!(" AND incident_id = {i}"));
+        }
+        if !q.statuses.is_empty() {
+            push_in(
+                &mut sql,
+                &mut params,
+                "status",
+                q.statuses.iter().map(String::as_str),
+            );
+        }
+        sql.push_str(&format!(
+            " ORDER BY id DESC LIMIT {}",
+            q.limit.clamp(1, 1000)
+        ));
+        query_with(sql, &params)
+            .fetch_all(&self.readers())
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .map(notification_from_row)
+            .collect()
+    }
+}
+
+/// Queues notifications inside a transaction.
+pub(crate) async fn queue(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    list: &[NewNotification],
+    at: i64,
+) -> Result<()> {
+    for n in list {
+        sqlx::query(
+            "INSERT INTO notifications (incident_id, username, channel, contact, address, event, delivery_id,
+                                        status, due_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
+        )
+        .bind(incident)
+        .bind(n.user.as_str())
+        .bind(n.channel.as_str())
+        .bind(n.contact.as_str())
+        .bind(n.address.as_str())
+        .bind(n.event.as_str())
+        .bind(n.delivery_id.as_str())
+        .bind(micros(n.due_at))
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unique_or_unavailable(e, "notification", &n.delivery_id))?;
+    }
+    Ok(())
+}
+
+/// Pages not yet sent stop once someone acknowledges or resolves; the timeline keeps what
+/// was sent.
+pub(crate) async fn cancel_pages(tx: &mut Transaction<'static, Any>, incident: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'cancelled' WHERE incident_id = $1 AND status = 'pending' AND event = 'triggered'",
+    )
+    .bind(incident)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn notification_from_row(row: &AnyRow) -> Result<NotificationRecord> {
+    let user: String = row.try_get("username").map_err(corrupt)?;
+    Ok(NotificationRecord {
+        id: row.try_get("id").map_err(corrupt)?,
+        incident_id: row.try_get("incident_id").map_err(corrupt)?,
+        user: Name::new(user.clone())
+            .map_err(|e| StoreError::Corrupt(format!("user {user:?}: {e}")))?,
+        channel: row.try_get("channel").map_err(corrupt)?,
+        contact: row.try_get("contact").map_err(corrupt)?,
+        address: row.try_get("address").map_err(corrupt)?,
+        event: row.try_get("event").map_err(corrupt)?,
+        delivery_id: row.try_get("delivery_id").map_err(corrupt)?,
+        status: row.try_get("status").map_err(corrupt)?,
+        due_at: timestamp(row.try_get("due_at").map_err(corrupt)?)?,
+        attempts: row.try_get("attempts").map_err(corrupt)?,
+        fence: row.try_get("fence").map_err(corrupt)?,
+        last_error: row.try_get("last_error").map_err(corrupt)?,
+        created_at: timestamp(row.try_get("created_at").map_err(corrupt)?)?,
+        sent_at: row
+            .try_get::<Option<i64>, _>("sent_at")
+            .map_err(corrupt)?
+            .map(timestamp)
+            .transpose()?,
+    })
+}

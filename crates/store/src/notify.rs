@@ -1,0 +1,59 @@
+//! The notification outbox, as the store keeps it.
+
+use domain::{Name, Timestamp};
+
+/// A notification to queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewNotification {
+    pub user: Name,
+    /// `email`, `sms`, `voice`, `slack`, `push` or `webhook`.
+    pub channel: String,
+    /// The contact method's name.
+    pub contact: String,
+    pub address: String,
+    /// What happened: `triggered` (a page).
+    pub event: String,
+    /// Stable across retries, unique: receivers deduplicate on it.
+    pub delivery_id: String,
+    pub due_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub incident_id: i64,
+    pub user: Name,
+    pub channel: String,
+    pub contact: String,
+    pub address: String,
+    pub event: String,
+    pub delivery_id: String,
+    /// `pending`, `sent`, `dead` or `cancelled`.
+    pub status: String,
+    pub due_at: Timestamp,
+    pub attempts: i64,
+    pub fence: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// How an attempt went.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// The provider took it; its answer (a message id) for the timeline.
+    Sent { answer: String },
+    /// Try again at `at` (backoff, or the provider's `Retry-After`).
+    Retry { error: String, at: Timestamp },
+    /// Give up: a permanent refusal, or too many attempts. A dead letter.
+    Dead { error: String },
+}
+
+/// Which notifications to list: newest first.
+#[derive(Clone, Debug, Default)]
+pub struct NotificationQuery {
+    pub incident: Option<i64>,
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<String>,
+    pub limit: u32,
+}
