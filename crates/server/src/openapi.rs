@@ -173,6 +173,8 @@ pub fn document(routes: &Routes) -> OpenApi {
         schema::<incidents::TimelineEntry>(),
         schema::<incidents::NoteInput>(),
         schema::<incidents::SnoozeInput>(),
+        schema::<incidents::NotificationView>(),
+        schema::<incidents::NotificationList>(),
         schema::<oncall::ShiftsView>(),
         schema::<oncall::OnCallView>(),
         schema::<oncall::OverrideInput>(),

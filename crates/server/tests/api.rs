@@ -68,6 +68,7 @@ on_both_backends!(
     escalations_page_level_by_level_until_someone_acknowledges,
     who_is_on_call_shifts_and_overrides,
     calendar_feeds_parse_back_to_the_same_shifts,
+    pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another,
 );
 
 const ORG: &str = r#"
@@ -3350,4 +3351,286 @@ async fn calendar_feeds_parse_back_to_the_same_shifts(store: TestStore) {
         "{bob}"
     );
     assert_eq!(bob["name"], "On call: bob");
+}
+
+/// A real SMTP server (Python's aiosmtpd) writing what it receives to a maildir.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    async fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("inbox"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run python3 -m aiosmtpd (scripts/test installs it)");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return SmtpServer {
+                    child,
+                    port,
+                    maildir,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "aiosmtpd did not start on port {port} (run through scripts/test, which installs it)"
+        );
+    }
+
+    /// Every message received, raw.
+    fn messages(&self) -> Vec<String> {
+        let dir = self.maildir.path().join("inbox").join("new");
+        let mut out: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A webhook receiver that holds every request until released, then answers 200.
+#[derive(Clone)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    release: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Receiver {
+            got: Default::default(),
+            release: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+        }
+    }
+}
+
+async fn receive(
+    axum::extract::State(r): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> &'static str {
+    r.got.lock().unwrap().push((headers, body));
+    r.release.acquire().await.unwrap().forget();
+    "thanks"
+}
+
+async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another(
+    store: TestStore,
+) {
+    let app = app(store).await;
+    let smtp = SmtpServer::start().await;
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // bob is paged by email at once and by webhook; a call would come after 5 minutes.
+    let bob = format!(
+        "spec:\n  full_name: Bob Acme\n  email: bob@acme.test\n  roles: [{{role: responder, company: acme}}]\n  \
+         contact_methods: [{{name: hook, type: webhook, address: \"{hook}\"}}, {{name: phone, type: voice, address: \"+15551234567\"}}]\n  \
+         notification_rules: {{high: [{{contact: email}}, {{contact: hook}}, {{contact: phone, after_minutes: 5}}]}}"
+    );
+    app.apply(
+        "oncall.yaml",
+        &ONCALL.replace(
+            "spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}]}",
+            &bob,
+        ),
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let worker =
+        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
+            store: app.store.clone(),
+            clock: std::sync::Arc::new(app.clock.clone()),
+            channel,
+            owner: "test".into(),
+            lease: std::time::Duration::from_secs(120),
+            max_attempts: 8,
+            send_timeout: std::time::Duration::from_secs(60),
+        };
+    let email = worker(std::sync::Arc::new(
+        runtime::notify::Email::new(
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "shinrai <pager@shinrai.test>",
+            &app.base,
+        )
+        .unwrap(),
+    ));
+    let webhook = worker(std::sync::Arc::new(runtime::notify::Webhook {
+        http: reqwest::Client::new(),
+        secret: Some(b"hook-signing-secret".to_vec()),
+        public_url: app.base.clone(),
+    }));
+    let voice = worker(std::sync::Arc::new(runtime::notify::Unconfigured {
+        channel: "voice",
+        hint: "none in tests",
+    }));
+
+    let id = page_orders(&app, "pages").await;
+    assert_eq!(app.timers.tick().await.unwrap(), 1, "level 2 pages bob");
+    // The webhook receiver hangs; email goes out all the same.
+    let slow = tokio::spawn(async move { webhook.tick().await });
+    while receiver.got.lock().unwrap().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(email.tick().await.unwrap(), 1);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "aiosmtpd received the page");
+    assert!(mails[0].contains("To: bob@acme.test"), "{}", mails[0]);
+    assert!(
+        mails[0].contains(&format!(
+            "Subject: [shinrai] #{id} triggered (high urgency) on orders: Orders failing"
+        )),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        !slow.is_finished(),
+        "the webhook is still waiting for its receiver"
+    );
+    receiver.release.add_permits(100);
+    assert_eq!(slow.await.unwrap().unwrap(), 1);
+
+    // The webhook was signed, and carries the delivery id the email's Message-ID also uses
+    // its own of.
+    let (headers, body) = receiver.got.lock().unwrap()[0].clone();
+    assert_eq!(
+        headers["x-shinrai-signature"].to_str().unwrap(),
+        runtime::notify::signature(b"hook-signing-secret", body.as_bytes())
+    );
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["event"], "incident.triggered");
+    assert_eq!(payload["incident"]["id"], id);
+    assert_eq!(
+        payload["delivery_id"],
+        headers["x-shinrai-delivery"].to_str().unwrap()
+    );
+
+    // The call is due after 5 minutes, and there is no voice provider: a dead letter that
+    // says so.
+    assert_eq!(voice.tick().await.unwrap(), 0, "not due yet");
+    app.clock.advance(std::time::Duration::from_secs(300));
+    assert_eq!(voice.tick().await.unwrap(), 1);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let lines: Vec<(String, String)> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"].as_str().unwrap().starts_with("notification."))
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap().to_owned(),
+                l["data"]["channel"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("notification.sent".to_owned(), "email".to_owned()),
+            ("notification.sent".to_owned(), "webhook".to_owned()),
+            ("notification.dead".to_owned(), "voice".to_owned())
+        ]
+    );
+    let sent = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["data"]["channel"] == "email")
+        .unwrap()
+        .clone();
+    let message_id = format!(
+        "Message-ID: <{}@shinrai>",
+        sent["data"]["delivery_id"].as_str().unwrap()
+    );
+    assert!(
+        mails[0].contains(&message_id),
+        "{message_id} in {}",
+        mails[0]
+    );
+    assert!(
+        sent["data"]["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("SMTP 250"),
+        "{sent}"
+    );
+    let (status, dead) = app
+        .call(
+            Method::GET,
+            "/api/v1/notifications?status=dead",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dead}");
+    assert_eq!(dead["items"][0]["channel"], "voice");
+    assert!(
+        dead["items"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("no voice provider"),
+        "{dead}"
+    );
+
+    // Acknowledging stops what was not sent yet.
+    let id2 = page_orders(&app, "acked").await;
+    app.timers.tick().await.unwrap();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{id2}/acknowledge"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    app.clock.advance(std::time::Duration::from_secs(600));
+    assert_eq!(voice.tick().await.unwrap(), 0, "the call was cancelled");
 }

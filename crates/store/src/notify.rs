@@ -55,5 +55,7 @@ pub struct NotificationQuery {
     pub incident: Option<i64>,
     /// Only these statuses (all when empty).
     pub statuses: Vec<String>,
+    /// Only notifications about incidents of these services (all when `None`).
+    pub services: Option<Vec<Name>>,
     pub limit: u32,
 }

@@ -82,6 +82,20 @@ pub fn routes(r: Routes) -> Routes {
     )
     .add(
         Method::Get,
+        "/api/v1/notifications",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "incidents",
+            "Notifications sent, waiting or given up (dead letters), newest first",
+        )
+        .response("NotificationList")
+        .query("status", "Comma-separated: pending, sent, dead, cancelled (default: all)")
+        .query("incident", "Only about this incident")
+        .query("limit", "At most this many (default 50, at most 500)"),
+        list_notifications,
+    )
+    .add(
+        Method::Get,
         "/api/v1/incidents/{id}",
         Access::Role(Role::Viewer),
         Doc::new("incidents", "An incident with its alerts and timeline")
@@ -818,4 +832,100 @@ async fn note(
         )]));
     }
     act(state, caller, id, IncidentAction::Note(text)).await
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    pub incident: i64,
+    pub user: String,
+    /// `email`, `sms`, `voice`, `slack`, `push` or `webhook`.
+    pub channel: String,
+    pub contact: String,
+    pub address: String,
+    pub event: String,
+    /// The same on every attempt: receivers deduplicate on it.
+    pub delivery_id: String,
+    /// `pending`, `sent`, `dead` (gave up) or `cancelled`.
+    pub status: String,
+    pub due_at: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotificationList {
+    pub items: Vec<NotificationView>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationParams {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub incident: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+async fn list_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<NotificationParams>,
+) -> ApiResult<Json<NotificationList>> {
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
+    }
+    let statuses: Vec<String> = p
+        .status
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if ["pending", "sent", "dead", "cancelled"].contains(&s) {
+                Ok(s.to_owned())
+            } else {
+                Err(ApiError::bad_request(
+                    "status",
+                    format!("unknown status {s:?}; use pending, sent, dead or cancelled"),
+                ))
+            }
+        })
+        .collect::<ApiResult<_>>()?;
+    if let Some(id) = p.incident {
+        visible(&state, &caller, id, Role::Viewer).await?;
+    }
+    let items = state
+        .store
+        .list_notifications(&store::NotificationQuery {
+            incident: p.incident,
+            statuses,
+            services: Some(services_in_scope(&state, &caller, Role::Viewer).await?),
+            limit,
+        })
+        .await?;
+    Ok(Json(NotificationList {
+        items: items
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                incident: n.incident_id,
+                user: n.user.to_string(),
+                channel: n.channel,
+                contact: n.contact,
+                address: n.address,
+                event: n.event,
+                delivery_id: n.delivery_id,
+                status: n.status,
+                due_at: n.due_at.to_string(),
+                attempts: n.attempts,
+                last_error: n.last_error,
+                sent_at: n.sent_at.map(|t| t.to_string()),
+            })
+            .collect(),
+    }))
 }
