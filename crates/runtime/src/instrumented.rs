@@ -64,6 +64,17 @@ impl Store for InstrumentedStore {
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
         self.timed("find_by_key", self.inner.find_by_key(key)).await
     }
+    async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String> {
+        self.timed(
+            "server_secret",
+            self.inner.server_secret(name, candidate, now),
+        )
+        .await
+    }
+    async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool> {
+        self.timed("use_link", self.inner.use_link(nonce, now))
+            .await
+    }
     async fn claim_notifications(
         &self,
         channel: &str,

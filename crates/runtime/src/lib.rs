@@ -13,6 +13,7 @@ pub mod events;
 pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
+pub mod links;
 pub mod notify;
 pub mod oncall;
 pub mod ratelimit;

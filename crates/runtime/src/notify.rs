@@ -291,13 +291,22 @@ pub struct Email {
     pub transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
     pub from: lettre::message::Mailbox,
     pub public_url: String,
+    /// Signs the acknowledge and resolve links (the store's `links` secret).
+    pub link_secret: Vec<u8>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Email {
     /// A transport from a URL: `smtp://host:port` (plain, for a local relay),
     /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`, with
     /// `user:password@` when the server asks.
-    pub fn new(url: &str, from: &str, public_url: &str) -> Result<Email, String> {
+    pub fn new(
+        url: &str,
+        from: &str,
+        public_url: &str,
+        link_secret: Vec<u8>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Email, String> {
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| format!("the SMTP URL {url:?} is not usable: {e}"))?
             .build();
@@ -308,6 +317,8 @@ impl Email {
             transport,
             from,
             public_url: public_url.to_owned(),
+            link_secret,
+            clock,
         })
     }
 }
@@ -323,15 +334,29 @@ impl Channel for Email {
         let to = n.address.parse().map_err(|e| SendError::Permanent {
             message: format!("{:?} is not an email address: {e}", n.address),
         })?;
+        let now = self.clock.now();
+        let link = |action| {
+            let l = crate::links::new_link(i.id, action, &n.user, now);
+            format!(
+                "{}/l/{}/{}",
+                self.public_url,
+                action.as_str(),
+                crate::links::token(&self.link_secret, &l)
+            )
+        };
         let body = format!(
             "{summary}\n\nService: {service}\nUrgency: {urgency}\nStatus: {status}\nOpened: {opened}\n\n\
-             Incident #{id}: {url}/api/v1/incidents/{id}\n\
-             Acknowledge with `shinrai incident ack {id}`.\n",
+             Acknowledge: {ack}\n\
+             Resolve: {resolve}\n\
+             (Each link asks you to confirm, works once and expires in 24 hours.)\n\n\
+             Incident #{id}: {url}/api/v1/incidents/{id}\n",
             summary = i.summary,
             service = i.service,
             urgency = i.urgency.as_str(),
             status = i.status.as_str(),
             opened = i.created_at,
+            ack = link(crate::links::LinkAction::Acknowledge),
+            resolve = link(crate::links::LinkAction::Resolve),
             id = i.id,
             url = self.public_url,
         );

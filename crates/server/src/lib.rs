@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod integrations;
+pub mod links;
 pub mod observability;
 pub mod openapi;
 pub mod routes;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub key_cache: Arc<runtime::cache::TtlCache<String, store::ObjectRecord>>,
     /// The maintenance windows, for a few seconds: every alert asks whether one is on.
     pub maintenance: Arc<runtime::cache::TtlCache<(), Arc<Vec<runtime::events::Maintenance>>>>,
+    /// The key that signs acknowledge and resolve links, read from the store once.
+    link_secret: Arc<tokio::sync::OnceCell<Arc<Vec<u8>>>>,
 }
 
 /// How long a key lookup is trusted: changes made by another node, or by a command on the
@@ -92,6 +95,7 @@ impl AppState {
             event_limiter,
             key_cache: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             maintenance: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
+            link_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 }
@@ -114,6 +118,21 @@ impl AppState {
     pub fn forget_cached(&self) {
         self.key_cache.clear();
         self.maintenance.clear();
+    }
+
+    /// The key that signs links, shared by every node through the store.
+    pub async fn link_secret(&self) -> store::Result<Arc<Vec<u8>>> {
+        self.link_secret
+            .get_or_try_init(|| async {
+                let candidate = runtime::entropy::secret("");
+                let s = self
+                    .store
+                    .server_secret("links", &candidate, self.clock.now())
+                    .await?;
+                Ok(Arc::new(s.into_bytes()))
+            })
+            .await
+            .cloned()
     }
 
     /// The maintenance windows, cached for a few seconds.

@@ -151,6 +151,7 @@ pub fn all() -> Routes {
     let r = Routes::new();
     let r = crate::observability::routes(r);
     let r = crate::integrations::routes(r);
+    let r = crate::links::routes(r);
     crate::api::routes(r)
 }
 

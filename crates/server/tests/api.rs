@@ -3489,11 +3489,18 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
             max_attempts: 8,
             send_timeout: std::time::Duration::from_secs(60),
         };
+    let link_secret = app
+        .store
+        .server_secret("links", "a-candidate-secret", test_support::t0())
+        .await
+        .unwrap();
     let email = worker(std::sync::Arc::new(
         runtime::notify::Email::new(
             &format!("smtp://127.0.0.1:{}", smtp.port),
             "shinrai <pager@shinrai.test>",
             &app.base,
+            link_secret.into_bytes(),
+            std::sync::Arc::new(app.clock.clone()),
         )
         .unwrap(),
     ));
@@ -3529,6 +3536,7 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         !slow.is_finished(),
         "the webhook is still waiting for its receiver"
     );
+    let links = mail_links(&mails[0]);
     receiver.release.add_permits(100);
     assert_eq!(slow.await.unwrap().unwrap(), 1);
 
@@ -3621,6 +3629,8 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         "{dead}"
     );
 
+    follow_links(&app, &admin, id, &links).await;
+
     // Acknowledging stops what was not sent yet.
     let id2 = page_orders(&app, "acked").await;
     app.timers.tick().await.unwrap();
@@ -3633,4 +3643,108 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
     .await;
     app.clock.advance(std::time::Duration::from_secs(600));
     assert_eq!(voice.tick().await.unwrap(), 0, "the call was cancelled");
+}
+
+/// The acknowledge and resolve links of a raw email (quoted-printable decoded).
+fn mail_links(raw: &str) -> (String, String) {
+    let unfolded = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut decoded = String::new();
+    let mut chars = unfolded.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '=' {
+            let hex: String = chars.by_ref().take(2).collect();
+            match u8::from_str_radix(&hex, 16) {
+                Ok(b) => decoded.push(b as char),
+                Err(_) => {
+                    decoded.push('=');
+                    decoded.push_str(&hex);
+                }
+            }
+        } else {
+            decoded.push(c);
+        }
+    }
+    let find = |label: &str| {
+        decoded
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label} line in {decoded}"))
+            .trim()
+            .to_owned()
+    };
+    (find("Acknowledge: "), find("Resolve: "))
+}
+
+/// Follows an email's links as a mail scanner and a person would.
+async fn follow_links(app: &TestApp, admin: &str, id: i64, (ack, resolve): &(String, String)) {
+    let http = reqwest::Client::new();
+    let status_of = |id: i64| async move {
+        let (_, shown) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/incidents/{id}"),
+                Some(admin),
+                None,
+            )
+            .await;
+        shown["status"].as_str().unwrap().to_owned()
+    };
+    // A GET only asks.
+    let page = http.get(ack).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Acknowledge incident #{id}?"))
+            && html.contains("<form method=\"post\">"),
+        "{html}"
+    );
+    assert_eq!(
+        status_of(id).await,
+        "triggered",
+        "following the link changed nothing"
+    );
+    // A changed token, or a token for another action, is refused.
+    let (base, token) = ack.rsplit_once('/').unwrap();
+    let mut changed: Vec<char> = token.chars().collect();
+    let last = changed.len() - 1;
+    changed[last] = if changed[last] == 'A' { 'B' } else { 'A' };
+    let changed: String = changed.into_iter().collect();
+    assert_eq!(
+        http.post(format!("{base}/{changed}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong = ack.replace("/l/ack/", "/l/resolve/");
+    assert_eq!(
+        http.post(&wrong).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // The POST acts, as the person the link was sent to, once.
+    let done = http.post(ack).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "acknowledged");
+    assert_eq!(shown["acknowledged_by"], "user:bob");
+    assert_eq!(
+        http.post(ack).send().await.unwrap().status(),
+        StatusCode::GONE,
+        "used already"
+    );
+    // A day later the resolve link has expired.
+    app.clock.advance(std::time::Duration::from_secs(25 * 3600));
+    assert_eq!(
+        http.post(resolve).send().await.unwrap().status(),
+        StatusCode::GONE
+    );
+    assert_eq!(status_of(id).await, "acknowledged");
 }

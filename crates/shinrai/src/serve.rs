@@ -149,7 +149,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
     let mut senders = Vec::new();
-    for channel in channels(&args, &state.settings)? {
+    let link_secret = store
+        .server_secret("links", &runtime::entropy::secret(""), clock.now())
+        .await
+        .context("cannot read the link-signing secret from the store")?;
+    for channel in channels(
+        &args,
+        &state.settings,
+        link_secret.into_bytes(),
+        clock.clone(),
+    )? {
         let worker = runtime::notify::OutboxWorker {
             store: store.clone(),
             clock: clock.clone(),
@@ -244,12 +253,20 @@ fn secrets_from_environment() -> std::collections::HashMap<String, String> {
 fn channels(
     args: &ServeArgs,
     settings: &server::Settings,
+    link_secret: Vec<u8>,
+    clock: Arc<dyn runtime::Clock>,
 ) -> anyhow::Result<Vec<Arc<dyn runtime::notify::Channel>>> {
     use runtime::notify::{Email, Unconfigured, Webhook};
     let email: Arc<dyn runtime::notify::Channel> = match &args.smtp_url {
         Some(url) => Arc::new(
-            Email::new(url, &args.mail_from, &settings.public_url)
-                .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?,
+            Email::new(
+                url,
+                &args.mail_from,
+                &settings.public_url,
+                link_secret,
+                clock,
+            )
+            .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?,
         ),
         None => Arc::new(Unconfigured {
             channel: "email",

@@ -475,6 +475,43 @@ impl Store for SqlStore {
         self.merge_incidents_impl(target, sources, ctx).await
     }
 
+    async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+        let value: String = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .try_get("value")
+            .map_err(corrupt)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(value)
+    }
+
+    async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO used_links (nonce, used_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+        )
+        .bind(nonce)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        tx.commit().await.map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
     async fn claim_notifications(
         &self,
         channel: &str,

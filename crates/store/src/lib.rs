@@ -160,6 +160,14 @@ pub trait Store: Send + Sync + 'static {
         ctx: &WriteContext,
     ) -> Result<IncidentRecord>;
 
+    // Signed links.
+
+    /// The server secret named `name`: `candidate` if none existed (it is stored then),
+    /// else the one stored first, so every node agrees.
+    async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String>;
+    /// Marks a link's nonce used; `false` when it already was.
+    async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool>;
+
     // The notification outbox.
 
     /// Claims up to `limit` due notifications of one channel (pending, lease free or
