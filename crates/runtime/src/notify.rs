@@ -387,6 +387,134 @@ impl Channel for Email {
     }
 }
 
+/// Slack: `chat.postMessage` to the person (their Slack user id opens a direct message),
+/// a Block Kit message with Acknowledge and Resolve buttons. The API base URL is a
+/// setting, so a test (or a proxy) can stand in for slack.com.
+pub struct Slack {
+    pub http: reqwest::Client,
+    /// `https://slack.com/api`.
+    pub api_url: String,
+    /// The bot token (`xoxb-…`).
+    pub token: String,
+}
+
+/// The message for an incident: text (Slack's notification fallback) and blocks with the
+/// buttons, whose values name the incident.
+pub fn slack_message(
+    channel: &str,
+    n: &NotificationRecord,
+    i: &IncidentRecord,
+) -> serde_json::Value {
+    let text = subject(n, i);
+    serde_json::json!({
+        "channel": channel,
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!(
+                "*#{} {}*\n{} · {} urgency · {}", i.id, slack_escape(&i.summary), slack_escape(i.service.as_str()),
+                i.urgency.as_str(), i.status.as_str())}},
+            {"type": "actions", "block_id": format!("incident-{}", i.id), "elements": [
+                {"type": "button", "action_id": "shinrai_ack", "style": "primary",
+                 "text": {"type": "plain_text", "text": "Acknowledge"}, "value": i.id.to_string()},
+                {"type": "button", "action_id": "shinrai_resolve",
+                 "text": {"type": "plain_text", "text": "Resolve"}, "value": i.id.to_string()}
+            ]}
+        ]
+    })
+}
+
+/// Escapes the three characters Slack's mrkdwn gives meaning to.
+pub fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl Slack {
+    /// A client for Slack's Web API at `api_url` with a bot token.
+    pub fn new(api_url: &str, token: &str) -> Option<Slack> {
+        Some(Slack {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()
+                .ok()?,
+            api_url: api_url.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// Calls a Web API method; Slack answers HTTP 200 with `ok: false` for errors, and
+    /// 429 with `Retry-After` when rate limited.
+    pub async fn call(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, SendError> {
+        let resp = self
+            .http
+            .post(format!("{}/{method}", self.api_url.trim_end_matches('/')))
+            .bearer_auth(&self.token)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=utf-8",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return http_outcome(status, &headers, &text).map(|_| serde_json::Value::Null);
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|_| SendError::Retry {
+                message: format!(
+                    "Slack answered something that is not JSON: {}",
+                    text.chars().take(200).collect::<String>()
+                ),
+                after: None,
+            })?;
+        if answer["ok"] == true {
+            Ok(answer)
+        } else {
+            let error = answer["error"]
+                .as_str()
+                .unwrap_or("unknown_error")
+                .to_owned();
+            if error == "ratelimited" || error == "internal_error" || error == "fatal_error" {
+                Err(SendError::Retry {
+                    message: format!("Slack: {error}"),
+                    after: retry_after(&headers),
+                })
+            } else {
+                Err(SendError::Permanent {
+                    message: format!("Slack: {error}"),
+                })
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Channel for Slack {
+    fn name(&self) -> &'static str {
+        "slack"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        let answer = self
+            .call("chat.postMessage", &slack_message(&n.address, n, i))
+            .await?;
+        Ok(format!(
+            "ok channel={} ts={}",
+            answer["channel"].as_str().unwrap_or(""),
+            answer["ts"].as_str().unwrap_or("")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub mod links;
 pub mod observability;
 pub mod openapi;
 pub mod routes;
+pub mod slack;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct Settings {
     /// Named secrets (a Sentry integration's client secret), from the environment
     /// (`SHINRAI_SECRET_SENTRY_WEB` is `sentry-web`); never from configuration files.
     pub secrets: std::collections::HashMap<String, String>,
+    /// Slack's Web API (`https://slack.com/api`); a test or a proxy may stand in.
+    pub slack_api_url: String,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
             session_ttl: std::time::Duration::from_secs(12 * 3600),
             event_rate_limit: None,
             secrets: std::collections::HashMap::new(),
+            slack_api_url: "https://slack.com/api".into(),
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct AppState {
     pub maintenance: Arc<runtime::cache::TtlCache<(), Arc<Vec<runtime::events::Maintenance>>>>,
     /// The key that signs acknowledge and resolve links, read from the store once.
     link_secret: Arc<tokio::sync::OnceCell<Arc<Vec<u8>>>>,
+    /// Slack's Web API, when a bot token is set (`SHINRAI_SECRET_SLACK_BOT_TOKEN`).
+    slack: Option<Arc<runtime::notify::Slack>>,
 }
 
 /// How long a key lookup is trusted: changes made by another node, or by a command on the
@@ -90,6 +96,7 @@ impl AppState {
         AppState {
             store,
             clock,
+            slack: slack_client(&settings),
             settings: Arc::new(settings),
             ingest,
             event_limiter,
@@ -118,6 +125,11 @@ impl AppState {
     pub fn forget_cached(&self) {
         self.key_cache.clear();
         self.maintenance.clear();
+    }
+
+    /// Slack's Web API, when configured.
+    pub fn slack(&self) -> Option<&runtime::notify::Slack> {
+        self.slack.as_deref()
     }
 
     /// The key that signs links, shared by every node through the store.
@@ -191,4 +203,10 @@ pub async fn run(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Slack's Web API client, when a bot token is set.
+pub fn slack_client(settings: &Settings) -> Option<Arc<runtime::notify::Slack>> {
+    let token = settings.secrets.get("slack-bot-token")?;
+    runtime::notify::Slack::new(&settings.slack_api_url, token).map(Arc::new)
 }

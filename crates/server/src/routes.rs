@@ -152,6 +152,7 @@ pub fn all() -> Routes {
     let r = crate::observability::routes(r);
     let r = crate::integrations::routes(r);
     let r = crate::links::routes(r);
+    let r = crate::slack::routes(r);
     crate::api::routes(r)
 }
 

@@ -69,6 +69,7 @@ on_both_backends!(
     who_is_on_call_shifts_and_overrides,
     calendar_feeds_parse_back_to_the_same_shifts,
     pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another,
+    an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it,
 );
 
 const ORG: &str = r#"
@@ -3747,4 +3748,281 @@ async fn follow_links(app: &TestApp, admin: &str, id: i64, (ack, resolve): &(Str
         StatusCode::GONE
     );
     assert_eq!(status_of(id).await, "acknowledged");
+}
+
+/// A stand-in for Slack's Web API: checks the bot token and the required fields as Slack
+/// does, answers the first postMessage with 429 and `Retry-After`, records the rest.
+#[derive(Clone, Default)]
+struct SlackStandIn {
+    posted: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+    calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn slack_api(
+    axum::extract::State(s): axum::extract::State<SlackStandIn>,
+    axum::extract::Path(method): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer xoxb-test-token")
+    {
+        return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return axum::Json(json!({"ok": false, "error": "invalid_json"})).into_response();
+    };
+    let required: &[&str] = match method.as_str() {
+        "chat.postMessage" => &["channel", "text"],
+        "chat.update" => &["channel", "ts", "text"],
+        _ => return axum::Json(json!({"ok": false, "error": "unknown_method"})).into_response(),
+    };
+    if required.iter().any(|f| !body[*f].is_string()) {
+        return axum::Json(json!({"ok": false, "error": "invalid_arguments"})).into_response();
+    }
+    if method == "chat.postMessage"
+        && s.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+    {
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "30")],
+            "",
+        )
+            .into_response();
+    }
+    let channel = body["channel"].as_str().unwrap().to_owned();
+    s.posted.lock().unwrap().push((method, body));
+    axum::Json(json!({"ok": true, "channel": channel, "ts": "1700000000.000100"})).into_response()
+}
+
+async fn an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it(
+    store: TestStore,
+) {
+    let smtp = SmtpServer::start().await;
+    let slack = SlackStandIn::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slack_url = format!("http://{}/api", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/api/{method}", axum::routing::post(slack_api))
+        .with_state(slack.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let mut settings = server::Settings::default();
+    settings
+        .secrets
+        .insert("slack-bot-token".into(), "xoxb-test-token".into());
+    settings.secrets.insert(
+        "slack-signing-secret".into(),
+        "slack-signing-secret-0".into(),
+    );
+    settings.slack_api_url = slack_url.clone();
+    let app = TestApp::start_with(store, settings).await;
+    app.apply("org.yaml", ORG).await;
+    // Level 1 is the schedule's current on-call (bob: email and Slack); level 2 is cho.
+    let bob = "spec:\n  full_name: Bob Acme\n  email: bob@acme.test\n  roles: [{role: responder, company: acme}]\n  \
+               contact_methods: [{name: slack, type: slack, address: U0BOB0001}]\n  \
+               notification_rules: {high: [{contact: email}, {contact: slack}]}";
+    let fixture = ONCALL
+        .replace("spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}]}", bob)
+        .replace(
+            "    - {targets: [{schedule: days}], delay_minutes: 10}\n    - {targets: [{schedule: primary}], delay_minutes: 15}\n    - {targets: [{user: cho}], delay_minutes: 5}",
+            "    - {targets: [{schedule: primary}], delay_minutes: 10}\n    - {targets: [{user: cho}], delay_minutes: 10}",
+        );
+    app.apply("oncall.yaml", &fixture).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
+    let worker =
+        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
+            store: app.store.clone(),
+            clock: clock.clone(),
+            channel,
+            owner: "test".into(),
+            lease: std::time::Duration::from_secs(120),
+            max_attempts: 8,
+            send_timeout: std::time::Duration::from_secs(60),
+        };
+    let secret = app
+        .store
+        .server_secret("links", "candidate", test_support::t0())
+        .await
+        .unwrap();
+    let email = worker(std::sync::Arc::new(
+        runtime::notify::Email::new(
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "pager@shinrai.test",
+            &app.base,
+            secret.into_bytes(),
+            clock.clone(),
+        )
+        .unwrap(),
+    ));
+    let slack_sender = worker(std::sync::Arc::new(
+        runtime::notify::Slack::new(&slack_url, "xoxb-test-token").unwrap(),
+    ));
+    let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+
+    // An event opens an incident; level 1 pages bob by email and Slack.
+    let id = page_orders(&app, "e2e").await;
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(email.tick().await.unwrap(), 1);
+    assert_eq!(smtp.messages().len(), 1);
+    assert!(smtp.messages()[0].contains("To: bob@acme.test"));
+    // Slack is rate limited at first: retried no earlier than its Retry-After.
+    assert_eq!(slack_sender.tick().await.unwrap(), 1);
+    assert!(slack.posted.lock().unwrap().is_empty());
+    app.clock.advance(std::time::Duration::from_secs(29));
+    assert_eq!(
+        slack_sender.tick().await.unwrap(),
+        0,
+        "not before Retry-After"
+    );
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(slack_sender.tick().await.unwrap(), 1);
+    let (method, message) = slack.posted.lock().unwrap()[0].clone();
+    assert_eq!(
+        (method.as_str(), message["channel"].as_str()),
+        ("chat.postMessage", Some("U0BOB0001"))
+    );
+    assert_eq!(
+        message["blocks"][1]["elements"][0]["action_id"],
+        "shinrai_ack"
+    );
+    assert_eq!(message["blocks"][1]["elements"][0]["value"], id.to_string());
+
+    // Nobody acknowledges: after level 1's delay, level 2 (cho) is paged.
+    app.clock.advance(minutes(10));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(email.tick().await.unwrap(), 1);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2);
+    let bobs = mails
+        .iter()
+        .find(|m| m.contains("To: bob@acme.test"))
+        .unwrap();
+    assert!(mails.iter().any(|m| m.contains("To: cho@acme.test")));
+
+    // bob follows the acknowledge link in his email: the escalation stops.
+    let (ack, _) = mail_links(bobs);
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.post(&ack).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    app.clock.advance(minutes(30));
+    assert_eq!(
+        app.timers.tick().await.unwrap(),
+        0,
+        "no level after the acknowledgement"
+    );
+
+    // The timeline shows every step.
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let steps: Vec<String> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let k = l["kind"].as_str().unwrap();
+            match k {
+                "escalation.level" => format!("{k} {} {}", l["data"]["level"], l["data"]["people"]),
+                k if k.starts_with("notification.") => format!(
+                    "{k} {} {}",
+                    l["data"]["channel"].as_str().unwrap(),
+                    l["data"]["user"].as_str().unwrap()
+                ),
+                _ => format!("{k} {}", l["actor"].as_str().unwrap()),
+            }
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "alert.triggered integration:orders/prom",
+            "escalation.level 1 [\"bob\"]",
+            "notification.sent email bob",
+            "notification.failed slack bob",
+            "notification.sent slack bob",
+            "escalation.level 2 [\"cho\"]",
+            "notification.sent email cho",
+            "incident.acknowledged user:bob",
+        ]
+    );
+
+    // Slack's Resolve button, signed as Slack signs: bob resolves it from Slack.
+    let payload = json!({"type": "block_actions", "user": {"id": "U0BOB0001", "username": "bob"},
+        "actions": [{"action_id": "shinrai_resolve", "block_id": format!("incident-{id}"), "value": id.to_string(), "type": "button"}],
+        "channel": {"id": "D0BOB"}, "message": {"ts": "1700000000.000100"}, "response_url": "http://unused"});
+    let body = format!("payload={}", form_encode(&payload.to_string()));
+    let post = |timestamp: i64, signature: String, body: String| {
+        let http = http.clone();
+        let url = format!("{}/integrations/slack/interactions", app.base);
+        async move {
+            http.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-slack-request-timestamp", timestamp.to_string())
+                .header("x-slack-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let now = runtime::Clock::now(&app.clock).as_second();
+    let sign = |ts: i64, body: &str| {
+        server::slack::signature(b"slack-signing-secret-0", &ts.to_string(), body.as_bytes())
+    };
+    assert_eq!(
+        post(now, "v0=deadbeef".into(), body.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post(now - 301, sign(now - 301, &body), body.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "too old"
+    );
+    assert_eq!(
+        post(now, sign(now, &body), body.clone()).await,
+        StatusCode::OK
+    );
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["status"], "resolved");
+    assert_eq!(shown["resolved_by"], "user:bob");
+    let updated = slack.posted.lock().unwrap().last().unwrap().clone();
+    assert_eq!(updated.0, "chat.update");
+    assert!(
+        updated.1["text"]
+            .as_str()
+            .unwrap()
+            .contains("resolved by bob"),
+        "{updated:?}"
+    );
+}
+
+/// `application/x-www-form-urlencoded` escaping.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -56,6 +56,14 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
+    /// Slack's Web API. The bot token is `SHINRAI_SECRET_SLACK_BOT_TOKEN`, the signing
+    /// secret for its buttons `SHINRAI_SECRET_SLACK_SIGNING_SECRET`.
+    #[arg(
+        long,
+        env = "SHINRAI_SLACK_API_URL",
+        default_value = "https://slack.com/api"
+    )]
+    pub slack_api_url: String,
     /// The sender of email notifications.
     #[arg(
         long,
@@ -127,6 +135,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         event_rate_limit: args.event_rate_limit,
         secrets: secrets_from_environment(),
+        slack_api_url: args.slack_api_url.clone(),
         ..server::Settings::default()
     };
     let state = server::AppState::new(store.clone(), clock.clone(), settings);
@@ -295,10 +304,13 @@ fn channels(
             channel: "voice",
             hint: "voice calls through a Twilio-compatible API are not available in this version",
         }),
-        Arc::new(Unconfigured {
-            channel: "slack",
-            hint: "Slack is not available in this version",
-        }),
+        match server::slack_client(settings) {
+            Some(slack) => slack,
+            None => Arc::new(Unconfigured {
+                channel: "slack",
+                hint: "set the bot token in SHINRAI_SECRET_SLACK_BOT_TOKEN",
+            }),
+        },
         Arc::new(Unconfigured {
             channel: "push",
             hint: "ntfy push is not available in this version",
