@@ -515,6 +515,219 @@ impl Channel for Slack {
     }
 }
 
+/// Push through ntfy (self-hostable, no vendor cloud): `POST {base}/{topic}` with the
+/// message as the body, a title, a priority by urgency, a click-through, and
+/// Acknowledge and Resolve actions that POST the signed links.
+pub struct Push {
+    pub http: reqwest::Client,
+    /// `https://ntfy.sh`, or a self-hosted server.
+    pub base_url: String,
+    /// An access token (`tk_…`) for protected topics.
+    pub token: Option<String>,
+    pub public_url: String,
+    pub link_secret: Vec<u8>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A signed link for `user` to act on `incident`.
+pub fn action_link(
+    public_url: &str,
+    secret: &[u8],
+    incident: i64,
+    action: crate::links::LinkAction,
+    user: &domain::Name,
+    now: Timestamp,
+) -> String {
+    let l = crate::links::new_link(incident, action, user, now);
+    format!(
+        "{public_url}/l/{}/{}",
+        action.as_str(),
+        crate::links::token(secret, &l)
+    )
+}
+
+#[async_trait]
+impl Channel for Push {
+    fn name(&self) -> &'static str {
+        "push"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        let now = self.clock.now();
+        let link = |a| action_link(&self.public_url, &self.link_secret, i.id, a, &n.user, now);
+        let actions = format!(
+            "http, Acknowledge, {}, method=POST, clear=true; http, Resolve, {}, method=POST, clear=true",
+            link(crate::links::LinkAction::Acknowledge),
+            link(crate::links::LinkAction::Resolve)
+        );
+        let priority = match i.urgency {
+            domain::Urgency::High => "urgent",
+            domain::Urgency::Low => "default",
+        };
+        let mut req = self
+            .http
+            .post(format!(
+                "{}/{}",
+                self.base_url.trim_end_matches('/'),
+                n.address
+            ))
+            .header("Title", format!("#{} {} on {}", i.id, n.event, i.service))
+            .header("Priority", priority)
+            .header("Tags", "rotating_light")
+            .header(
+                "Click",
+                format!("{}/api/v1/incidents/{}", self.public_url, i.id),
+            )
+            .header("Actions", actions)
+            .header("X-Shinrai-Delivery", &n.delivery_id)
+            .body(i.summary.clone());
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        http_outcome(status, &headers, &text)
+    }
+}
+
+/// SMS and voice through a Twilio-compatible API (`POST
+/// {base}/2010-04-01/Accounts/{sid}/Messages.json` and `…/Calls.json`, HTTP Basic auth).
+/// The person acknowledges by replying to the SMS (`ACK 12`) or pressing 1 in the call,
+/// through the inbound webhooks under `/integrations/twilio/`.
+pub struct Twilio {
+    pub http: reqwest::Client,
+    /// `https://api.twilio.com`.
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    /// The number messages and calls come from (E.164).
+    pub from: String,
+    pub public_url: String,
+    pub link_secret: Vec<u8>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Twilio {
+    async fn post(&self, resource: &str, form: &[(&str, String)]) -> Result<String, SendError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/{resource}.json",
+            self.base_url.trim_end_matches('/'),
+            self.account_sid
+        );
+        let resp = self
+            .http
+            .post(url)
+            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| transport(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            return Ok(format!(
+                "HTTP {} sid={} status={}",
+                status.as_u16(),
+                answer["sid"].as_str().unwrap_or("?"),
+                answer["status"].as_str().unwrap_or("?")
+            ));
+        }
+        http_outcome(status, &headers, &text)
+    }
+}
+
+/// Escapes text for XML (TwiML).
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// SMS through Twilio.
+pub struct Sms(pub Arc<Twilio>);
+
+#[async_trait]
+impl Channel for Sms {
+    fn name(&self) -> &'static str {
+        "sms"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        let t = &self.0;
+        let ack = action_link(
+            &t.public_url,
+            &t.link_secret,
+            i.id,
+            crate::links::LinkAction::Acknowledge,
+            &n.user,
+            t.clock.now(),
+        );
+        let summary: String = i.summary.chars().take(160).collect();
+        let body = format!(
+            "[shinrai] #{} {} urgency on {}: {summary}\nReply ACK {} or RESOLVE {}, or open {ack}",
+            i.id,
+            i.urgency.as_str(),
+            i.service,
+            i.id,
+            i.id
+        );
+        t.post(
+            "Messages",
+            &[
+                ("To", n.address.clone()),
+                ("From", t.from.clone()),
+                ("Body", body),
+            ],
+        )
+        .await
+    }
+}
+
+/// Voice calls through Twilio: the call reads the incident and gathers one digit (1
+/// acknowledges, 2 resolves), posted to `/integrations/twilio/voice`.
+pub struct Voice(pub Arc<Twilio>);
+
+#[async_trait]
+impl Channel for Voice {
+    fn name(&self) -> &'static str {
+        "voice"
+    }
+
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        let t = &self.0;
+        let action = format!(
+            "{}/integrations/twilio/voice?incident={}&user={}",
+            t.public_url, i.id, n.user
+        );
+        let twiml = format!(
+            "<Response><Gather numDigits=\"1\" method=\"POST\" action=\"{action}\">\
+             <Say>This is shinrai. Incident {id}, {urgency} urgency, on {service}: {summary}. \
+             Press 1 to acknowledge. Press 2 to resolve.</Say></Gather>\
+             <Say>No key was pressed. Goodbye.</Say></Response>",
+            action = xml_escape(&action),
+            id = i.id,
+            urgency = i.urgency.as_str(),
+            service = xml_escape(i.service.as_str()),
+            summary = xml_escape(&i.summary),
+        );
+        t.post(
+            "Calls",
+            &[
+                ("To", n.address.clone()),
+                ("From", t.from.clone()),
+                ("Twiml", twiml),
+            ],
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

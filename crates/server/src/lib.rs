@@ -8,6 +8,7 @@
 //! access rule and documentation: the OpenAPI document and the access tests are both
 //! built from that one list.
 
+pub mod acting;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod observability;
 pub mod openapi;
 pub mod routes;
 pub mod slack;
+pub mod twilio;
 
 use std::future::Future;
 use std::sync::Arc;

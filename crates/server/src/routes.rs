@@ -153,6 +153,7 @@ pub fn all() -> Routes {
     let r = crate::integrations::routes(r);
     let r = crate::links::routes(r);
     let r = crate::slack::routes(r);
+    let r = crate::twilio::routes(r);
     crate::api::routes(r)
 }
 

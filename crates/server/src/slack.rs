@@ -10,12 +10,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::{Kind, Name, Principal, Role, Subject, UserSpec};
 use hmac::Mac;
 use serde_json::{Value, json};
-use store::{IncidentAction, WriteContext};
 
 use crate::AppState;
+use crate::acting::Act;
 use crate::routes::{Access, Doc, Method, Routes};
 
 /// How far a request's timestamp may be from now (replay protection).
@@ -116,7 +115,8 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
         return answer(StatusCode::BAD_REQUEST, "the button names no incident");
     };
     let slack_user = payload["user"]["id"].as_str().unwrap_or_default();
-    let user = match user_of(&state, slack_user).await {
+    let kinds = [domain::contact::ContactType::Slack];
+    let (name, spec) = match crate::acting::user_by_contact(&state, &kinds, slack_user).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             return answer(
@@ -133,56 +133,14 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    let (name, spec) = user;
-    let detail = match state.store.get_incident(incident).await {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            return answer(
-                StatusCode::OK,
-                &format!("incident #{incident} does not exist"),
-            );
-        }
-        Err(e) => return answer(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    let act = if what == "acknowledge" {
+        Act::Acknowledge
+    } else {
+        Act::Resolve
     };
-    let service = state
-        .store
-        .get_object(Kind::Service, &detail.incident.service)
-        .await
-        .ok()
-        .flatten();
-    let target = service
-        .as_ref()
-        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]))
-        .unwrap_or_default();
-    let principal = Principal {
-        subject: Subject::User(name.clone()),
-        grants: spec.grants(),
-    };
-    if !principal.allows(Role::Responder, &target) {
-        return answer(
-            StatusCode::OK,
-            &format!(
-                "{name} may not {what} incidents of {}: that needs the responder role",
-                detail.incident.service
-            ),
-        );
-    }
-    let act = match what {
-        "acknowledge" => IncidentAction::Acknowledge {
-            timeout: service
-                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
-                .and_then(|s| s.acknowledgement_timeout()),
-        },
-        _ => IncidentAction::Resolve,
-    };
-    let ctx = WriteContext {
-        actor: format!("user:{name}"),
-        at: state.clock.now(),
-    };
-    let result = state.store.act_on_incident(incident, act, &ctx).await;
-    let text = match &result {
+    let text = match crate::acting::act(&state, &name, &spec, incident, act).await {
         Ok(i) => format!("#{} {done} by {name}: {}", i.id, i.summary),
-        Err(e) => format!("#{incident}: {e}"),
+        Err(e) => e,
     };
     // Update the message in place, so the channel sees what happened.
     if let (Some(slack), Some(channel), Some(ts)) = (
@@ -201,26 +159,6 @@ async fn interactions(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     }
     answer(StatusCode::OK, &text)
-}
-
-/// The shinrai user whose Slack contact method is this Slack user id.
-async fn user_of(state: &AppState, slack_user: &str) -> store::Result<Option<(Name, UserSpec)>> {
-    if slack_user.is_empty() {
-        return Ok(None);
-    }
-    for record in state.store.snapshot(&[Kind::User]).await? {
-        let Ok(spec) = serde_json::from_value::<UserSpec>(record.spec.clone()) else {
-            continue;
-        };
-        if spec
-            .contact_methods
-            .iter()
-            .any(|m| m.kind == domain::contact::ContactType::Slack && m.address == slack_user)
-        {
-            return Ok(Some((record.name, spec)));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

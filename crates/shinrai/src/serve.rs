@@ -64,6 +64,21 @@ pub struct ServeArgs {
         default_value = "https://slack.com/api"
     )]
     pub slack_api_url: String,
+    /// A Twilio-compatible API for SMS and voice pages. The account is
+    /// `SHINRAI_SECRET_TWILIO_ACCOUNT_SID` and `SHINRAI_SECRET_TWILIO_AUTH_TOKEN`.
+    #[arg(
+        long,
+        env = "SHINRAI_TWILIO_URL",
+        default_value = "https://api.twilio.com"
+    )]
+    pub twilio_url: String,
+    /// The number SMS and calls come from (E.164). SMS and voice are off without it.
+    #[arg(long, env = "SHINRAI_TWILIO_FROM", value_name = "NUMBER")]
+    pub twilio_from: Option<String>,
+    /// The ntfy server push notifications go through (self-hosted, or ntfy.sh). A token
+    /// for protected topics is `SHINRAI_SECRET_NTFY_TOKEN`.
+    #[arg(long, env = "SHINRAI_NTFY_URL", default_value = "https://ntfy.sh")]
+    pub ntfy_url: String,
     /// The sender of email notifications.
     #[arg(
         long,
@@ -272,8 +287,8 @@ fn channels(
                 url,
                 &args.mail_from,
                 &settings.public_url,
-                link_secret,
-                clock,
+                link_secret.clone(),
+                clock.clone(),
             )
             .map_err(|e| anyhow::anyhow!("--smtp-url: {e}"))?,
         ),
@@ -286,6 +301,53 @@ fn channels(
         .timeout(Duration::from_secs(20))
         .build()
         .context("cannot make an HTTP client")?;
+    let secret = |name: &str| settings.secrets.get(name).cloned();
+    let twilio = match (
+        &args.twilio_from,
+        secret("twilio-account-sid"),
+        secret("twilio-auth-token"),
+    ) {
+        (Some(from), Some(account_sid), Some(auth_token)) => {
+            Some(Arc::new(runtime::notify::Twilio {
+                http: http.clone(),
+                base_url: args.twilio_url.clone(),
+                account_sid,
+                auth_token,
+                from: from.clone(),
+                public_url: settings.public_url.clone(),
+                link_secret: link_secret.clone(),
+                clock: clock.clone(),
+            }))
+        }
+        _ => None,
+    };
+    let (sms, voice): (
+        Arc<dyn runtime::notify::Channel>,
+        Arc<dyn runtime::notify::Channel>,
+    ) = match twilio {
+        Some(t) => (
+            Arc::new(runtime::notify::Sms(t.clone())),
+            Arc::new(runtime::notify::Voice(t)),
+        ),
+        None => (
+            Arc::new(Unconfigured {
+                channel: "sms",
+                hint: "set --twilio-from with SHINRAI_SECRET_TWILIO_ACCOUNT_SID and SHINRAI_SECRET_TWILIO_AUTH_TOKEN",
+            }),
+            Arc::new(Unconfigured {
+                channel: "voice",
+                hint: "set --twilio-from with SHINRAI_SECRET_TWILIO_ACCOUNT_SID and SHINRAI_SECRET_TWILIO_AUTH_TOKEN",
+            }),
+        ),
+    };
+    let push = Arc::new(runtime::notify::Push {
+        http: http.clone(),
+        base_url: args.ntfy_url.clone(),
+        token: secret("ntfy-token"),
+        public_url: settings.public_url.clone(),
+        link_secret: link_secret.clone(),
+        clock: clock.clone(),
+    });
     Ok(vec![
         email,
         Arc::new(Webhook {
@@ -296,14 +358,8 @@ fn channels(
                 .map(|s| s.as_bytes().to_vec()),
             public_url: settings.public_url.clone(),
         }),
-        Arc::new(Unconfigured {
-            channel: "sms",
-            hint: "SMS through a Twilio-compatible API is not available in this version",
-        }),
-        Arc::new(Unconfigured {
-            channel: "voice",
-            hint: "voice calls through a Twilio-compatible API are not available in this version",
-        }),
+        sms,
+        voice,
         match server::slack_client(settings) {
             Some(slack) => slack,
             None => Arc::new(Unconfigured {
@@ -311,9 +367,6 @@ fn channels(
                 hint: "set the bot token in SHINRAI_SECRET_SLACK_BOT_TOKEN",
             }),
         },
-        Arc::new(Unconfigured {
-            channel: "push",
-            hint: "ntfy push is not available in this version",
-        }),
+        push,
     ])
 }
