@@ -110,6 +110,10 @@ impl Store for InstrumentedStore {
         self.timed("list_notifications", self.inner.list_notifications(query))
             .await
     }
+    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>> {
+        self.timed("outbox_backlog", self.inner.outbox_backlog(now))
+            .await
+    }
     async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
         self.timed("add_override", self.inner.add_override(o, ctx))
             .await

@@ -44,3 +44,79 @@ impl SessionSweeper {
 pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
+
+/// The pager watching itself: samples what `/metrics` shows about work waiting (the
+/// outbox per channel, due timers), and pings an outside heartbeat URL so that shinrai's
+/// own death pages someone elsewhere.
+pub struct SelfWatch {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Pinged (GET) every round when set: a dead-man's switch elsewhere
+    /// (healthchecks.io, another shinrai's heartbeat integration).
+    pub heartbeat_url: Option<String>,
+    pub http: reqwest::Client,
+}
+
+/// The channels the outbox knows, so that an empty one shows 0, not nothing.
+pub const CHANNELS: [&str; 6] = ["email", "sms", "voice", "slack", "push", "webhook"];
+
+impl SelfWatch {
+    /// One round: sets the gauges, then pings the heartbeat URL; `false` when the ping
+    /// failed.
+    pub async fn tick(&self) -> store::Result<bool> {
+        let now = self.clock.now();
+        let backlog = self.store.outbox_backlog(now).await?;
+        for channel in CHANNELS {
+            let (depth, oldest) = backlog
+                .iter()
+                .find(|(c, _, _)| c == channel)
+                .map_or((0, 0.0), |(_, n, oldest)| {
+                    (*n, now.duration_since(*oldest).as_secs_f64().max(0.0))
+                });
+            metrics::gauge!("shinrai_outbox_depth", "channel" => channel).set(depth as f64);
+            metrics::gauge!("shinrai_outbox_oldest_undelivered_seconds", "channel" => channel)
+                .set(oldest);
+        }
+        let timers = self.store.list_timers().await?;
+        let due: Vec<_> = timers.iter().filter(|t| t.due_at <= now).collect();
+        let lag = due
+            .iter()
+            .map(|t| now.duration_since(t.due_at).as_secs_f64())
+            .fold(0.0, f64::max);
+        metrics::gauge!("shinrai_timers_due").set(due.len() as f64);
+        metrics::gauge!("shinrai_timer_oldest_due_seconds").set(lag);
+        let Some(url) = &self.heartbeat_url else {
+            return Ok(true);
+        };
+        let ok = match self.http.get(url).send().await {
+            Ok(r) if r.status().is_success() => true,
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), "the outside heartbeat did not take the ping");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the outside heartbeat cannot be reached");
+                false
+            }
+        };
+        metrics::counter!("shinrai_heartbeat_pings_total", "outcome" => if ok { "ok" } else { "failed" })
+            .increment(1);
+        Ok(ok)
+    }
+
+    /// Ticks every `every` until `shutdown` turns true.
+    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    if let Err(e) = self.tick().await {
+                        tracing::warn!(error = %e, "self-watch round failed; will retry");
+                    }
+                }
+                _ = stopped(&mut shutdown) => break,
+            }
+        }
+    }
+}

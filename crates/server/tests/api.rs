@@ -71,6 +71,7 @@ on_both_backends!(
     pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another,
     an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it,
     pages_go_out_by_sms_voice_and_push_and_replies_act,
+    the_pager_watches_itself,
 );
 
 const ORG: &str = r#"
@@ -4340,4 +4341,50 @@ async fn pages_go_out_by_sms_voice_and_push_and_replies_act(store: TestStore) {
         )
         .await;
     assert_eq!(shown["resolved_by"], "user:cho");
+}
+
+async fn count_hit(
+    axum::extract::State(hits): axum::extract::State<
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    >,
+) -> &'static str {
+    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    "OK"
+}
+
+async fn the_pager_watches_itself(store: TestStore) {
+    let app = app(store).await;
+    app.apply("oncall.yaml", ONCALL).await;
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ping/shinrai", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route("/ping/shinrai", axum::routing::get(count_hit))
+        .with_state(hits.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    // A page waits in the outbox (nobody sends email here) for a minute and a half.
+    page_orders(&app, "waiting").await;
+    app.timers.tick().await.unwrap();
+    app.clock.advance(std::time::Duration::from_secs(90));
+    let watch = runtime::workers::SelfWatch {
+        store: app.store.clone(),
+        clock: std::sync::Arc::new(app.clock.clone()),
+        heartbeat_url: Some(url),
+        http: reqwest::Client::new(),
+    };
+    assert!(
+        watch.tick().await.unwrap(),
+        "the outside heartbeat took the ping"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (_, metrics) = app.call(Method::GET, "/metrics", None, None).await;
+    let text = metrics.as_str().unwrap();
+    for line in [
+        r#"shinrai_outbox_depth{channel="email"} 1"#,
+        r#"shinrai_outbox_depth{channel="slack"} 0"#,
+        r#"shinrai_outbox_oldest_undelivered_seconds{channel="email"} 90"#,
+        "shinrai_timers_due 0",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
 }

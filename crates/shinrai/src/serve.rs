@@ -79,6 +79,11 @@ pub struct ServeArgs {
     /// for protected topics is `SHINRAI_SECRET_NTFY_TOKEN`.
     #[arg(long, env = "SHINRAI_NTFY_URL", default_value = "https://ntfy.sh")]
     pub ntfy_url: String,
+    /// Pinged (GET) every minute: point it at a dead-man's switch elsewhere
+    /// (healthchecks.io, another shinrai's heartbeat integration) so that this pager's own
+    /// death pages someone.
+    #[arg(long, env = "SHINRAI_HEARTBEAT_URL", value_name = "URL")]
+    pub heartbeat_url: Option<String>,
     /// The sender of email notifications.
     #[arg(
         long,
@@ -172,6 +177,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         lease: Duration::from_secs(60),
     };
     let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
+    let watch = runtime::workers::SelfWatch {
+        store: store.clone(),
+        clock: clock.clone(),
+        heartbeat_url: args.heartbeat_url.clone(),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .context("cannot make an HTTP client")?,
+    };
+    let watch = tokio::spawn(watch.run(Duration::from_secs(60), stop_rx.clone()));
     let mut senders = Vec::new();
     let link_secret = store
         .server_secret("links", &runtime::entropy::secret(""), clock.now())
@@ -230,6 +245,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     .context("the HTTP server failed")?;
     let _ = sweeper.await;
     let _ = timers.await;
+    let _ = watch.await;
     for s in senders {
         let _ = s.await;
     }

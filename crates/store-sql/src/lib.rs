@@ -541,6 +541,26 @@ impl Store for SqlStore {
         self.list_notifications_impl(query).await
     }
 
+    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT channel, COUNT(*) AS n, MIN(due_at) AS oldest FROM notifications
+             WHERE status = 'pending' AND due_at <= $1 GROUP BY channel ORDER BY channel",
+        )
+        .bind(micros(now))
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("channel").map_err(corrupt)?,
+                    r.try_get("n").map_err(corrupt)?,
+                    timestamp(r.try_get("oldest").map_err(corrupt)?)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
         self.add_override_impl(o, ctx).await
     }

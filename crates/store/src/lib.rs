@@ -193,6 +193,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         query: &NotificationQuery,
     ) -> Result<Vec<NotificationRecord>>;
+    /// Per channel: how many notifications are due at `now` and not sent, and since when
+    /// the oldest has been due (for `/metrics`).
+    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>>;
 
     // Schedule overrides made through the API.
 
