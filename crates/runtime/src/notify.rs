@@ -33,6 +33,10 @@ pub enum SendError {
 pub trait Channel: Send + Sync {
     /// The contact type it serves (`email`).
     fn name(&self) -> &'static str;
+    /// Whether it can send at all (a provider is configured).
+    fn configured(&self) -> bool {
+        true
+    }
     /// Sends one notification about `incident`; the provider's answer on success.
     async fn send(
         &self,
@@ -155,6 +159,58 @@ impl OutboxWorker {
     }
 }
 
+/// The event of a test notification (`shinrai user test-notify`): no incident, no links.
+pub const TEST_EVENT: &str = "test";
+
+/// A test notification to `user` through `method`, and the stand-in incident it speaks
+/// of.
+pub fn test_notification(
+    user: &domain::Name,
+    method: &domain::contact::ContactMethod,
+    now: Timestamp,
+) -> (NotificationRecord, IncidentRecord) {
+    let summary = format!(
+        "Test notification from shinrai: if you read this, {} ({}) reaches {user}.",
+        method.name,
+        method.kind.as_str()
+    );
+    let n = NotificationRecord {
+        id: 0,
+        incident_id: 0,
+        user: user.clone(),
+        channel: method.kind.as_str().to_owned(),
+        contact: method.name.to_string(),
+        address: method.address.clone(),
+        event: TEST_EVENT.into(),
+        delivery_id: crate::entropy::secret("")[..32].to_owned(),
+        status: "pending".into(),
+        due_at: now,
+        attempts: 1,
+        fence: 0,
+        last_error: None,
+        created_at: now,
+        sent_at: None,
+    };
+    let i = IncidentRecord {
+        id: 0,
+        service: domain::Name::new("shinrai").expect("a valid name"),
+        status: paging::Status::Triggered,
+        urgency: domain::Urgency::Low,
+        summary,
+        created_at: now,
+        updated_at: now,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        assignees: Vec::new(),
+        snoozed_until: None,
+        escalation: None,
+        dedup_keys: Vec::new(),
+    };
+    (n, i)
+}
+
 /// What a notification says, for every channel.
 pub fn subject(n: &NotificationRecord, i: &IncidentRecord) -> String {
     format!(
@@ -178,6 +234,10 @@ pub struct Unconfigured {
 impl Channel for Unconfigured {
     fn name(&self) -> &'static str {
         self.channel
+    }
+
+    fn configured(&self) -> bool {
+        false
     }
 
     async fn send(&self, _: &NotificationRecord, _: &IncidentRecord) -> Result<String, SendError> {
@@ -334,6 +394,24 @@ impl Channel for Email {
         let to = n.address.parse().map_err(|e| SendError::Permanent {
             message: format!("{:?} is not an email address: {e}", n.address),
         })?;
+        if n.event == TEST_EVENT {
+            let message = lettre::Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(format!("[shinrai] test notification for {}", n.user))
+                .message_id(Some(format!("<{}@shinrai>", n.delivery_id)))
+                .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                .body(format!("{}\n", i.summary))
+                .map_err(|e| SendError::Permanent {
+                    message: format!("the message cannot be built: {e}"),
+                })?;
+            return match self.transport.send(message).await {
+                Ok(resp) => Ok(format!("SMTP {}", resp.code())),
+                Err(e) => Err(SendError::Permanent {
+                    message: format!("the mail server did not take it: {e}"),
+                }),
+            };
+        }
         let now = self.clock.now();
         let link = |action| {
             let l = crate::links::new_link(i.id, action, &n.user, now);

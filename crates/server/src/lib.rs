@@ -80,6 +80,9 @@ pub struct AppState {
     link_secret: Arc<tokio::sync::OnceCell<Arc<Vec<u8>>>>,
     /// Slack's Web API, when a bot token is set (`SHINRAI_SECRET_SLACK_BOT_TOKEN`).
     slack: Option<Arc<runtime::notify::Slack>>,
+    /// The notification channels, for test notifications and reachability reports (the
+    /// outbox workers send through the same ones). Empty until the binary sets them.
+    pub channels: Vec<Arc<dyn runtime::notify::Channel>>,
 }
 
 /// How long a key lookup is trusted: changes made by another node, or by a command on the
@@ -105,6 +108,7 @@ impl AppState {
             key_cache: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             maintenance: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
+            channels: Vec::new(),
         }
     }
 }
@@ -127,6 +131,13 @@ impl AppState {
     pub fn forget_cached(&self) {
         self.key_cache.clear();
         self.maintenance.clear();
+    }
+
+    /// The channel of a contact type, if it can send.
+    pub fn channel(&self, name: &str) -> Option<&Arc<dyn runtime::notify::Channel>> {
+        self.channels
+            .iter()
+            .find(|c| c.name() == name && c.configured())
     }
 
     /// Slack's Web API, when configured.

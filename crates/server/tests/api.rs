@@ -72,6 +72,7 @@ on_both_backends!(
     an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it,
     pages_go_out_by_sms_voice_and_push_and_replies_act,
     the_pager_watches_itself,
+    test_notifications_and_the_unreachable_report_say_which_contact_methods_work,
 );
 
 const ORG: &str = r#"
@@ -4387,4 +4388,114 @@ async fn the_pager_watches_itself(store: TestStore) {
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
+}
+
+async fn test_notifications_and_the_unreachable_report_say_which_contact_methods_work(
+    store: TestStore,
+) {
+    let smtp = SmtpServer::start().await;
+    let clock = runtime::ManualClock::new(test_support::t0());
+    let email: std::sync::Arc<dyn runtime::notify::Channel> = std::sync::Arc::new(
+        runtime::notify::Email::new(
+            &format!("smtp://127.0.0.1:{}", smtp.port),
+            "pager@shinrai.test",
+            "https://shinrai.example.com",
+            b"k".to_vec(),
+            std::sync::Arc::new(clock),
+        )
+        .unwrap(),
+    );
+    let sms: std::sync::Arc<dyn runtime::notify::Channel> =
+        std::sync::Arc::new(runtime::notify::Unconfigured {
+            channel: "sms",
+            hint: "none here",
+        });
+    let app =
+        TestApp::start_with_channels(store, server::Settings::default(), vec![email, sms]).await;
+    app.apply("org.yaml", ORG).await;
+    // cho can be reached only by SMS, which this server cannot send.
+    let cho = "spec:\n  full_name: Cho Acme\n  email: cho@acme.test\n  \
+               contact_methods: [{name: phone, type: sms, address: \"+15550000002\"}]\n  \
+               notification_rules: {high: [{contact: phone}], low: [{contact: phone}]}";
+    app.apply(
+        "oncall.yaml",
+        &ONCALL.replace("spec: {full_name: Cho Acme, email: cho@acme.test}", cho),
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let (status, report) = app
+        .call(
+            Method::POST,
+            "/api/v1/users/bob/test-notification",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["results"][0]["contact"], "email");
+    assert_eq!(report["results"][0]["ok"], true, "{report}");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Subject: [shinrai] test notification for bob"),
+        "{}",
+        mails[0]
+    );
+    let (_, report) = app
+        .call(
+            Method::POST,
+            "/api/v1/users/cho/test-notification",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let by_contact: Vec<(String, bool)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["contact"].as_str().unwrap().to_owned(),
+                r["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_contact,
+        [("phone".to_owned(), false), ("email".to_owned(), true)]
+    );
+    // Another person may not test bob's phone.
+    let viewer = app
+        .token(
+            "viewer",
+            vec![Grant::company(Role::Responder, "acme")],
+            None,
+        )
+        .await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/users/bob/test-notification",
+            Some(&viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, list) = app
+        .call(
+            Method::GET,
+            "/api/v1/oncall/unreachable",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(
+        list["items"],
+        json!([{"user": "cho", "on": ["EscalationPolicy shop", "Schedule days", "Schedule ny", "Schedule primary"],
+                "reasons": ["phone (sms): no sms provider is configured"]}])
+    );
 }

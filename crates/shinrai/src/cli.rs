@@ -156,6 +156,13 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Send a test through every contact method of a person and say which work.
+    TestNotify {
+        /// The user's name or email address.
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -210,6 +217,11 @@ pub enum OncallCommand {
         /// RFC 3339 end.
         #[arg(long)]
         to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// People on schedules or escalation policies who cannot be reached, and why.
+    Unreachable {
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -370,6 +382,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::List(a)) => list(Kind::User, a, out).await,
         Command::User(UserCommand::Show(a)) => show(Kind::User, a, out).await,
         Command::User(UserCommand::SetPassword { name, store }) => set_password(&name, store).await,
+        Command::User(UserCommand::TestNotify { user, client }) => {
+            crate::oncall::test_notify(&user, &client, out).await
+        }
         Command::Team(ObjectCommand::List(a)) => list(Kind::Team, a, out).await,
         Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
         Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::cli::OncallCommand;
-use crate::client::{Client, success};
+use crate::client::{Client, ClientArgs, success};
 use crate::output::{Output, print_json, print_table};
 
 pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
@@ -134,6 +134,22 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                 ),
             }
         }
+        OncallCommand::Unreachable { client } => {
+            let list: Value = Client::new(&client)?
+                .get("/api/v1/oncall/unreachable", &[])
+                .await?;
+            match out {
+                Output::Json => print_json(&list["items"]),
+                Output::Table => print_table(
+                    &["PERSON", "PAGED BY", "WHY"],
+                    list["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|u| vec![s(&u["user"]), join(&u["on"]), join(&u["reasons"])]),
+                ),
+            }
+        }
         OncallCommand::Unoverride {
             schedule,
             id,
@@ -169,4 +185,54 @@ fn join(v: &Value) -> String {
                 .join(", ")
         })
         .unwrap_or_default()
+}
+
+/// `shinrai user test-notify NAME_OR_EMAIL`.
+pub async fn test_notify(user: &str, client: &ClientArgs, out: Output) -> anyhow::Result<ExitCode> {
+    let c = Client::new(client)?;
+    let name = if user.contains('@') {
+        let list: Value = c.get("/api/v1/users", &[("limit", "1000".into())]).await?;
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["spec"]["email"].as_str() == Some(user))
+            .and_then(|u| u["metadata"]["name"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no user you may see has the email address {user}"))?
+    } else {
+        user.to_owned()
+    };
+    let report = c
+        .post(
+            &format!("/api/v1/users/{name}/test-notification"),
+            &json!({}),
+        )
+        .await?;
+    let results = report["results"].as_array().cloned().unwrap_or_default();
+    match out {
+        Output::Json => print_json(&report),
+        Output::Table => print_table(
+            &["CONTACT", "CHANNEL", "ADDRESS", "WORKS", "DETAIL"],
+            results.iter().map(|r| {
+                vec![
+                    s(&r["contact"]),
+                    s(&r["channel"]),
+                    s(&r["address"]),
+                    if r["ok"] == true {
+                        "yes".into()
+                    } else {
+                        "NO".into()
+                    },
+                    s(&r["detail"]),
+                ]
+            }),
+        ),
+    }
+    // A person nobody can reach is worth a failing exit code in scripts.
+    Ok(if results.iter().any(|r| r["ok"] == true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

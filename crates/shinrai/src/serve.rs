@@ -158,7 +158,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         slack_api_url: args.slack_api_url.clone(),
         ..server::Settings::default()
     };
-    let state = server::AppState::new(store.clone(), clock.clone(), settings);
+    let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweeper = runtime::workers::SessionSweeper {
@@ -192,12 +192,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .server_secret("links", &runtime::entropy::secret(""), clock.now())
         .await
         .context("cannot read the link-signing secret from the store")?;
-    for channel in channels(
+    let channels = channels(
         &args,
         &state.settings,
         link_secret.into_bytes(),
         clock.clone(),
-    )? {
+    )?;
+    state.channels = channels.clone();
+    for channel in channels {
         let worker = runtime::notify::OutboxWorker {
             store: store.clone(),
             clock: clock.clone(),

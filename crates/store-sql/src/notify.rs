@@ -126,6 +126,10 @@ impl SqlStore {
         if let Some(i) = q.incident {
             sql.push_str(&format!(" AND incident_id = {i}"));
         }
+        if let Some(u) = &q.user {
+            let p = crate::push_param(&mut params, u.as_str());
+            sql.push_str(&format!(" AND username = {p}"));
+        }
         if !q.statuses.is_empty() {
             push_in(
                 &mut sql,

@@ -53,6 +53,8 @@ pub enum Delivery {
 #[derive(Clone, Debug, Default)]
 pub struct NotificationQuery {
     pub incident: Option<i64>,
+    /// Only notifications to this person.
+    pub user: Option<Name>,
     /// Only these statuses (all when empty).
     pub statuses: Vec<String>,
     /// Only notifications about incidents of these services (all when `None`).

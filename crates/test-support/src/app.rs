@@ -29,12 +29,24 @@ impl TestApp {
     }
 
     pub async fn start_with(store: TestStore, settings: server::Settings) -> TestApp {
+        Self::start_with_channels(store, settings, Vec::new()).await
+    }
+
+    /// A server whose API can send through these notification channels (test
+    /// notifications, reachability).
+    pub async fn start_with_channels(
+        store: TestStore,
+        settings: server::Settings,
+        channels: Vec<Arc<dyn runtime::notify::Channel>>,
+    ) -> TestApp {
         let clock = runtime::ManualClock::new(crate::t0());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let state = server::AppState::new(store.store.clone(), Arc::new(clock.clone()), settings);
+        let mut state =
+            server::AppState::new(store.store.clone(), Arc::new(clock.clone()), settings);
+        state.channels = channels;
         let (tx, rx) = oneshot::channel();
         tokio::spawn(server::run(listener, state, async move {
             let _ = rx.await;

@@ -906,6 +906,7 @@ async fn list_notifications(
             statuses,
             services: Some(services_in_scope(&state, &caller, Role::Viewer).await?),
             limit,
+            user: None,
         })
         .await?;
     Ok(Json(NotificationList {

@@ -90,6 +90,28 @@ pub fn routes(r: Routes) -> Routes {
         schedule_feed,
     )
     .add(
+        Method::Post,
+        "/api/v1/users/{name}/test-notification",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "on-call",
+            "Send a test through every contact method of a person (themselves, or an admin over them) and say which work",
+        )
+        .response("TestNotificationView"),
+        test_notification,
+    )
+    .add(
+        Method::Get,
+        "/api/v1/oncall/unreachable",
+        Access::Role(Role::Viewer),
+        Doc::new(
+            "on-call",
+            "People on schedules or escalation policies with no working contact method, and why",
+        )
+        .response("UnreachableList"),
+        unreachable,
+    )
+    .add(
         Method::Get,
         "/api/v1/users/{name}/calendar.ics",
         Access::Role(Role::Viewer),
@@ -723,4 +745,203 @@ async fn user_feed(
         &events,
         now,
     )))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    pub contact: String,
+    pub channel: String,
+    pub address: String,
+    pub ok: bool,
+    /// The provider's answer, or why it failed.
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestNotificationView {
+    pub user: String,
+    pub results: Vec<TestResult>,
+}
+
+async fn test_notification(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<TestNotificationView>> {
+    let hidden = || ApiError::NotFound(format!("user {name} does not exist"));
+    let user = Name::new(name.as_str()).map_err(|_| hidden())?;
+    let record = state
+        .store
+        .get_object(Kind::User, &user)
+        .await?
+        .ok_or_else(hidden)?;
+    let teams = state.store.snapshot(&[Kind::Team]).await?;
+    let target = runtime::apply::scope_of(
+        record.kind,
+        &record.name,
+        &record.labels,
+        &record.spec,
+        &teams,
+    );
+    let myself = caller.user() == Some(&user);
+    if !myself && !caller.may(Role::Viewer, &target) {
+        return Err(hidden());
+    }
+    if !myself && !caller.may(Role::Admin, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "only {user} or an admin over them may send them test notifications"
+        )));
+    }
+    let spec: domain::UserSpec =
+        serde_json::from_value(record.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let now = state.clock.now();
+    let mut results = Vec::new();
+    for method in domain::contact::methods(&spec.email, &spec.contact_methods) {
+        let (ok, detail) = match state.channel(method.kind.as_str()) {
+            None => (
+                false,
+                format!(
+                    "no {} provider is configured on this server",
+                    method.kind.as_str()
+                ),
+            ),
+            Some(channel) => {
+                let (n, i) = runtime::notify::test_notification(&user, &method, now);
+                match channel.send(&n, &i).await {
+                    Ok(answer) => (true, answer),
+                    Err(runtime::notify::SendError::Retry { message, .. })
+                    | Err(runtime::notify::SendError::Permanent { message }) => (false, message),
+                }
+            }
+        };
+        results.push(TestResult {
+            contact: method.name.to_string(),
+            channel: method.kind.as_str().to_owned(),
+            address: method.address,
+            ok,
+            detail,
+        });
+    }
+    Ok(Json(TestNotificationView {
+        user: user.to_string(),
+        results,
+    }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unreachable {
+    pub user: String,
+    /// The schedules and policies that would page them.
+    pub on: Vec<String>,
+    /// Why each of their contact methods does not work.
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnreachableList {
+    pub items: Vec<Unreachable>,
+}
+
+async fn unreachable(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<UnreachableList>> {
+    use std::collections::BTreeMap;
+    let records = state
+        .store
+        .snapshot(&[Kind::Schedule, Kind::EscalationPolicy, Kind::User])
+        .await?;
+    let mut paged_by: BTreeMap<Name, Vec<String>> = BTreeMap::new();
+    for r in &records {
+        let target = runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, &[]);
+        if !caller.may(Role::Viewer, &target) {
+            continue;
+        }
+        let people: Vec<Name> = match r.kind {
+            Kind::Schedule => {
+                serde_json::from_value::<oncall::schedule::ScheduleSpec>(r.spec.clone())
+                    .map(|s| s.users())
+                    .unwrap_or_default()
+            }
+            Kind::EscalationPolicy => {
+                serde_json::from_value::<oncall::escalation::EscalationPolicySpec>(r.spec.clone())
+                    .map(|p| {
+                        p.levels
+                            .iter()
+                            .flat_map(|l| l.targets.iter().filter_map(|t| t.user.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            _ => continue,
+        };
+        for p in people {
+            let on = paged_by.entry(p).or_default();
+            let label = format!("{} {}", r.kind.as_str(), r.name);
+            if !on.contains(&label) {
+                on.push(label);
+            }
+        }
+    }
+    let mut items = Vec::new();
+    for (user, on) in paged_by {
+        let Some(spec) = records
+            .iter()
+            .find(|r| r.kind == Kind::User && r.name == user)
+            .and_then(|r| serde_json::from_value::<domain::UserSpec>(r.spec.clone()).ok())
+        else {
+            continue;
+        };
+        let recent = state
+            .store
+            .list_notifications(&store::NotificationQuery {
+                user: Some(user.clone()),
+                limit: 200,
+                ..Default::default()
+            })
+            .await?;
+        let mut used = Vec::new();
+        for urgency in [domain::Urgency::High, domain::Urgency::Low] {
+            for (m, _) in domain::contact::plan(
+                &spec.email,
+                &spec.contact_methods,
+                spec.notification_rules.as_ref(),
+                urgency,
+            ) {
+                if !used.contains(&m) {
+                    used.push(m);
+                }
+            }
+        }
+        let mut reasons = Vec::new();
+        let mut works = false;
+        for m in used {
+            let label = format!("{} ({})", m.name, m.kind.as_str());
+            if state.channel(m.kind.as_str()).is_none() {
+                reasons.push(format!(
+                    "{label}: no {} provider is configured",
+                    m.kind.as_str()
+                ));
+                continue;
+            }
+            // Newest first: the last finished attempt to this method.
+            match recent.iter().find(|n| {
+                n.contact == m.name.as_str() && (n.status == "sent" || n.status == "dead")
+            }) {
+                Some(n) if n.status == "dead" => reasons.push(format!(
+                    "{label}: the last notification was given up: {}",
+                    n.last_error.as_deref().unwrap_or("no answer")
+                )),
+                _ => works = true,
+            }
+        }
+        if !works {
+            items.push(Unreachable {
+                user: user.to_string(),
+                on,
+                reasons,
+            });
+        }
+    }
+    Ok(Json(UnreachableList { items }))
 }
