@@ -84,6 +84,15 @@ pub struct ServeArgs {
     /// death pages someone.
     #[arg(long, env = "SHINRAI_HEARTBEAT_URL", value_name = "URL")]
     pub heartbeat_url: Option<String>,
+    /// How long this node's claim on a due timer or notification holds: if it dies
+    /// mid-way, another node (or this one, restarted) takes the work over after this.
+    #[arg(
+        long,
+        env = "SHINRAI_LEASE_SECONDS",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub lease_seconds: u64,
     /// The sender of email notifications.
     #[arg(
         long,
@@ -174,7 +183,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             std::process::id(),
             &runtime::entropy::secret("")[..8]
         ),
-        lease: Duration::from_secs(60),
+        lease: Duration::from_secs(args.lease_seconds),
     };
     let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
     let watch = runtime::workers::SelfWatch {
@@ -209,9 +218,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 std::process::id(),
                 &runtime::entropy::secret("")[..8]
             ),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(args.lease_seconds),
             max_attempts: 8,
-            send_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs((args.lease_seconds / 2).clamp(1, 30)),
         };
         senders.push(tokio::spawn(
             worker.run(Duration::from_secs(1), stop_rx.clone()),

@@ -1,0 +1,281 @@
+//! Escalations on wall time with the real binary: a node killed with -9 mid-way, and two
+//! nodes sharing one PostgreSQL. Delays are short and every wait polls for the event
+//! with a deadline; nothing here sleeps for a fixed time and then asserts.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
+const KEY: &str = "orders-events-key-0001";
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(store: &[&str], extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+            .args(store)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start shinrai serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address line");
+        let base = line
+            .trim()
+            .strip_prefix("shinrai listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Server { child, base }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("run shinrai");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn config(hook: &str) -> String {
+    format!(
+        r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {{name: ann, labels: {{company: acme}}}}
+spec:
+  full_name: Ann
+  email: ann@acme.test
+  contact_methods: [{{name: hook, type: webhook, address: "{hook}"}}]
+  notification_rules: {{high: [{{contact: hook}}], low: [{{contact: hook}}]}}
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {{name: shop, labels: {{company: acme}}}}
+spec: {{members: [ann]}}
+---
+apiVersion: shinrai/v1
+kind: EscalationPolicy
+metadata: {{name: shop, labels: {{company: acme}}}}
+spec:
+  team: shop
+  levels: [{{targets: [{{user: ann}}], delay_minutes: 60}}]
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {{name: orders, labels: {{company: acme, product: shop}}}}
+spec:
+  owner_team: shop
+  escalation_policy: shop
+  integrations: [{{name: prom, type: pagerduty, key: {KEY}}}]
+"#
+    )
+}
+
+/// Polls `check` until it gives a value, or fails after `secs` seconds.
+async fn eventually<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A webhook receiver: records each delivery; holds the first one unanswered forever.
+#[derive(Clone, Default)]
+struct Receiver {
+    deliveries: Arc<Mutex<Vec<String>>>,
+}
+
+async fn receive(
+    axum::extract::State(r): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+) -> &'static str {
+    let id = headers["x-shinrai-delivery"].to_str().unwrap().to_owned();
+    let first = {
+        let mut d = r.deliveries.lock().unwrap();
+        d.push(id);
+        d.len() == 1
+    };
+    if first {
+        std::future::pending::<()>().await;
+    }
+    "ok"
+}
+
+async fn receiver() -> (Receiver, String) {
+    let r = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(r.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (r, url)
+}
+
+async fn trigger(base: &str, dedup: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v2/enqueue"))
+        .json(&json!({"routing_key": KEY, "event_action": "trigger", "dedup_key": dedup,
+                      "payload": {"summary": format!("{dedup} failing"), "source": "test", "severity": "critical"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+}
+
+async fn timeline(base: &str, token: &str, id: i64) -> Vec<Value> {
+    let shown: Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/incidents/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    shown["timeline"].as_array().cloned().unwrap_or_default()
+}
+
+fn count(lines: &[Value], kind: &str) -> usize {
+    lines.iter().filter(|l| l["kind"] == kind).count()
+}
+
+/// kill -9 after a page was sent and before its outcome was recorded: after the restart
+/// the page is sent again with the same delivery id (at-least-once, deduplicable), and
+/// the step and the delivery are each recorded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_between_sending_and_recording_sends_again_with_the_same_delivery_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let (receiver, hook) = receiver().await;
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, config(&hook)).unwrap();
+    run(&["apply", file.to_str().unwrap(), "--data-dir", data_s]);
+    let token = run(&[
+        "token",
+        "create",
+        "--name",
+        "admin",
+        "--role",
+        "admin",
+        "--data-dir",
+        data_s,
+    ]);
+    let store = ["--data-dir", data_s];
+    let lease = ["--lease-seconds", "2"];
+
+    let server = Server::start(&store, &lease);
+    trigger(&server.base, "disk").await;
+    // The page reaches the receiver, which holds it unanswered: kill the node now.
+    eventually("the first delivery", 20, async || {
+        (!receiver.deliveries.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    server.kill9();
+
+    let server = Server::start(&store, &lease);
+    let ids = eventually("the delivery after the restart", 30, async || {
+        let d = receiver.deliveries.lock().unwrap().clone();
+        (d.len() >= 2).then_some(d)
+    })
+    .await;
+    assert_eq!(
+        ids[0], ids[1],
+        "the same delivery id, for the receiver to deduplicate on"
+    );
+    let lines = eventually("the delivery recorded", 20, async || {
+        let lines = timeline(&server.base, &token, 1).await;
+        (count(&lines, "notification.sent") == 1).then_some(lines)
+    })
+    .await;
+    assert_eq!(
+        count(&lines, "escalation.level"),
+        1,
+        "the step is recorded once: {lines:?}"
+    );
+    assert_eq!(count(&lines, "notification.sent"), 1);
+}
+
+/// Two nodes on one PostgreSQL, 500 incidents whose first escalation step is due at
+/// once: each step is recorded exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgresql_take_each_of_500_due_steps_once() {
+    let url = test_support::postgres::fresh_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    // Nobody answers pages here: the receiver's address refuses connections.
+    std::fs::write(&file, config("http://127.0.0.1:9/unreachable")).unwrap();
+    run(&["apply", file.to_str().unwrap(), "--database-url", &url]);
+    let token = run(&[
+        "token",
+        "create",
+        "--name",
+        "admin",
+        "--role",
+        "admin",
+        "--database-url",
+        &url,
+    ]);
+    let store = ["--database-url", url.as_str()];
+    let a = Server::start(&store, &[]);
+    let b = Server::start(&store, &[]);
+    let sends: Vec<_> = (0..500)
+        .map(|i| {
+            let base = if i % 2 == 0 {
+                a.base.clone()
+            } else {
+                b.base.clone()
+            };
+            tokio::spawn(async move { trigger(&base, &format!("alert-{i}")).await })
+        })
+        .collect();
+    for s in sends {
+        s.await.unwrap();
+    }
+    let total = eventually("500 steps recorded", 120, async || {
+        let mut done = 0;
+        for id in 1..=500 {
+            let lines = timeline(&a.base, &token, id).await;
+            let n = count(&lines, "escalation.level");
+            assert!(n <= 1, "incident #{id} escalated {n} times: {lines:?}");
+            done += n;
+        }
+        (done == 500).then_some(done)
+    })
+    .await;
+    assert_eq!(total, 500);
+}
