@@ -37,6 +37,20 @@ pub trait Channel: Send + Sync {
     fn configured(&self) -> bool {
         true
     }
+    /// Whether several pages to one address are better sent as one message (SMS, calls).
+    fn bundles(&self) -> bool {
+        false
+    }
+    /// Sends several pages to one address as one message. Only called when `bundles`.
+    async fn send_bundle(
+        &self,
+        pages: &[(NotificationRecord, IncidentRecord)],
+    ) -> Result<String, SendError> {
+        let _ = pages;
+        Err(SendError::Permanent {
+            message: format!("the {} channel does not bundle", self.name()),
+        })
+    }
     /// Sends one notification about `incident`; the provider's answer on success.
     async fn send(
         &self,
@@ -85,61 +99,96 @@ impl OutboxWorker {
                 20,
             )
             .await?;
-        let mut recorded = 0;
+        // Pages to one address claimed together are bundled when the channel can (SMS and
+        // calls in an alert storm): one message, "7 incidents triggered".
+        let mut groups: Vec<Vec<(NotificationRecord, Option<IncidentRecord>)>> = Vec::new();
         for n in claimed {
-            let outcome = match self.store.get_incident(n.incident_id).await? {
-                None => Delivery::Dead {
-                    error: "the incident is gone".into(),
-                },
-                Some(detail) => {
-                    let sent = tokio::time::timeout(
-                        self.send_timeout,
-                        self.channel.send(&n, &detail.incident),
-                    )
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(SendError::Retry {
-                            message: format!("no answer within {:?}", self.send_timeout),
-                            after: None,
-                        })
-                    });
-                    let now = self.clock.now();
-                    match sent {
-                        Ok(answer) => Delivery::Sent { answer },
-                        Err(SendError::Permanent { message }) => Delivery::Dead { error: message },
-                        Err(SendError::Retry { message, .. })
-                            if n.attempts >= self.max_attempts =>
-                        {
-                            Delivery::Dead {
-                                error: format!("gave up after {} attempts: {message}", n.attempts),
-                            }
-                        }
-                        Err(SendError::Retry {
-                            message,
-                            after: wait,
-                        }) => Delivery::Retry {
-                            error: message,
-                            at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
-                        },
-                    }
+            let incident = self
+                .store
+                .get_incident(n.incident_id)
+                .await?
+                .map(|d| d.incident);
+            let bundle = self.channel.bundles() && n.event == "triggered" && incident.is_some();
+            match groups.iter_mut().find(|g| {
+                bundle && g[0].0.address == n.address && g[0].0.event == n.event && g[0].1.is_some()
+            }) {
+                Some(g) => g.push((n, incident)),
+                None => groups.push(vec![(n, incident)]),
+            }
+        }
+        let mut recorded = 0;
+        for group in groups {
+            let sent = match &group[..] {
+                [(_, None)] => Err(SendError::Permanent {
+                    message: "the incident is gone".into(),
+                }),
+                [(n, Some(i))] => self.timed(self.channel.send(n, i)).await,
+                many => {
+                    let pairs: Vec<(NotificationRecord, IncidentRecord)> = many
+                        .iter()
+                        .filter_map(|(n, i)| Some((n.clone(), i.clone()?)))
+                        .collect();
+                    self.timed(self.channel.send_bundle(&pairs)).await
                 }
             };
-            let label = match &outcome {
-                Delivery::Sent { .. } => "sent",
-                Delivery::Retry { .. } => "retry",
-                Delivery::Dead { .. } => "dead",
-            };
-            metrics::counter!("shinrai_notifications_total", "channel" => self.channel.name(), "outcome" => label)
-                .increment(1);
-            if self
-                .store
-                .finish_notification(n.id, n.fence, outcome, self.clock.now())
-                .await?
-            {
-                recorded += 1;
+            let now = self.clock.now();
+            let bundled = group.len();
+            for (n, _) in &group {
+                let outcome = match &sent {
+                    Ok(answer) if bundled > 1 => Delivery::Sent {
+                        answer: format!("{answer} (one message for {bundled} incidents)"),
+                    },
+                    Ok(answer) => Delivery::Sent {
+                        answer: answer.clone(),
+                    },
+                    Err(SendError::Permanent { message }) => Delivery::Dead {
+                        error: message.clone(),
+                    },
+                    Err(SendError::Retry { message, .. }) if n.attempts >= self.max_attempts => {
+                        Delivery::Dead {
+                            error: format!("gave up after {} attempts: {message}", n.attempts),
+                        }
+                    }
+                    Err(SendError::Retry {
+                        message,
+                        after: wait,
+                    }) => Delivery::Retry {
+                        error: message.clone(),
+                        at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
+                    },
+                };
+                let label = match &outcome {
+                    Delivery::Sent { .. } => "sent",
+                    Delivery::Retry { .. } => "retry",
+                    Delivery::Dead { .. } => "dead",
+                };
+                metrics::counter!("shinrai_notifications_total", "channel" => self.channel.name(), "outcome" => label)
+                    .increment(1);
+                if self
+                    .store
+                    .finish_notification(n.id, n.fence, outcome, self.clock.now())
+                    .await?
+                {
+                    recorded += 1;
+                }
             }
         }
         Ok(recorded)
+    }
+
+    /// A send, cut off after the send timeout.
+    async fn timed(
+        &self,
+        send: impl std::future::Future<Output = Result<String, SendError>>,
+    ) -> Result<String, SendError> {
+        tokio::time::timeout(self.send_timeout, send)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Retry {
+                    message: format!("no answer within {:?}", self.send_timeout),
+                    after: None,
+                })
+            })
     }
 
     /// Ticks every `every` until `shutdown` turns true.
@@ -730,10 +779,50 @@ pub fn xml_escape(s: &str) -> String {
 /// SMS through Twilio.
 pub struct Sms(pub Arc<Twilio>);
 
+/// One line per incident of a bundle, for a text or a call.
+fn bundle_lines(pages: &[(NotificationRecord, IncidentRecord)]) -> String {
+    pages
+        .iter()
+        .map(|(_, i)| {
+            let summary: String = i.summary.chars().take(60).collect();
+            format!("#{} {}: {summary}", i.id, i.service)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[async_trait]
 impl Channel for Sms {
     fn name(&self) -> &'static str {
         "sms"
+    }
+
+    fn bundles(&self) -> bool {
+        true
+    }
+
+    async fn send_bundle(
+        &self,
+        pages: &[(NotificationRecord, IncidentRecord)],
+    ) -> Result<String, SendError> {
+        let t = &self.0;
+        let Some((first, _)) = pages.first() else {
+            return Ok("nothing to send".into());
+        };
+        let body = format!(
+            "[shinrai] {} incidents triggered: {}. Reply ACK N or RESOLVE N for each.",
+            pages.len(),
+            bundle_lines(pages)
+        );
+        t.post(
+            "Messages",
+            &[
+                ("To", first.address.clone()),
+                ("From", t.from.clone()),
+                ("Body", body),
+            ],
+        )
+        .await
     }
 
     async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
@@ -775,6 +864,35 @@ pub struct Voice(pub Arc<Twilio>);
 impl Channel for Voice {
     fn name(&self) -> &'static str {
         "voice"
+    }
+
+    fn bundles(&self) -> bool {
+        true
+    }
+
+    async fn send_bundle(
+        &self,
+        pages: &[(NotificationRecord, IncidentRecord)],
+    ) -> Result<String, SendError> {
+        let t = &self.0;
+        let Some((first, _)) = pages.first() else {
+            return Ok("nothing to send".into());
+        };
+        let twiml = format!(
+            "<Response><Say>This is shinrai. {} incidents were triggered for you: {}. \
+             Open shinrai or reply to the text messages to acknowledge them.</Say></Response>",
+            pages.len(),
+            xml_escape(&bundle_lines(pages))
+        );
+        t.post(
+            "Calls",
+            &[
+                ("To", first.address.clone()),
+                ("From", t.from.clone()),
+                ("Twiml", twiml),
+            ],
+        )
+        .await
     }
 
     async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {

@@ -4342,6 +4342,36 @@ async fn pages_go_out_by_sms_voice_and_push_and_replies_act(store: TestStore) {
         )
         .await;
     assert_eq!(shown["resolved_by"], "user:cho");
+
+    // An alert storm: three incidents at once reach cho as one text, not three.
+    for dedup in ["storm-1", "storm-2", "storm-3"] {
+        page_orders(&app, dedup).await;
+    }
+    assert_eq!(app.timers.tick().await.unwrap(), 3);
+    let before = providers
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(r, _, _)| r == "Messages.json")
+        .count();
+    assert_eq!(sms.tick().await.unwrap(), 3, "three pages recorded");
+    let texts: Vec<String> = providers
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(r, _, _)| r == "Messages.json")
+        .map(|(_, _, b)| url_decode(b)["Body"].clone())
+        .collect();
+    assert_eq!(texts.len(), before + 1, "one message for the storm");
+    assert!(
+        texts
+            .last()
+            .unwrap()
+            .starts_with("[shinrai] 3 incidents triggered: #"),
+        "{texts:?}"
+    );
 }
 
 async fn count_hit(
