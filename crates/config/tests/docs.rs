@@ -158,6 +158,9 @@ fn kind_fields_follow_the_spec_types() {
 
     Service
     | `acknowledgement_timeout_minutes` | integer | no | Minutes after which an acknowledgement times out and the incident pages again. Off when absent. |
+    | `announce` | announce | no | Where the service's incidents are announced as they open, are acknowledged and resolve: a Slack channel, outbound webhooks. |
+    | `announce.slack_channel` | string | no | A Slack channel id (`C024BE91L`); the bot must be in it. |
+    | `announce.webhooks` | list of strings | no | URLs that receive each event as signed JSON (`X-Shinrai-Signature`). |
     | `business_hours` | business hours | no | When the owning team is at work, for urgency rules. |
     | `business_hours.days` | list of (one of mon, tue, wed, thu, fri, sat, sun) | no | Working days; Monday to Friday when absent. |
     | `business_hours.end` | string | yes | Local end time, `HH:MM`, after `start`. |

@@ -295,6 +295,22 @@ pub struct ServiceSpec {
     /// are recorded but page no one. Must name an `EscalationPolicy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation_policy: Option<Name>,
+    /// Where the service's incidents are announced as they open, are acknowledged and
+    /// resolve: a Slack channel, outbound webhooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announce: Option<Announce>,
+}
+
+/// A service's channels: every incident's opening, acknowledgement and resolution.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Announce {
+    /// A Slack channel id (`C024BE91L`); the bot must be in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
+    /// URLs that receive each event as signed JSON (`X-Shinrai-Signature`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<String>,
 }
 
 /// When an alert flaps: more than `changes` state changes within `minutes`.
@@ -627,6 +643,28 @@ impl ServiceSpec {
                     format!("integrations[{i}].{}", e.path),
                     e.message,
                 ));
+            }
+        }
+        if let Some(a) = &self.announce {
+            if let Some(c) = &a.slack_channel
+                && (c.is_empty()
+                    || c.len() > 80
+                    || !c
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
+            {
+                errors.push(FieldError::new(
+                    "announce.slack_channel",
+                    format!("{c:?} is not a Slack channel id (like C024BE91L)"),
+                ));
+            }
+            for (i, url) in a.webhooks.iter().enumerate() {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    errors.push(FieldError::new(
+                        format!("announce.webhooks[{i}]"),
+                        format!("{url:?} must be an http or https URL"),
+                    ));
+                }
             }
         }
         for (i, l) in self.runbooks.iter().enumerate() {

@@ -533,6 +533,15 @@ pub fn slack_message(
     i: &IncidentRecord,
 ) -> serde_json::Value {
     let text = subject(n, i);
+    if n.event != "triggered" {
+        // Announcements of an acknowledgement or resolution need no buttons.
+        return serde_json::json!({
+            "channel": channel,
+            "text": text,
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": format!(
+                "*#{} {}* · {}\n{}", i.id, n.event, slack_escape(i.service.as_str()), slack_escape(&i.summary))}}],
+        });
+    }
     serde_json::json!({
         "channel": channel,
         "text": text,

@@ -73,6 +73,7 @@ on_both_backends!(
     pages_go_out_by_sms_voice_and_push_and_replies_act,
     the_pager_watches_itself,
     test_notifications_and_the_unreachable_report_say_which_contact_methods_work,
+    services_announce_their_incidents_to_slack_and_webhooks,
 );
 
 const ORG: &str = r#"
@@ -4527,5 +4528,112 @@ async fn test_notifications_and_the_unreachable_report_say_which_contact_methods
         list["items"],
         json!([{"user": "cho", "on": ["EscalationPolicy shop", "Schedule days", "Schedule ny", "Schedule primary"],
                 "reasons": ["phone (sms): no sms provider is configured"]}])
+    );
+}
+
+async fn services_announce_their_incidents_to_slack_and_webhooks(store: TestStore) {
+    let receiver = Receiver::default();
+    receiver.release.add_permits(100);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    let slack = SlackStandIn::default();
+    slack.calls.store(1, std::sync::atomic::Ordering::SeqCst); // no 429 here
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    let slack_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slack_url = format!("http://{}/api", slack_listener.local_addr().unwrap());
+    let slack_router = axum::Router::new()
+        .route("/api/{method}", axum::routing::post(slack_api))
+        .with_state(slack.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    tokio::spawn(async move { axum::serve(slack_listener, slack_router).await.unwrap() });
+    let app = app(store).await;
+    app.apply(
+        "announce.yaml",
+        &format!(
+            "apiVersion: shinrai/v1\nkind: Service\nmetadata: {{name: announced, labels: {{company: acme, product: shop}}}}\n\
+             spec:\n  owner_team: shop\n  integrations: [{{name: prom, type: pagerduty, key: acme-announced-key-01}}]\n  \
+             announce: {{slack_channel: C0INCIDENTS, webhooks: [\"{hook}\"]}}\n"
+        ),
+    )
+    .await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
+    let worker =
+        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
+            store: app.store.clone(),
+            clock: clock.clone(),
+            channel,
+            owner: "test".into(),
+            lease: std::time::Duration::from_secs(120),
+            max_attempts: 8,
+            send_timeout: std::time::Duration::from_secs(60),
+        };
+    let webhook = worker(std::sync::Arc::new(runtime::notify::Webhook {
+        http: reqwest::Client::new(),
+        secret: None,
+        public_url: app.base.clone(),
+    }));
+    let slack_sender = worker(std::sync::Arc::new(
+        runtime::notify::Slack::new(&slack_url, "xoxb-test-token").unwrap(),
+    ));
+    let (status, _) = enqueue(
+        &app,
+        trigger("acme-announced-key-01", Some("lag"), "Replication lag"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let id = incidents_of(&app, &admin, "announced").await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let path = |what: &str| format!("/api/v1/incidents/{id}/{what}");
+    assert_eq!(webhook.tick().await.unwrap(), 1);
+    app.call(Method::POST, &path("acknowledge"), Some(&admin), None)
+        .await;
+    assert_eq!(
+        webhook.tick().await.unwrap(),
+        1,
+        "an acknowledgement does not cancel an announcement"
+    );
+    app.call(Method::POST, &path("resolve"), Some(&admin), None)
+        .await;
+    assert_eq!(webhook.tick().await.unwrap(), 1);
+    assert_eq!(slack_sender.tick().await.unwrap(), 3);
+    let events: Vec<String> = receiver
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "incident.triggered",
+            "incident.acknowledged",
+            "incident.resolved"
+        ]
+    );
+    let posted = slack.posted.lock().unwrap().clone();
+    assert_eq!(posted.len(), 3);
+    assert!(posted.iter().all(|(_, m)| m["channel"] == "C0INCIDENTS"));
+    assert!(
+        posted[0].1["blocks"][1]["elements"].is_array(),
+        "the opening has buttons"
+    );
+    assert!(
+        posted[2].1["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{id} resolved")),
+        "{posted:?}"
     );
 }

@@ -142,6 +142,7 @@ impl SqlStore {
                             })?;
                         let id: i64 = row.try_get("id").map_err(corrupt)?;
                         start_escalation(tx, id, &ev.service, at).await?;
+                        crate::notify::announce(tx, id, "triggered", at).await?;
                         id
                     }
                 };
@@ -425,6 +426,7 @@ impl SqlStore {
         let service = Name::new(row.try_get::<String, _>("service").map_err(corrupt)?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         start_escalation(tx, incident, &service, at).await?;
+        crate::notify::announce(tx, incident, "triggered", at).await?;
         sqlx::query("UPDATE alerts SET incident_id = $1, held = NULL WHERE id = $2")
             .bind(incident)
             .bind(alert)
@@ -1080,6 +1082,7 @@ async fn acknowledge_incident(
     .execute(&mut **tx)
     .await
     .map_err(unavailable)?;
+    crate::notify::announce(tx, id, "acknowledged", at).await?;
     let data = match timeout {
         Some(t) => json!({ "timeout": minutes(t) }),
         None => json!({}),
@@ -1232,6 +1235,7 @@ async fn resolve_incident(
     delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
     delete_timer(tx, ESCALATE, &format!("incident:{id}")).await?;
     crate::notify::cancel_pages(tx, id).await?;
+    crate::notify::announce(tx, id, "resolved", at).await?;
     sqlx::query("UPDATE incidents SET status = 'resolved', resolved_at = $1, resolved_by = $2, snoozed_until = NULL, updated_at = $1 WHERE id = $3")
         .bind(at)
         .bind(actor)

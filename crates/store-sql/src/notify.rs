@@ -185,7 +185,8 @@ pub(crate) async fn queue(
 /// was sent.
 pub(crate) async fn cancel_pages(tx: &mut Transaction<'static, Any>, incident: i64) -> Result<()> {
     sqlx::query(
-        "UPDATE notifications SET status = 'cancelled' WHERE incident_id = $1 AND status = 'pending' AND event = 'triggered'",
+        "UPDATE notifications SET status = 'cancelled'
+         WHERE incident_id = $1 AND status = 'pending' AND event = 'triggered' AND contact <> 'announce'",
     )
     .bind(incident)
     .execute(&mut **tx)
@@ -218,4 +219,57 @@ fn notification_from_row(row: &AnyRow) -> Result<NotificationRecord> {
             .map(timestamp)
             .transpose()?,
     })
+}
+
+/// Queues an incident's event (`triggered`, `acknowledged`, `resolved`) for its service's
+/// channels (`announce` in the service's spec). The delivery id is made from the
+/// incident, the event and the instant, so it is the same on every retry.
+pub(crate) async fn announce(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    event: &str,
+    at: i64,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT o.spec AS spec, i.service AS service FROM incidents i JOIN objects o ON o.kind = 'Service' AND o.name = i.service
+         WHERE i.id = $1",
+    )
+    .bind(incident)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    let Some(row) = row else { return Ok(()) };
+    let spec: serde_json::Value =
+        from_json("spec", &row.try_get::<String, _>("spec").map_err(corrupt)?)?;
+    let service: String = row.try_get("service").map_err(corrupt)?;
+    let service = Name::new(service).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let announce = &spec["announce"];
+    let mut list = Vec::new();
+    if let Some(channel) = announce["slack_channel"].as_str() {
+        list.push(("slack", channel.to_owned()));
+    }
+    for url in announce["webhooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.as_str())
+    {
+        list.push(("webhook", url.to_owned()));
+    }
+    let notes: Vec<NewNotification> = list
+        .into_iter()
+        .enumerate()
+        .map(|(k, (channel, address))| -> Result<NewNotification> {
+            Ok(NewNotification {
+                user: service.clone(),
+                channel: channel.into(),
+                contact: "announce".into(),
+                address,
+                event: event.into(),
+                delivery_id: format!("announce-{incident}-{event}-{at}-{k}"),
+                due_at: timestamp(at)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    queue(tx, incident, &notes, at).await
 }
