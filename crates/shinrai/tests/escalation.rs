@@ -279,3 +279,121 @@ async fn two_nodes_on_one_postgresql_take_each_of_500_due_steps_once() {
     .await;
     assert_eq!(total, 500);
 }
+
+/// A receiver that answers at once and counts deliveries.
+async fn counting_receiver() -> (Arc<Mutex<Vec<String>>>, String) {
+    async fn take(
+        axum::extract::State(got): axum::extract::State<Arc<Mutex<Vec<String>>>>,
+        headers: axum::http::HeaderMap,
+    ) -> &'static str {
+        got.lock()
+            .unwrap()
+            .push(headers["x-shinrai-delivery"].to_str().unwrap().to_owned());
+        "ok"
+    }
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(take))
+        .with_state(got.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (got, url)
+}
+
+/// A node that claimed a page and died before sending it (the state kill -9 leaves
+/// between claiming and sending: a claimed row, nothing sent): once its lease runs out
+/// another node sends the page, once, and records it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_claimed_by_a_node_that_died_before_sending_is_sent_once_by_another() {
+    use store::Store;
+    let url = test_support::postgres::fresh_database().await;
+    let (got, hook) = counting_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, config(&hook)).unwrap();
+    run(&["apply", file.to_str().unwrap(), "--database-url", &url]);
+    let token = run(&[
+        "token",
+        "create",
+        "--name",
+        "admin",
+        "--role",
+        "admin",
+        "--database-url",
+        &url,
+    ]);
+
+    // Node 1: opens the incident, takes its escalation step, claims the page, and dies.
+    let store: Arc<dyn Store> = Arc::new(store_postgres::connect_with(&url, 2).await.unwrap());
+    let clock = runtime::SystemClock::shared();
+    let now = clock.now();
+    let event = store::IngestEvent {
+        service: domain::Name::new("orders").unwrap(),
+        integration: domain::Name::new("prom").unwrap(),
+        routing_key: KEY.into(),
+        action: paging::Action::Trigger,
+        dedup_key: "disk".into(),
+        body: Some(paging::AlertBody {
+            summary: "disk failing".into(),
+            source: "test".into(),
+            severity: paging::Severity::Critical,
+            timestamp: None,
+            component: None,
+            group: None,
+            class: None,
+            details: Value::Null,
+            links: Vec::new(),
+            images: Vec::new(),
+            client: None,
+            client_url: None,
+        }),
+        group: None,
+        group_window: None,
+        retrigger_acknowledged: true,
+        actor: None,
+        urgency: None,
+        received_at: now,
+        handling: store::Handling::default(),
+    };
+    store.ingest(vec![event]).await.unwrap();
+    let node1 = runtime::timers::TimerWorker {
+        store: store.clone(),
+        clock: clock.clone(),
+        owner: "node-1".into(),
+        lease: Duration::from_secs(60),
+    };
+    assert_eq!(
+        node1.tick().await.unwrap(),
+        1,
+        "node 1 took the escalation step"
+    );
+    let lease_until = now.checked_add(jiff::SignedDuration::from_secs(3)).unwrap();
+    let claimed = store
+        .claim_notifications("webhook", clock.now(), "node-1", lease_until, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    drop(node1);
+
+    // Node 2 takes over once the lease has run out.
+    let server = Server::start(&["--database-url", url.as_str()], &["--lease-seconds", "2"]);
+    let ids = eventually("the page sent by node 2", 30, async || {
+        let d = got.lock().unwrap().clone();
+        (!d.is_empty()).then_some(d)
+    })
+    .await;
+    assert_eq!(ids, [claimed[0].delivery_id.clone()]);
+    let lines = eventually("the page recorded", 20, async || {
+        let lines = timeline(&server.base, &token, 1).await;
+        (count(&lines, "notification.sent") == 1).then_some(lines)
+    })
+    .await;
+    assert_eq!(count(&lines, "escalation.level"), 1, "{lines:?}");
+    let sent = lines
+        .iter()
+        .find(|l| l["kind"] == "notification.sent")
+        .unwrap();
+    assert_eq!(sent["data"]["attempt"], 2, "the second claim sent it");
+    assert_eq!(got.lock().unwrap().len(), 1, "sent once");
+}
