@@ -433,3 +433,127 @@ async fn events_answered_202_survive_kill_9() {
         "every acknowledged event survived kill -9"
     );
 }
+
+#[tokio::test]
+async fn people_see_and_change_who_is_on_call_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("org.yaml");
+    let config = format!(
+        "{CONFIG}---
+apiVersion: shinrai/v1
+kind: User
+metadata: {{name: bob, labels: {{company: acme}}}}
+spec:
+  full_name: Bob
+  email: bob@acme.test
+  contact_methods: [{{name: phone, type: sms, address: \"+15550000001\"}}]
+  notification_rules: {{high: [{{contact: phone}}], low: [{{contact: phone}}]}}
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {{name: primary, labels: {{company: acme}}}}
+spec:
+  time_zone: Europe/Berlin
+  layers: [{{name: weekly, users: [ann, bob], rotation: 1w, start: \"2026-03-02T09:00\"}}]
+"
+    );
+    std::fs::write(&file, config).unwrap();
+    let out = shinrai(&[
+        "apply",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&data);
+    let token = token(&data);
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--server", &server.base, "--token", &token])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Europe/Berlin: the handoff stays at 09:00 local across the change to summer time.
+    let (ok, shifts, err) = cli(&[
+        "oncall",
+        "shifts",
+        "primary",
+        "--from",
+        "2026-03-23T08:00:00Z",
+        "--to",
+        "2026-04-06T07:00:00Z",
+        "--output",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let shifts: serde_json::Value = serde_json::from_str(&shifts).unwrap();
+    assert_eq!(shifts["shifts"][0]["user"], "bob");
+    assert_eq!(
+        shifts["shifts"][0]["end"], "2026-03-30T07:00:00Z",
+        "167 hours: 09:00 CET to 09:00 CEST"
+    );
+    let (ok, who, err) = cli(&[
+        "oncall",
+        "who",
+        "--schedule",
+        "primary",
+        "--at",
+        "2026-03-24T12:00:00Z",
+    ]);
+    assert!(
+        ok && who.contains("ann") && who.contains("bob"),
+        "{who}{err}"
+    );
+    let (ok, made, err) = cli(&[
+        "oncall",
+        "override",
+        "primary",
+        "--user",
+        "ann",
+        "--from",
+        "2026-03-24T10:00:00Z",
+        "--to",
+        "2026-03-24T14:00:00Z",
+        "--output",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let made: serde_json::Value = serde_json::from_str(&made).unwrap();
+    let (_, who, _) = cli(&[
+        "oncall",
+        "who",
+        "--schedule",
+        "primary",
+        "--at",
+        "2026-03-24T12:00:00Z",
+        "--output",
+        "json",
+    ]);
+    let who: serde_json::Value = serde_json::from_str(&who).unwrap();
+    assert_eq!(who["schedules"][0]["user"], "ann");
+    let (ok, _, err) = cli(&["oncall", "unoverride", "primary", &made["id"].to_string()]);
+    assert!(ok, "{err}");
+    // bob can be reached only by SMS, which this server has no provider for.
+    let (ok, report, _) = cli(&["oncall", "unreachable"]);
+    assert!(
+        ok && report.contains("bob") && report.contains("no sms provider"),
+        "{report}"
+    );
+    let (ok, tested, _) = cli(&["user", "test-notify", "bob@acme.test"]);
+    assert!(!ok, "nothing reaches bob: a failing exit code");
+    assert!(
+        tested.contains("phone") && tested.contains("NO"),
+        "{tested}"
+    );
+}
