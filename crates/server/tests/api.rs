@@ -3470,8 +3470,8 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
     // bob is paged by email at once and by webhook; a call would come after 5 minutes.
     let bob = format!(
         "spec:\n  full_name: Bob Acme\n  email: bob@acme.test\n  roles: [{{role: responder, company: acme}}]\n  \
-         contact_methods: [{{name: hook, type: webhook, address: \"{hook}\"}}, {{name: phone, type: voice, address: \"+15551234567\"}}]\n  \
-         notification_rules: {{high: [{{contact: email}}, {{contact: hook}}, {{contact: phone, after_minutes: 5}}]}}"
+         contact_methods: [{{name: hook, type: webhook, address: \"{hook}\"}}, {{name: phone, type: voice, address: \"+15551234567\"}}, {{name: slack, type: slack, address: U0BOB0001}}]\n  \
+         notification_rules: {{high: [{{contact: email}}, {{contact: hook}}, {{contact: slack}}, {{contact: phone, after_minutes: 5}}]}}"
     );
     app.apply(
         "oncall.yaml",
@@ -3518,9 +3518,28 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         channel: "voice",
         hint: "none in tests",
     }));
+    // Slack hangs, too.
+    let slack = SlackStandIn {
+        hold: Some(std::sync::Arc::new(tokio::sync::Semaphore::new(0))),
+        ..SlackStandIn::default()
+    };
+    slack.calls.store(1, std::sync::atomic::Ordering::SeqCst);
+    let slack_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slack_url = format!("http://{}/api", slack_listener.local_addr().unwrap());
+    let slack_router = axum::Router::new()
+        .route("/api/{method}", axum::routing::post(slack_api))
+        .with_state(slack.clone());
+    tokio::spawn(async move { axum::serve(slack_listener, slack_router).await.unwrap() });
+    let slack_sender = worker(std::sync::Arc::new(
+        runtime::notify::Slack::new(&slack_url, "xoxb-test-token").unwrap(),
+    ));
 
     let id = page_orders(&app, "pages").await;
     assert_eq!(app.timers.tick().await.unwrap(), 1, "level 2 pages bob");
+    let hanging_slack = tokio::spawn(async move { slack_sender.tick().await });
+    while slack.arrived.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
     // The webhook receiver hangs; email goes out all the same.
     let slow = tokio::spawn(async move { webhook.tick().await });
     while receiver.got.lock().unwrap().is_empty() {
@@ -3541,8 +3560,11 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         !slow.is_finished(),
         "the webhook is still waiting for its receiver"
     );
+    assert!(!hanging_slack.is_finished(), "Slack is still hanging");
     let links = mail_links(&mails[0]);
     receiver.release.add_permits(100);
+    slack.hold.as_ref().unwrap().add_permits(100);
+    assert_eq!(hanging_slack.await.unwrap().unwrap(), 1);
     assert_eq!(slow.await.unwrap().unwrap(), 1);
 
     // The webhook was signed, and carries the delivery id the email's Message-ID also uses
@@ -3586,11 +3608,18 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         })
         .collect();
     assert_eq!(
-        lines,
+        lines[0],
+        ("notification.sent".to_owned(), "email".to_owned()),
+        "email went first, while Slack and the webhook hung"
+    );
+    let mut rest = lines[1..].to_vec();
+    rest.sort();
+    assert_eq!(
+        rest,
         [
-            ("notification.sent".to_owned(), "email".to_owned()),
+            ("notification.dead".to_owned(), "voice".to_owned()),
+            ("notification.sent".to_owned(), "slack".to_owned()),
             ("notification.sent".to_owned(), "webhook".to_owned()),
-            ("notification.dead".to_owned(), "voice".to_owned())
         ]
     );
     let sent = shown["timeline"]
@@ -3760,6 +3789,10 @@ async fn follow_links(app: &TestApp, admin: &str, id: i64, (ack, resolve): &(Str
 struct SlackStandIn {
     posted: std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
     calls: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// When set, every call waits for a permit: Slack hanging.
+    hold: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// Calls that reached the stand-in, answered or not.
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn slack_api(
@@ -3772,6 +3805,10 @@ async fn slack_api(
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer xoxb-test-token")
     {
         return axum::Json(json!({"ok": false, "error": "invalid_auth"})).into_response();
+    }
+    s.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if let Some(hold) = &s.hold {
+        hold.acquire().await.unwrap().forget();
     }
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
         return axum::Json(json!({"ok": false, "error": "invalid_json"})).into_response();
