@@ -161,7 +161,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError
 
 /// The principal of a user: their grants as configured now, so that a role taken away
 /// takes effect on the next request.
-async fn user_principal(state: &AppState, user: &Name) -> Result<Principal, ApiError> {
+pub(crate) async fn user_principal(state: &AppState, user: &Name) -> Result<Principal, ApiError> {
     let Some(obj) = state.store.get_object(Kind::User, user).await? else {
         return Err(ApiError::Unauthorized(format!(
             "user {user} no longer exists"

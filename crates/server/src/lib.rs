@@ -11,6 +11,7 @@
 pub mod acting;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod integrations;
@@ -186,6 +187,7 @@ pub fn app(state: AppState) -> Router {
     let access = Arc::new(routes::AccessTable::new(&routes.list));
     routes
         .into_router()
+        .merge(console::router(state.clone()))
         .route(
             openapi::PATH,
             axum::routing::get(move || {

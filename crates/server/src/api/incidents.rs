@@ -405,7 +405,11 @@ pub struct ListParams {
 }
 
 /// The services whose incidents the caller may see (or act on, with `Responder`).
-async fn services_in_scope(state: &AppState, caller: &Caller, role: Role) -> ApiResult<Vec<Name>> {
+pub(crate) async fn services_in_scope(
+    state: &AppState,
+    caller: &Caller,
+    role: Role,
+) -> ApiResult<Vec<Name>> {
     let services = state.store.snapshot(&[Kind::Service]).await?;
     Ok(services
         .into_iter()
@@ -543,7 +547,7 @@ fn parse_id(id: &str) -> ApiResult<i64> {
 }
 
 /// The incident, if the caller may see it (404 otherwise, as if it did not exist).
-async fn visible(
+pub(crate) async fn visible(
     state: &AppState,
     caller: &Caller,
     id: i64,

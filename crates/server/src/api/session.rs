@@ -98,27 +98,28 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
 }
 
-async fn login(
-    State(state): State<AppState>,
-    ApiJson(input): ApiJson<LoginInput>,
-) -> ApiResult<Response> {
-    let denied = || ApiError::Unauthorized("wrong email or password".into());
+/// Checks an email and password and opens a session: the `Set-Cookie` value and the
+/// session's CSRF token, or `None` for a wrong email or password.
+pub(crate) async fn start(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> ApiResult<Option<(String, String, SessionView)>> {
     let users = state.store.snapshot(&[Kind::User]).await?;
     let user = users.into_iter().find(|u| {
         u.spec
             .get("email")
             .and_then(|e| e.as_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case(input.email.trim()))
+            .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
     });
     let Some(user) = user else {
-        return Err(denied());
+        return Ok(None);
     };
     let Some(hash) = state.store.password_hash(&user.name).await? else {
-        return Err(denied());
+        return Ok(None);
     };
-    let password = input.password;
     if !blocking(move || verify_password(&password, &hash)).await? {
-        return Err(denied());
+        return Ok(None);
     }
     let now = state.clock.now();
     let secret = runtime::entropy::secret("");
@@ -147,16 +148,26 @@ async fn login(
         "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
         state.settings.session_ttl.as_secs()
     );
+    let view = SessionView {
+        user: user.name.to_string(),
+        csrf_token: csrf.clone(),
+        expires_at: expires_at.to_string(),
+    };
+    Ok(Some((cookie, csrf, view)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> ApiResult<Response> {
+    let Some((cookie, _, body)) = start(&state, &input.email, input.password).await? else {
+        return Err(ApiError::Unauthorized("wrong email or password".into()));
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
-    let body = SessionView {
-        user: user.name.to_string(),
-        csrf_token: csrf,
-        expires_at: expires_at.to_string(),
-    };
     Ok((StatusCode::CREATED, headers, Json(body)).into_response())
 }
 

@@ -1,0 +1,248 @@
+//! The web console: server-rendered pages (minijinja, HTML auto-escaped), with htmx
+//! (vendored, pinned) only to refresh parts of a page; every page and action works
+//! without JavaScript. Sign-in sets an HttpOnly, SameSite session cookie; every form
+//! carries the session's CSRF token; roles and scopes apply as in the API.
+//!
+//! Every console route is listed in [`ROUTES`] with the least role it needs, and one
+//! middleware enforces it, so tests can enumerate them.
+
+mod pages;
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use domain::Role;
+use minijinja::Environment;
+
+use crate::AppState;
+use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret};
+
+/// The htmx build the console uses, vendored so no page needs a CDN.
+pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
+const HTMX: &[u8] = include_bytes!("../../assets/htmx-2.0.11.min.js");
+const CSS: &str = include_str!("../../assets/shinrai.css");
+
+/// One console route and the least role it needs (`None`: public).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsoleRoute {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub role: Option<Role>,
+}
+
+const fn route(method: &'static str, path: &'static str, role: Option<Role>) -> ConsoleRoute {
+    ConsoleRoute { method, path, role }
+}
+
+/// Every console route.
+pub const ROUTES: &[ConsoleRoute] = &[
+    route("GET", "/", Some(Role::Viewer)),
+    route("GET", "/login", None),
+    route("POST", "/login", None),
+    route("POST", "/logout", Some(Role::Viewer)),
+    route("GET", "/incidents", Some(Role::Viewer)),
+    route("GET", "/incidents/{id}", Some(Role::Viewer)),
+    route("POST", "/incidents/{id}/acknowledge", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/resolve", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/escalate", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/snooze", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/notes", Some(Role::Responder)),
+    route("GET", "/oncall", Some(Role::Viewer)),
+    route("GET", "/schedules/{name}", Some(Role::Viewer)),
+    route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
+    route("GET", HTMX_PATH, None),
+    route("GET", "/assets/shinrai.css", None),
+];
+
+/// The signed-in person and their session's CSRF token, for handlers.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub caller: Caller,
+    pub csrf: String,
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/incidents") }))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/incidents", get(pages::incidents))
+        .route("/incidents/{id}", get(pages::incident))
+        .route("/incidents/{id}/{action}", post(pages::act))
+        .route("/oncall", get(pages::oncall))
+        .route("/schedules/{name}", get(pages::schedule))
+        .route("/schedules/{name}/overrides", post(pages::create_override))
+        .route(
+            HTMX_PATH,
+            get(|| async { asset("text/javascript; charset=utf-8", HTMX) }),
+        )
+        .route(
+            "/assets/shinrai.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS.as_bytes()) }),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(state, enforce))
+}
+
+fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The route a request matched, with its rule.
+fn rule(method: &str, matched: &str) -> Option<ConsoleRoute> {
+    ROUTES.iter().copied().find(|r| {
+        r.method == method
+            && (r.path == matched
+                || (matched == "/incidents/{id}/{action}"
+                    && r.path.starts_with("/incidents/{id}/")))
+    })
+}
+
+/// Enforces each console route's rule: a session cookie (not a token) and the least
+/// role; signed-out visitors go to the sign-in page and come back.
+async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let matched = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let Some(r) = rule(req.method().as_str(), &matched) else {
+        return next.run(req).await;
+    };
+    let Some(role) = r.role else {
+        return next.run(req).await;
+    };
+    let back = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let is_get = req.method() == axum::http::Method::GET;
+    let sign_in = || {
+        let next = if is_get {
+            back.clone()
+        } else {
+            "/incidents".into()
+        };
+        Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
+    };
+    let Some(secret) = cookie(req.headers(), SESSION_COOKIE) else {
+        return sign_in();
+    };
+    let session = match state
+        .store
+        .find_session(&hash_secret(&secret), state.clock.now())
+        .await
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => return sign_in(),
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let principal = match crate::auth::user_principal(&state, &session.user).await {
+        Ok(p) => p,
+        Err(_) => return sign_in(),
+    };
+    let caller = Caller { principal };
+    if caller.require(role).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "This needs the {role} role, which {} does not hold.",
+                caller.actor()
+            ),
+        );
+    }
+    req.extensions_mut().insert(Session {
+        caller,
+        csrf: session.csrf_token,
+    });
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Percent-encodes a URL component.
+pub fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The templates, compiled once.
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("layout.html", include_str!("../../templates/layout.html")),
+            ("login.html", include_str!("../../templates/login.html")),
+            ("message.html", include_str!("../../templates/message.html")),
+            (
+                "incidents.html",
+                include_str!("../../templates/incidents.html"),
+            ),
+            (
+                "incidents_table.html",
+                include_str!("../../templates/incidents_table.html"),
+            ),
+            (
+                "incident.html",
+                include_str!("../../templates/incident.html"),
+            ),
+            (
+                "incident_live.html",
+                include_str!("../../templates/incident_live.html"),
+            ),
+            ("oncall.html", include_str!("../../templates/oncall.html")),
+            (
+                "schedule.html",
+                include_str!("../../templates/schedule.html"),
+            ),
+        ] {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
+        }
+        env.add_global("htmx", HTMX_PATH);
+        env
+    })
+}
+
+/// Renders a template; HTML in values is always escaped.
+pub fn render(name: &str, ctx: minijinja::Value) -> Response {
+    match templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "a console page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A page with a title and a message, for errors.
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = match status {
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::NOT_FOUND => "Not found",
+        _ => "Something went wrong",
+    };
+    let mut resp = render(
+        "message.html",
+        minijinja::context! { title => title, message => message },
+    );
+    *resp.status_mut() = status;
+    resp
+}

@@ -1,0 +1,632 @@
+//! The console's pages and form actions.
+
+use axum::Extension;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::{Kind, Name, Role, Timestamp};
+use minijinja::context;
+use paging::Status;
+use serde::Deserialize;
+use store::{IncidentAction, IncidentQuery, WriteContext};
+
+use super::{Session, error_page, render};
+use crate::AppState;
+use crate::auth::{SESSION_COOKIE, hash_secret};
+
+/// Where to go after signing in: a path on this site, never elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/incidents".into(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextParam {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login_page(Query(q): Query<NextParam>) -> Response {
+    render(
+        "login.html",
+        context! { next => safe_next(q.next.as_deref()), error => None::<String> },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let denied = |msg: &str| {
+        let mut r = render(
+            "login.html",
+            context! { next => next.clone(), error => msg },
+        );
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        r
+    };
+    match crate::api::session::start(&state, &form.email, form.password).await {
+        Ok(Some((cookie, _csrf, _))) => {
+            let mut resp = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
+        Ok(None) => denied("Wrong email or password."),
+        Err(e) => denied(&format!("shinrai cannot sign you in now: {e}")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn csrf_ok(session: &Session, given: &str) -> bool {
+    use hmac::Mac;
+    // Constant-time comparison through a MAC of both.
+    let mac = |s: &str| {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"csrf").expect("any key");
+        m.update(s.as_bytes());
+        m.finalize().into_bytes()
+    };
+    !given.is_empty() && mac(&session.csrf) == mac(given)
+}
+
+fn csrf_refused() -> Response {
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form is stale or did not come from this console (its CSRF token does not match). Reload the page and try again.",
+    )
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    if let Some(secret) = crate::auth::cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.delete_session(&hash_secret(&secret)).await;
+    }
+    let mut resp = Redirect::to("/login").into_response();
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct IncidentFilter {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    urgency: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+/// Whether the request comes from htmx refreshing part of a page.
+fn partial(headers: &HeaderMap) -> bool {
+    headers.get("hx-request").is_some()
+}
+
+fn when(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn user_of(session: &Session) -> String {
+    session.caller.actor()
+}
+
+pub async fn incidents(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    Query(f): Query<IncidentFilter>,
+) -> Response {
+    let caller = &session.caller;
+    let services = match state.store.snapshot(&[Kind::Service]).await {
+        Ok(s) => s,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let label = |s: &store::ObjectRecord, k: &str| s.labels.get(k).unwrap_or("").to_owned();
+    let visible: Vec<&store::ObjectRecord> = services
+        .iter()
+        .filter(|s| {
+            caller.may(
+                Role::Viewer,
+                &runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]),
+            )
+        })
+        .collect();
+    let chosen: Vec<Name> = visible
+        .iter()
+        .filter(|s| {
+            f.service
+                .as_deref()
+                .is_none_or(|x| x.is_empty() || s.name.as_str() == x)
+        })
+        .filter(|s| {
+            f.company
+                .as_deref()
+                .is_none_or(|x| x.is_empty() || label(s, "company") == x)
+        })
+        .filter(|s| {
+            f.product
+                .as_deref()
+                .is_none_or(|x| x.is_empty() || label(s, "product") == x)
+        })
+        .map(|s| s.name.clone())
+        .collect();
+    let statuses: Vec<Status> = match f.status.as_deref() {
+        None | Some("") | Some("open") => vec![Status::Triggered, Status::Acknowledged],
+        Some("all") => Vec::new(),
+        Some(s) => Status::parse(s).into_iter().collect(),
+    };
+    let list = match state
+        .store
+        .list_incidents(&IncidentQuery {
+            statuses,
+            services: Some(chosen),
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let rows: Vec<minijinja::Value> = list
+        .iter()
+        .filter(|i| {
+            f.urgency
+                .as_deref()
+                .is_none_or(|u| u.is_empty() || i.urgency.as_str() == u)
+        })
+        .map(|i| {
+            minijinja::Value::from_serialize(serde_json::json!({
+                "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(),
+                "summary": i.summary, "service": i.service, "created": when(i.created_at),
+                "assignees": i.assignees.join(", "),
+            }))
+        })
+        .collect();
+    let mut companies: Vec<String> = visible
+        .iter()
+        .map(|s| label(s, "company"))
+        .filter(|c| !c.is_empty())
+        .collect();
+    companies.sort();
+    companies.dedup();
+    let mut products: Vec<String> = visible
+        .iter()
+        .map(|s| label(s, "product"))
+        .filter(|c| !c.is_empty())
+        .collect();
+    products.sort();
+    products.dedup();
+    let service_names: Vec<String> = visible.iter().map(|s| s.name.to_string()).collect();
+    let page = if partial(&headers) {
+        "incidents_table.html"
+    } else {
+        "incidents.html"
+    };
+    render(
+        page,
+        context! {
+            here => uri.path_and_query().map_or("/incidents", |p| p.as_str()).to_owned(),
+            user => user_of(&session), csrf => session.csrf.clone(),
+            rows => rows, services => service_names, companies => companies, products => products,
+            f_status => f.status.clone().unwrap_or_else(|| "open".into()),
+            f_service => f.service.clone().unwrap_or_default(),
+            f_urgency => f.urgency.clone().unwrap_or_default(),
+            f_company => f.company.clone().unwrap_or_default(),
+            f_product => f.product.clone().unwrap_or_default(),
+        },
+    )
+}
+
+async fn visible_incident(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    role: Role,
+) -> Result<store::IncidentDetail, Response> {
+    let Ok(id) = id.trim_start_matches('#').parse::<i64>() else {
+        return Err(error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no incident {id}."),
+        ));
+    };
+    match crate::api::incidents::visible(state, &session.caller, id, role).await {
+        Ok(d) => Ok(d),
+        Err(crate::error::ApiError::Forbidden(m)) => Err(error_page(StatusCode::FORBIDDEN, &m)),
+        Err(_) => Err(error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no incident #{id}."),
+        )),
+    }
+}
+
+pub async fn incident(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let detail = match visible_incident(&state, &session, &id, Role::Viewer).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let i = &detail.incident;
+    let notifications = state
+        .store
+        .list_notifications(&store::NotificationQuery {
+            incident: Some(i.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    let service = state
+        .store
+        .get_object(Kind::Service, &i.service)
+        .await
+        .ok()
+        .flatten();
+    let runbooks = service
+        .as_ref()
+        .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec.clone()).ok())
+        .map(|s| s.runbooks)
+        .unwrap_or_default();
+    let may_act = service
+        .as_ref()
+        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]))
+        .is_some_and(|t| session.caller.may(Role::Responder, &t));
+    let ctx = serde_json::json!({
+        "incident": {
+            "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
+            "service": i.service, "created": when(i.created_at),
+            "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
+            "assignees": i.assignees.join(", "),
+            "snoozed_until": i.snoozed_until.map(when),
+            "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
+        },
+        "alerts": detail.alerts.iter().map(|a| serde_json::json!({
+            "dedup_key": a.dedup_key, "status": a.status.as_str(), "summary": a.body.summary,
+            "severity": a.body.severity.as_str(), "occurrences": a.occurrences, "last_seen": when(a.last_seen),
+        })).collect::<Vec<_>>(),
+        "timeline": detail.log.iter().rev().map(|l| serde_json::json!({
+            "at": when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
+        })).collect::<Vec<_>>(),
+        "notifications": notifications.iter().map(|n| serde_json::json!({
+            "user": n.user, "channel": n.channel, "address": n.address, "status": n.status,
+            "attempts": n.attempts, "error": n.last_error,
+        })).collect::<Vec<_>>(),
+        "runbooks": runbooks.iter().map(|r| serde_json::json!({"title": r.title, "url": r.url})).collect::<Vec<_>>(),
+        "may_act": may_act,
+        "open": i.status != Status::Resolved,
+        "acknowledged": i.status == Status::Acknowledged,
+        "here": format!("/incidents/{}", i.id),
+        "user": user_of(&session),
+        "csrf": session.csrf,
+    });
+    let page = if partial(&headers) {
+        "incident_live.html"
+    } else {
+        "incident.html"
+    };
+    render(page, minijinja::Value::from_serialize(ctx))
+}
+
+/// One line of a timeline, in words.
+fn describe(kind: &str, d: &serde_json::Value) -> String {
+    let s = |k: &str| d[k].as_str().unwrap_or("").to_owned();
+    let list = |k: &str| {
+        d[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    match kind {
+        "alert.triggered" => format!("{} ({})", s("summary"), s("dedup_key")),
+        "note" => s("text"),
+        "escalation.level" => {
+            let skipped = list("skipped");
+            let mut out = format!("level {} paged {}", d["level"], list("people"));
+            if !skipped.is_empty() {
+                out.push_str(&format!("; {skipped}"));
+            }
+            out
+        }
+        "escalation.exhausted" => format!("policy exhausted; paged {}", list("people")),
+        k if k.starts_with("notification.") => {
+            let answer = d["answer"]
+                .as_str()
+                .or_else(|| d["error"].as_str())
+                .unwrap_or("");
+            format!(
+                "{} {} to {}: {answer}",
+                s("channel"),
+                s("user"),
+                s("address")
+            )
+        }
+        _ => d["reason"].as_str().map(str::to_owned).unwrap_or_default(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    minutes: Option<u32>,
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<ActForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    let detail = match visible_incident(&state, &session, &id, Role::Responder).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let incident = detail.incident.id;
+    let now = state.clock.now();
+    let what = match action.as_str() {
+        "acknowledge" => IncidentAction::Acknowledge {
+            timeout: state
+                .store
+                .get_object(Kind::Service, &detail.incident.service)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
+                .and_then(|s| s.acknowledgement_timeout()),
+        },
+        "resolve" => IncidentAction::Resolve,
+        "escalate" => IncidentAction::Escalate,
+        "snooze" => {
+            let minutes = form.minutes.unwrap_or(60).clamp(1, 10_080);
+            IncidentAction::Snooze {
+                until: now
+                    .checked_add(jiff::SignedDuration::from_mins(i64::from(minutes)))
+                    .unwrap_or(now),
+            }
+        }
+        "notes" => match form.text.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && t.chars().count() <= 10_000 => {
+                IncidentAction::Note(t.to_owned())
+            }
+            _ => {
+                return error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "A note needs 1 to 10,000 characters.",
+                );
+            }
+        },
+        _ => return error_page(StatusCode::NOT_FOUND, "There is no such action."),
+    };
+    let ctx = WriteContext {
+        actor: session.caller.actor(),
+        at: now,
+    };
+    match state.store.act_on_incident(incident, what, &ctx).await {
+        Ok(_) => Redirect::to(&format!("/incidents/{incident}")).into_response(),
+        Err(store::StoreError::Conflict(m)) => error_page(StatusCode::CONFLICT, &m),
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+pub async fn oncall(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let now = state.clock.now();
+    let horizon = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 60))
+        .unwrap_or(now);
+    let records = match state.store.snapshot(&[Kind::Schedule]).await {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let mut rows = Vec::new();
+    for r in records {
+        let target = runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, &[]);
+        if !session.caller.may(Role::Viewer, &target) {
+            continue;
+        }
+        let Ok(Some(c)) =
+            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &r, now, horizon).await
+        else {
+            continue;
+        };
+        let on = c.on_call_at(now);
+        let next = c.next_after(now);
+        rows.push(serde_json::json!({
+            "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| when(s.end)),
+            "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| when(s.start)),
+        }));
+    }
+    render(
+        "oncall.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "rows": rows, "user": user_of(&session), "csrf": session.csrf, "now": when(now),
+        })),
+    )
+}
+
+pub async fn schedule(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Response {
+    let hidden = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no schedule {name}."),
+        )
+    };
+    let Ok(n) = Name::new(name.as_str()) else {
+        return hidden();
+    };
+    let Ok(Some(record)) = state.store.get_object(Kind::Schedule, &n).await else {
+        return hidden();
+    };
+    let target =
+        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+    if !session.caller.may(Role::Viewer, &target) {
+        return hidden();
+    }
+    let now = state.clock.now();
+    let to = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 14))
+        .unwrap_or(now);
+    let Ok(Some(c)) =
+        runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, now, to).await
+    else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The schedule does not compile.",
+        );
+    };
+    let rendered = c.render(now, to);
+    let mut rows: Vec<serde_json::Value> = rendered
+        .shifts
+        .iter()
+        .map(|s| {
+            let source = match &s.source {
+                oncall::schedule::ShiftSource::Layer { name, .. } => name.clone(),
+                oncall::schedule::ShiftSource::Override => "override".into(),
+            };
+            serde_json::json!({"start": when(s.start), "end": when(s.end), "user": s.user, "source": source, "gap": false, "key": s.start})
+        })
+        .collect();
+    rows.extend(rendered.gaps.iter().map(|(a, b)| {
+        serde_json::json!({"start": when(*a), "end": when(*b), "user": "nobody", "source": "gap", "gap": true, "key": a})
+    }));
+    rows.sort_by_key(|r| r["key"].as_str().unwrap_or("").to_owned());
+    let users = state
+        .store
+        .snapshot(&[Kind::User])
+        .await
+        .unwrap_or_default();
+    let may_override = session.caller.may(Role::Responder, &target);
+    render(
+        "schedule.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "name": record.name, "rows": rows, "user": user_of(&session), "csrf": session.csrf,
+            "people": users.iter().map(|u| u.name.to_string()).collect::<Vec<_>>(),
+            "may_override": may_override, "managed_by": record.source,
+        })),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    csrf: String,
+    user: String,
+    /// `YYYY-MM-DDTHH:MM` in UTC (a datetime-local field).
+    start: String,
+    hours: u32,
+}
+
+pub async fn create_override(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+    Form(form): Form<OverrideForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    let hidden = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no schedule {name}."),
+        )
+    };
+    let Ok(n) = Name::new(name.as_str()) else {
+        return hidden();
+    };
+    let Ok(Some(record)) = state.store.get_object(Kind::Schedule, &n).await else {
+        return hidden();
+    };
+    let target =
+        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
+    if !session.caller.may(Role::Viewer, &target) {
+        return hidden();
+    }
+    if !session.caller.may(Role::Responder, &target) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Overrides need the responder role over this schedule.",
+        );
+    }
+    let start = format!("{}:00Z", form.start.trim()).parse::<Timestamp>();
+    let user = Name::new(form.user.as_str()).ok();
+    let (Ok(start), Some(user), 1..=720) = (start, user, form.hours) else {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "An override needs a person, a start (YYYY-MM-DDTHH:MM, UTC) and 1 to 720 hours.",
+        );
+    };
+    let end = start
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(form.hours)))
+        .unwrap_or(start);
+    let ctx = WriteContext {
+        actor: session.caller.actor(),
+        at: state.clock.now(),
+    };
+    let made = state
+        .store
+        .add_override(
+            store::NewOverride {
+                schedule: record.name.clone(),
+                user,
+                start,
+                end,
+                scope: target,
+            },
+            &ctx,
+        )
+        .await;
+    match made {
+        Ok(_) => Redirect::to(&format!("/schedules/{}", record.name)).into_response(),
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}

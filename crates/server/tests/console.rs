@@ -1,0 +1,353 @@
+//! The web console over HTTP: sign-in and coming back where the link pointed, roles and
+//! company scopes on every page and action, CSRF on every form, escaping of untrusted
+//! text, and partial refreshes.
+
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::json;
+use test_support::app::TestApp;
+
+const ORG: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann, labels: {company: acme}}
+spec: {full_name: Ann Acme, email: ann@acme.test, roles: [{role: responder, company: acme}]}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: vic, labels: {company: acme}}
+spec: {full_name: Vic Viewer, email: vic@acme.test, roles: [{role: viewer, company: acme}]}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: gus, labels: {company: globex}}
+spec: {full_name: Gus Globex, email: gus@globex.test, roles: [{role: admin, company: globex}]}
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: shop, labels: {company: acme}}
+spec: {members: [ann, vic]}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: checkout, labels: {company: acme, product: shop}}
+spec:
+  owner_team: shop
+  integrations: [{name: prom, type: pagerduty, key: acme-checkout-key-0001}]
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: primary, labels: {company: acme}}
+spec:
+  time_zone: UTC
+  layers: [{name: weekly, users: [ann, vic], rotation: 1w, start: "2023-11-13T09:00"}]
+"#;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn start() -> TestApp {
+    let app = TestApp::start(test_support::sqlite_store().await).await;
+    app.apply("org.yaml", ORG).await;
+    for user in ["ann", "vic", "gus"] {
+        let hash = server::api::session::hash_password(PASSWORD).unwrap();
+        app.store
+            .set_password(
+                &domain::Name::new(user).unwrap(),
+                &hash,
+                &store::WriteContext {
+                    actor: "system".into(),
+                    at: test_support::t0(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    app
+}
+
+/// A browser: keeps cookies, does not follow redirects (tests look at them).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn sign_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let b = browser();
+    let resp = b
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", "/incidents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{email} signs in");
+    b
+}
+
+/// The CSRF token of a page's forms.
+fn csrf(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    html[at + 19..].split('"').next().unwrap().to_owned()
+}
+
+async fn page(b: &reqwest::Client, url: &str) -> (StatusCode, String) {
+    let resp = b.get(url).send().await.unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+async fn open_incident(app: &TestApp, summary: &str) -> i64 {
+    let resp = app
+        .http
+        .post(format!("{}/v2/enqueue", app.base))
+        .json(&json!({"routing_key": "acme-checkout-key-0001", "event_action": "trigger", "dedup_key": summary,
+                      "payload": {"summary": summary, "source": "test", "severity": "critical"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    app.store
+        .list_incidents(&store::IncidentQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+}
+
+#[tokio::test]
+async fn signing_in_returns_to_the_page_the_link_pointed_at() {
+    let app = start().await;
+    let id = open_incident(&app, "disk full").await;
+    let b = browser();
+    let resp = b
+        .get(format!("{}/incidents/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let to = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/login?next=%2Fincidents%2F{id}"));
+    let (status, html) = page(&b, &format!("{}{to}", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    // (minijinja escapes `/` in attribute values too; browsers read it back as `/`.)
+    assert!(
+        html.contains(&format!(
+            "name=\"next\" value=\"&#x2f;incidents&#x2f;{id}\""
+        )),
+        "{html}"
+    );
+    // A wrong password says so; the right one goes back to the incident.
+    let resp = b
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", "ann@acme.test"),
+            ("password", "nope"),
+            ("next", &format!("/incidents/{id}")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = b
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", "ann@acme.test"),
+            ("password", PASSWORD),
+            ("next", &format!("/incidents/{id}")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/incidents/{id}").as_str()
+    );
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let (status, html) = page(&b, &format!("{}/incidents/{id}", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("disk full"));
+    // `next` never leads off the site.
+    let resp = browser()
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", "ann@acme.test"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["location"], "/incidents");
+}
+
+#[tokio::test]
+async fn a_responder_acknowledges_from_the_page_and_the_timeline_changes() {
+    let app = start().await;
+    let id = open_incident(&app, "latency high").await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (_, html) = page(&b, &format!("{}/incidents/{id}", app.base)).await;
+    assert!(html.contains("Acknowledge"), "{html}");
+    let token = csrf(&html);
+    // Without the form's CSRF token, nothing happens.
+    let resp = b
+        .post(format!("{}/incidents/{id}/acknowledge", app.base))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = b
+        .post(format!("{}/incidents/{id}/acknowledge", app.base))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let resp = b
+        .post(format!("{}/incidents/{id}/notes", app.base))
+        .form(&[("csrf", token.as_str()), ("text", "restarted the pool")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    // The live part of the page, as htmx asks for it: the fragment only.
+    let resp = b
+        .get(format!("{}/incidents/{id}", app.base))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    let fragment = resp.text().await.unwrap();
+    assert!(!fragment.contains("<html"), "a fragment: {fragment}");
+    assert!(
+        fragment.contains("acknowledged") && fragment.contains("user:ann"),
+        "{fragment}"
+    );
+    assert!(fragment.contains("restarted the pool"), "{fragment}");
+    let detail = app.store.get_incident(id).await.unwrap().unwrap();
+    assert_eq!(detail.incident.acknowledged_by.as_deref(), Some("user:ann"));
+}
+
+#[tokio::test]
+async fn a_viewer_is_refused_every_action_and_another_company_sees_nothing() {
+    let app = start().await;
+    let id = open_incident(&app, "errors").await;
+    let vic = sign_in(&app, "vic@acme.test").await;
+    let (status, html) = page(&vic, &format!("{}/incidents/{id}", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !html.contains(">Acknowledge<"),
+        "a viewer sees no action buttons"
+    );
+    let token = csrf(&html);
+    for r in server::console::ROUTES
+        .iter()
+        .filter(|r| r.method == "POST")
+    {
+        let Some(role) = r.role else { continue };
+        if role <= domain::Role::Viewer {
+            continue;
+        }
+        let path = r
+            .path
+            .replace("{id}", &id.to_string())
+            .replace("{name}", "primary");
+        let resp = vic
+            .post(format!("{}{path}", app.base))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("text", "x"),
+                ("user", "vic"),
+                ("start", "2023-11-15T00:00"),
+                ("hours", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "POST {path} as a viewer"
+        );
+    }
+    assert!(
+        app.store
+            .get_incident(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .incident
+            .acknowledged_at
+            .is_none()
+    );
+    let gus = sign_in(&app, "gus@globex.test").await;
+    let (status, _) = page(&gus, &format!("{}/incidents/{id}", app.base)).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another company's incident does not exist for them"
+    );
+    let (_, list) = page(&gus, &format!("{}/incidents", app.base)).await;
+    assert!(!list.contains("errors"), "{list}");
+    let (status, _) = page(&gus, &format!("{}/schedules/primary", app.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn untrusted_text_is_shown_as_text() {
+    let app = start().await;
+    let id = open_incident(&app, "<script>alert('pwned')</script>").await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    for url in [
+        format!("{}/incidents", app.base),
+        format!("{}/incidents/{id}", app.base),
+    ] {
+        let (_, html) = page(&b, &url).await;
+        assert!(!html.contains("<script>alert"), "{url}: {html}");
+        assert!(html.contains("&lt;script&gt;alert("), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn people_see_who_is_on_call_and_create_an_override() {
+    let app = start().await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (status, html) = page(&b, &format!("{}/oncall", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("/schedules/primary") && html.contains("ann"),
+        "{html}"
+    );
+    let (_, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
+    let token = csrf(&html);
+    let resp = b
+        .post(format!("{}/schedules/primary/overrides", app.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("user", "vic"),
+            ("start", "2023-11-15T00:00"),
+            ("hours", "6"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
+    assert!(html.contains("override"), "{html}");
+    let (status, _) = page(&b, &format!("{}{}", app.base, server::console::HTMX_PATH)).await;
+    assert_eq!(status, StatusCode::OK, "htmx is served from the binary");
+}
