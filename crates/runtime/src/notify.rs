@@ -296,6 +296,21 @@ impl Channel for Unconfigured {
     }
 }
 
+/// The demo's email: messages land in the console's inbox page (`/inbox`), which lists
+/// the email notifications recorded as sent; nothing leaves the machine.
+pub struct Inbox;
+
+#[async_trait]
+impl Channel for Inbox {
+    fn name(&self) -> &'static str {
+        "email"
+    }
+
+    async fn send(&self, _: &NotificationRecord, _: &IncidentRecord) -> Result<String, SendError> {
+        Ok("delivered to the console's inbox (demo)".into())
+    }
+}
+
 /// Outbound webhooks: JSON, signed `X-Shinrai-Signature: v1=<hex HMAC-SHA256 of the
 /// body>` (PagerDuty v3 style), with the delivery id in `X-Shinrai-Delivery`.
 pub struct Webhook {

@@ -72,6 +72,9 @@ pub enum Command {
     /// Incidents, through a running server: list, show, acknowledge, resolve, note.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// The demo started by `shinrai serve --demo`.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Print shell completions: `shinrai completions bash > /etc/bash_completion.d/shinrai`.
     Completions {
         #[arg(value_enum)]
@@ -171,6 +174,17 @@ pub enum ObjectCommand {
     List(ListArgs),
     /// Show one object.
     Show(ShowArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCommand {
+    /// Delete the demo's data directory (`./shinrai-demo`, or --data-dir). Stop the demo
+    /// server first.
+    Remove {
+        /// The demo's data directory.
+        #[arg(long, value_name = "DIR", default_value = "./shinrai-demo")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +413,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Maintenance(ObjectCommand::Show(a)) => show(Kind::MaintenanceWindow, a, out).await,
         Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
         Command::Oncall(cmd) => crate::oncall::run(cmd, out).await,
+        Command::Demo(DemoCommand::Remove { data_dir }) => {
+            crate::demo::remove(&data_dir, out).await
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "shinrai", &mut std::io::stdout());

@@ -6,6 +6,7 @@
 
 mod cli;
 mod client;
+mod demo;
 mod incidents;
 mod oncall;
 mod output;

@@ -93,6 +93,11 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub lease_seconds: u64,
+    /// Start the demo: its own data directory (`./shinrai-demo` unless --data-dir is
+    /// given), an example organisation, a sender that posts events now and then, and
+    /// emails shown in the console's inbox. `shinrai demo remove` deletes it.
+    #[arg(long)]
+    pub demo: bool,
     /// The sender of email notifications.
     #[arg(
         long,
@@ -117,11 +122,17 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     result.map_err(|e| anyhow::anyhow!("cannot install logging: {e}"))
 }
 
-pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format, &args.log)?;
     let clock = SystemClock::shared();
+    if args.demo && args.store.data_dir.is_none() && args.store.database_url.is_none() {
+        args.store.data_dir = Some(crate::demo::DATA_DIR.into());
+    }
     let opened = args.store.open(true).await?;
     let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
+    if args.demo {
+        crate::demo::prepare(&store, clock.now()).await?;
+    }
 
     if let Some(path) = &args.config {
         let prepared = match prepare_files(&store, std::slice::from_ref(path), false).await? {
@@ -242,6 +253,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // One line on standard output with the bound address, so scripts and tests that
     // listen on port 0 learn where to connect.
     println!("shinrai listening on http://{addr}");
+    let demo_sender = if args.demo {
+        println!(
+            "demo: sign in at {}/login as {} with the password {}",
+            state.settings.public_url,
+            crate::demo::USER_EMAIL,
+            crate::demo::PASSWORD
+        );
+        println!("demo: remove its data with `shinrai demo remove` once stopped");
+        Some(tokio::spawn(crate::demo::sender(
+            format!("http://{addr}"),
+            Duration::from_secs(20),
+            stop_rx.clone(),
+        )))
+    } else {
+        None
+    };
 
     let mut shutdown_rx = stop_rx.clone();
     tokio::spawn(async move {
@@ -259,6 +286,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _ = watch.await;
     for s in senders {
         let _ = s.await;
+    }
+    if let Some(d) = demo_sender {
+        let _ = d.await;
     }
     opened.close().await;
     tracing::info!("stopped");
@@ -309,6 +339,7 @@ fn channels(
 ) -> anyhow::Result<Vec<Arc<dyn runtime::notify::Channel>>> {
     use runtime::notify::{Email, Unconfigured, Webhook};
     let email: Arc<dyn runtime::notify::Channel> = match &args.smtp_url {
+        None if args.demo => Arc::new(runtime::notify::Inbox),
         Some(url) => Arc::new(
             Email::new(
                 url,

@@ -9,14 +9,10 @@ use store::Store;
 /// The store options every command that works on the store directly takes.
 #[derive(clap::Args, Clone, Debug)]
 pub struct StoreArgs {
-    /// Data directory for the embedded SQLite store (created when missing).
-    #[arg(
-        long,
-        env = "SHINRAI_DATA_DIR",
-        default_value = "./shinrai-data",
-        value_name = "DIR"
-    )]
-    pub data_dir: PathBuf,
+    /// Data directory for the embedded SQLite store (created when missing);
+    /// `./shinrai-data` by default (`./shinrai-demo` for `serve --demo`).
+    #[arg(long, env = "SHINRAI_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Database URL instead of the data directory: `sqlite://PATH` or
     /// `postgres://USER@HOST/DB` (several nodes need PostgreSQL).
     #[arg(long, env = "SHINRAI_DATABASE_URL", value_name = "URL")]
@@ -39,6 +35,13 @@ impl OpenStore {
 }
 
 impl StoreArgs {
+    /// The SQLite data directory these options name.
+    pub fn dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("./shinrai-data"))
+    }
+
     /// Opens the store. `serving` takes the SQLite data directory's lock.
     pub async fn open(&self, serving: bool) -> anyhow::Result<OpenStore> {
         let sharing = if serving {
@@ -78,7 +81,7 @@ impl StoreArgs {
                 "--database-url {other}: unsupported scheme; use sqlite://PATH or postgres://USER@HOST/DB"
             ),
             None => {
-                let s = store_sqlite::open_data_dir_with(&self.data_dir, sharing).await?;
+                let s = store_sqlite::open_data_dir_with(&self.dir(), sharing).await?;
                 let describe = format!("sqlite {}", s.path().display());
                 Ok(OpenStore {
                     store: Arc::new(s.sql()),

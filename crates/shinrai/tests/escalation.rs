@@ -397,3 +397,113 @@ async fn a_page_claimed_by_a_node_that_died_before_sending_is_sent_once_by_anoth
     assert_eq!(sent["data"]["attempt"], 2, "the second claim sent it");
     assert_eq!(got.lock().unwrap().len(), 1, "sent once");
 }
+
+/// `serve --demo`: its own data directory, the example organisation, a sign-in, and
+/// within a minute a real incident escalating through the real engine, its email in the
+/// console's inbox; `shinrai demo remove` refuses while the demo runs and removes it after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let data_s = data.to_str().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--data-dir",
+            data_s,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("shinrai listening on ")
+        .unwrap()
+        .to_owned();
+    let mut demo = String::new();
+    out.read_line(&mut demo).unwrap();
+    assert!(demo.contains("demo@shinrai.example"), "{demo}");
+    let server = Server { child, base };
+
+    // Sign in to the console as the demo user, as a person would.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = browser
+        .post(format!("{}/login", server.base))
+        .form(&[
+            ("email", "demo@shinrai.example"),
+            ("password", "shinrai-demo-password"),
+            ("next", "/incidents"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let html = eventually("an escalated incident in the console", 60, async || {
+        let list = browser
+            .get(format!("{}/incidents?status=all", server.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let at = list.find("href=\"/incidents/")? + "href=\"/incidents/".len();
+        let id: String = list[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let page = browser
+            .get(format!("{}/incidents/{id}", server.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        page.contains("escalation.level").then_some(page)
+    })
+    .await;
+    assert!(
+        html.contains("demo"),
+        "the on-call demo user was paged: {html}"
+    );
+    let inbox = eventually("the page in the inbox", 30, async || {
+        let page = browser
+            .get(format!("{}/inbox", server.base))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        page.contains("@acme.example").then_some(page)
+    })
+    .await;
+    assert!(inbox.contains("triggered"), "{inbox}");
+
+    let refused = Command::new(BIN)
+        .args(["demo", "remove", "--data-dir", data_s])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the demo is running: its data stays"
+    );
+    assert!(data.exists());
+    server.kill9();
+    run(&["demo", "remove", "--data-dir", data_s]);
+    assert!(!data.exists(), "one command removes the demo data");
+}

@@ -52,6 +52,7 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/incidents/{id}/snooze", Some(Role::Responder)),
     route("POST", "/incidents/{id}/notes", Some(Role::Responder)),
     route("GET", "/oncall", Some(Role::Viewer)),
+    route("GET", "/inbox", Some(Role::Viewer)),
     route("GET", "/schedules/{name}", Some(Role::Viewer)),
     route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
     route("GET", HTMX_PATH, None),
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}", get(pages::incident))
         .route("/incidents/{id}/{action}", post(pages::act))
         .route("/oncall", get(pages::oncall))
+        .route("/inbox", get(pages::inbox))
         .route("/schedules/{name}", get(pages::schedule))
         .route("/schedules/{name}/overrides", post(pages::create_override))
         .route(
@@ -204,6 +206,7 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../../templates/incident_live.html"),
             ),
             ("oncall.html", include_str!("../../templates/oncall.html")),
+            ("inbox.html", include_str!("../../templates/inbox.html")),
             (
                 "schedule.html",
                 include_str!("../../templates/schedule.html"),

@@ -630,3 +630,43 @@ pub async fn create_override(
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
+
+/// The emails shinrai sent (in the demo, where they go instead of a mail server).
+pub async fn inbox(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let services =
+        match crate::api::incidents::services_in_scope(&state, &session.caller, Role::Viewer).await
+        {
+            Ok(s) => s,
+            Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
+    let sent = state
+        .store
+        .list_notifications(&store::NotificationQuery {
+            statuses: vec!["sent".into()],
+            services: Some(services),
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for n in sent.iter().filter(|n| n.channel == "email") {
+        let summary = match state.store.get_incident(n.incident_id).await {
+            Ok(Some(d)) => d.incident.summary,
+            _ => String::new(),
+        };
+        rows.push(serde_json::json!({
+            "to": n.address, "user": n.user, "incident": n.incident_id, "event": n.event,
+            "summary": summary, "sent": n.sent_at.map(when),
+        }));
+    }
+    render(
+        "inbox.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "rows": rows, "user": user_of(&session), "csrf": session.csrf,
+        })),
+    )
+}
