@@ -351,3 +351,53 @@ async fn people_see_who_is_on_call_and_create_an_override() {
     let (status, _) = page(&b, &format!("{}{}", app.base, server::console::HTMX_PATH)).await;
     assert_eq!(status, StatusCode::OK, "htmx is served from the binary");
 }
+
+#[tokio::test]
+async fn services_teams_and_my_page_show_what_responders_need() {
+    let app = start().await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (status, html) = page(&b, &format!("{}/services", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("/services/checkout"), "{html}");
+    let (_, html) = page(&b, &format!("{}/services/checkout", app.base)).await;
+    assert!(
+        html.contains("acme-checkout-key-0001") && html.contains("Copy"),
+        "{html}"
+    );
+    assert!(
+        html.contains("managed by <code>org.yaml</code>"),
+        "files own it: {html}"
+    );
+    let (status, html) = page(&b, &format!("{}/teams/shop", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("checkout"), "{html}");
+    let (_, html) = page(&b, &format!("{}/me", app.base)).await;
+    assert!(
+        html.contains("My shifts") && html.contains("ann@acme.test"),
+        "{html}"
+    );
+    let token = csrf(&html);
+    let resp = b
+        .post(format!("{}/me/test-notification", app.base))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("email: does not work (no email provider is configured"),
+        "{html}"
+    );
+    // The audit log is for admins.
+    let (status, _) = page(&b, &format!("{}/audit", app.base)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let gus = sign_in(&app, "gus@globex.test").await;
+    let (status, html) = page(&gus, &format!("{}/audit", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !html.contains("checkout"),
+        "another company's changes stay hidden: {html}"
+    );
+    let (status, _) = page(&gus, &format!("{}/services/checkout", app.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

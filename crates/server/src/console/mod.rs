@@ -53,6 +53,12 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/incidents/{id}/notes", Some(Role::Responder)),
     route("GET", "/oncall", Some(Role::Viewer)),
     route("GET", "/inbox", Some(Role::Viewer)),
+    route("GET", "/services", Some(Role::Viewer)),
+    route("GET", "/services/{name}", Some(Role::Viewer)),
+    route("GET", "/teams/{name}", Some(Role::Viewer)),
+    route("GET", "/me", Some(Role::Viewer)),
+    route("POST", "/me/test-notification", Some(Role::Viewer)),
+    route("GET", "/audit", Some(Role::Admin)),
     route("GET", "/schedules/{name}", Some(Role::Viewer)),
     route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
     route("GET", HTMX_PATH, None),
@@ -77,6 +83,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}/{action}", post(pages::act))
         .route("/oncall", get(pages::oncall))
         .route("/inbox", get(pages::inbox))
+        .route("/services", get(pages::services))
+        .route("/services/{name}", get(pages::service))
+        .route("/teams/{name}", get(pages::team))
+        .route("/me", get(pages::me))
+        .route("/me/test-notification", post(pages::test_notification))
+        .route("/audit", get(pages::audit))
         .route("/schedules/{name}", get(pages::schedule))
         .route("/schedules/{name}/overrides", post(pages::create_override))
         .route(
@@ -207,6 +219,14 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("oncall.html", include_str!("../../templates/oncall.html")),
             ("inbox.html", include_str!("../../templates/inbox.html")),
+            (
+                "services.html",
+                include_str!("../../templates/services.html"),
+            ),
+            ("service.html", include_str!("../../templates/service.html")),
+            ("team.html", include_str!("../../templates/team.html")),
+            ("me.html", include_str!("../../templates/me.html")),
+            ("audit.html", include_str!("../../templates/audit.html")),
             (
                 "schedule.html",
                 include_str!("../../templates/schedule.html"),

@@ -670,3 +670,276 @@ pub async fn inbox(
         })),
     )
 }
+
+fn scope(r: &store::ObjectRecord, teams: &[store::ObjectRecord]) -> domain::AccessTarget {
+    runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, teams)
+}
+
+fn labels_text(r: &store::ObjectRecord) -> String {
+    r.labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn services(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let records = state
+        .store
+        .snapshot(&[Kind::Service])
+        .await
+        .unwrap_or_default();
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|r| session.caller.may(Role::Viewer, &scope(r, &[])))
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name, "labels": labels_text(r), "owner": r.spec["owner_team"],
+                "tier": r.spec["tier"], "policy": r.spec["escalation_policy"], "managed_by": r.source,
+            })
+        })
+        .collect();
+    render(
+        "services.html",
+        minijinja::Value::from_serialize(
+            serde_json::json!({"rows": rows, "user": user_of(&session), "csrf": session.csrf}),
+        ),
+    )
+}
+
+pub async fn service(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Response {
+    let hidden = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no service {name}."),
+        )
+    };
+    let Ok(n) = Name::new(name.as_str()) else {
+        return hidden();
+    };
+    let Ok(Some(r)) = state.store.get_object(Kind::Service, &n).await else {
+        return hidden();
+    };
+    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
+        return hidden();
+    }
+    let integrations: Vec<serde_json::Value> = r.status["integrations"]
+        .as_object()
+        .map(|all| {
+            all.iter()
+                .map(|(name, i)| {
+                    let path = match i["type"].as_str().unwrap_or("") {
+                        "pagerduty" => "/v2/enqueue (routing_key)".to_owned(),
+                        t => format!("/integrations/{t}/KEY"),
+                    };
+                    serde_json::json!({"name": name, "type": i["type"], "key": i["key"], "endpoint": path})
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let spec: Option<domain::ServiceSpec> = serde_json::from_value(r.spec.clone()).ok();
+    let runbooks: Vec<serde_json::Value> = spec
+        .as_ref()
+        .map(|s| {
+            s.runbooks
+                .iter()
+                .map(|l| serde_json::json!({"title": l.title, "url": l.url}))
+                .collect()
+        })
+        .unwrap_or_default();
+    render(
+        "service.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "name": r.name, "labels": labels_text(&r), "description": r.spec["description"],
+            "owner": r.spec["owner_team"], "policy": r.spec["escalation_policy"], "tier": r.spec["tier"],
+            "integrations": integrations, "runbooks": runbooks, "managed_by": r.source,
+            "user": user_of(&session), "csrf": session.csrf,
+        })),
+    )
+}
+
+pub async fn team(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Response {
+    let hidden = || error_page(StatusCode::NOT_FOUND, &format!("There is no team {name}."));
+    let Ok(n) = Name::new(name.as_str()) else {
+        return hidden();
+    };
+    let Ok(Some(r)) = state.store.get_object(Kind::Team, &n).await else {
+        return hidden();
+    };
+    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
+        return hidden();
+    }
+    let services: Vec<String> = state
+        .store
+        .snapshot(&[Kind::Service])
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.spec["owner_team"].as_str() == Some(n.as_str()))
+        .map(|s| s.name.to_string())
+        .collect();
+    render(
+        "team.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "name": r.name, "display": r.spec["display_name"], "description": r.spec["description"],
+            "members": r.spec["members"], "services": services, "labels": labels_text(&r), "managed_by": r.source,
+            "user": user_of(&session), "csrf": session.csrf,
+        })),
+    )
+}
+
+async fn my_page(
+    state: &AppState,
+    session: &Session,
+    tested: Option<serde_json::Value>,
+) -> Response {
+    let Some(me) = session.caller.user().cloned() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "This page is for people signed in as themselves.",
+        );
+    };
+    let Ok(Some(record)) = state.store.get_object(Kind::User, &me).await else {
+        return error_page(StatusCode::NOT_FOUND, "Your user no longer exists.");
+    };
+    let spec: domain::UserSpec = match serde_json::from_value(record.spec.clone()) {
+        Ok(s) => s,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let now = state.clock.now();
+    let to = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 28))
+        .unwrap_or(now);
+    let mut shifts = Vec::new();
+    for r in state
+        .store
+        .snapshot(&[Kind::Schedule])
+        .await
+        .unwrap_or_default()
+    {
+        if let Ok(Some(c)) =
+            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &r, now, to).await
+        {
+            for s in c.render(now, to).shifts.iter().filter(|s| s.user == me) {
+                shifts.push(serde_json::json!({"schedule": r.name, "start": when(s.start), "end": when(s.end), "key": s.start}));
+            }
+        }
+    }
+    shifts.sort_by_key(|s| s["key"].as_str().unwrap_or("").to_owned());
+    let methods: Vec<serde_json::Value> =
+        domain::contact::methods(&spec.email, &spec.contact_methods)
+            .iter()
+            .map(|m| {
+                serde_json::json!({"name": m.name, "type": m.kind.as_str(), "address": m.address,
+                                     "works": state.channel(m.kind.as_str()).is_some()})
+            })
+            .collect();
+    let rule = |urgency| {
+        domain::contact::plan(
+            &spec.email,
+            &spec.contact_methods,
+            spec.notification_rules.as_ref(),
+            urgency,
+        )
+        .iter()
+        .map(|(m, d)| format!("{} after {} min", m.name, d.as_secs() / 60))
+        .collect::<Vec<_>>()
+    };
+    render(
+        "me.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "me": me, "full_name": spec.full_name, "time_zone": spec.time_zone, "shifts": shifts,
+            "methods": methods, "high": rule(domain::Urgency::High), "low": rule(domain::Urgency::Low),
+            "tested": tested, "user": user_of(session), "csrf": session.csrf,
+        })),
+    )
+}
+
+pub async fn me(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+    my_page(&state, &session, None).await
+}
+
+/// The "send me a test" button: through every contact method, with the answer of each.
+pub async fn test_notification(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    let Some(me) = session.caller.user().cloned() else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "This page is for people signed in as themselves.",
+        );
+    };
+    let Ok(Some(record)) = state.store.get_object(Kind::User, &me).await else {
+        return error_page(StatusCode::NOT_FOUND, "Your user no longer exists.");
+    };
+    let Ok(spec) = serde_json::from_value::<domain::UserSpec>(record.spec) else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Your user does not parse.",
+        );
+    };
+    let now = state.clock.now();
+    let mut results = Vec::new();
+    for m in domain::contact::methods(&spec.email, &spec.contact_methods) {
+        let (ok, detail) = match state.channel(m.kind.as_str()) {
+            None => (
+                false,
+                format!(
+                    "no {} provider is configured on this server",
+                    m.kind.as_str()
+                ),
+            ),
+            Some(channel) => {
+                let (n, i) = runtime::notify::test_notification(&me, &m, now);
+                match channel.send(&n, &i).await {
+                    Ok(a) => (true, a),
+                    Err(runtime::notify::SendError::Retry { message, .. })
+                    | Err(runtime::notify::SendError::Permanent { message }) => (false, message),
+                }
+            }
+        };
+        results.push(serde_json::json!({"name": m.name, "ok": ok, "detail": detail}));
+    }
+    my_page(&state, &session, Some(serde_json::Value::Array(results))).await
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let entries = state
+        .store
+        .audit_log(&store::AuditQuery {
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .filter(|e| session.caller.may(Role::Admin, &e.scope))
+        .map(|e| serde_json::json!({"at": when(e.at), "actor": e.actor, "action": e.action, "kind": e.kind, "name": e.name}))
+        .collect();
+    render(
+        "audit.html",
+        minijinja::Value::from_serialize(
+            serde_json::json!({"rows": rows, "user": user_of(&session), "csrf": session.csrf}),
+        ),
+    )
+}
