@@ -1,0 +1,84 @@
+//! The console in a real browser: headless Chromium (Debian's `chromium`, driven by
+//! `playwright-core` from `browser/`) signs in to `serve --demo`, opens the demo
+//! incident, acknowledges it, sees the timeline change, opens a schedule and creates an
+//! override. Every page passes axe-core and the Nu HTML checker (`vnu-jar`) and logs no
+//! console errors. Screenshots and pages are kept in `target/browser-artifacts`.
+//! `scripts/test` installs Chromium, Java and the npm packages.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn the_console_works_in_a_real_browser_and_every_page_is_valid_and_accessible() {
+    let root = repo();
+    assert!(
+        root.join("browser/node_modules/playwright-core").exists(),
+        "browser/node_modules is missing: run the tests through scripts/test, which installs it"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("shinrai listening on ")
+        .unwrap()
+        .to_owned();
+    let artifacts = root.join("target/browser-artifacts");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let out = Command::new("node")
+        .arg(root.join("browser/console.mjs"))
+        .arg(&base)
+        .arg(&artifacts)
+        .output()
+        .expect("run node (scripts/test provides it)");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every page the browser saw is valid HTML.
+    let pages: Vec<_> = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    assert!(pages.len() >= 10, "{} pages saved", pages.len());
+    let vnu = Command::new("java")
+        .arg("-jar")
+        .arg(root.join("browser/node_modules/vnu-jar/build/dist/vnu.jar"))
+        .args(["--errors-only", "--exit-zero-always"])
+        .args(&pages)
+        .output()
+        .expect("run java (scripts/test provides it)");
+    let report = String::from_utf8_lossy(&vnu.stderr);
+    assert!(
+        report.trim().is_empty(),
+        "the Nu HTML checker found errors:\n{report}"
+    );
+}
