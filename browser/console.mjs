@@ -90,7 +90,7 @@ await page.waitForURL(`${base}/schedules/shop-primary`);
 const body = await page.textContent("main");
 if (!body.includes("override")) problems.push("the override does not show on the schedule");
 
-for (const path of ["/services", "/services/checkout", "/teams/shop", "/me", "/inbox", "/audit"]) {
+for (const path of ["/services", "/services/checkout", "/teams/shop", "/policies/shop", "/me", "/inbox", "/audit", "/tokens"]) {
   await page.goto(`${base}${path}`);
   await check(path.slice(1).replaceAll("/", "-"));
 }

@@ -401,3 +401,70 @@ async fn services_teams_and_my_page_show_what_responders_need() {
     let (status, _) = page(&gus, &format!("{}/services/checkout", app.base)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn admins_make_and_revoke_api_tokens_from_the_console() {
+    let app = start().await;
+    let gus = sign_in(&app, "gus@globex.test").await;
+    let (status, html) = page(&gus, &format!("{}/tokens", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = csrf(&html);
+    let resp = gus
+        .post(format!("{}/tokens", app.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("name", "ads-ci"),
+            ("role", "viewer"),
+            ("company", "globex"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = resp.text().await.unwrap();
+    let at = html
+        .find("<code id=\"secret\">")
+        .expect("the secret is shown once")
+        + 18;
+    let secret = html[at..].split('<').next().unwrap().to_owned();
+    let (status, _) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/services",
+            Some(&secret),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the new token works");
+    // A company admin cannot mint a global admin token.
+    let resp = gus
+        .post(format!("{}/tokens", app.base))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("name", "too-much"),
+            ("role", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(!resp.text().await.unwrap().contains("id=\"secret\""));
+    let resp = gus
+        .post(format!("{}/tokens/ads-ci/revoke", app.base))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/services",
+            Some(&secret),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked");
+    // Responders do not manage tokens.
+    let ann = sign_in(&app, "ann@acme.test").await;
+    let (status, _) = page(&ann, &format!("{}/tokens", app.base)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

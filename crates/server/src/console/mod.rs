@@ -59,6 +59,10 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("GET", "/me", Some(Role::Viewer)),
     route("POST", "/me/test-notification", Some(Role::Viewer)),
     route("GET", "/audit", Some(Role::Admin)),
+    route("GET", "/policies/{name}", Some(Role::Viewer)),
+    route("GET", "/tokens", Some(Role::Admin)),
+    route("POST", "/tokens", Some(Role::Admin)),
+    route("POST", "/tokens/{name}/revoke", Some(Role::Admin)),
     route("GET", "/schedules/{name}", Some(Role::Viewer)),
     route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
     route("GET", HTMX_PATH, None),
@@ -89,6 +93,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me", get(pages::me))
         .route("/me/test-notification", post(pages::test_notification))
         .route("/audit", get(pages::audit))
+        .route("/policies/{name}", get(pages::policy))
+        .route("/tokens", get(pages::tokens).post(pages::create_token))
+        .route("/tokens/{name}/revoke", post(pages::revoke_token))
         .route("/schedules/{name}", get(pages::schedule))
         .route("/schedules/{name}/overrides", post(pages::create_override))
         .route(
@@ -227,6 +234,8 @@ fn templates() -> &'static Environment<'static> {
             ("team.html", include_str!("../../templates/team.html")),
             ("me.html", include_str!("../../templates/me.html")),
             ("audit.html", include_str!("../../templates/audit.html")),
+            ("policy.html", include_str!("../../templates/policy.html")),
+            ("tokens.html", include_str!("../../templates/tokens.html")),
             (
                 "schedule.html",
                 include_str!("../../templates/schedule.html"),

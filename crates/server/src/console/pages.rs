@@ -943,3 +943,208 @@ pub async fn audit(
         ),
     )
 }
+
+pub async fn policy(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Response {
+    let hidden = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no escalation policy {name}."),
+        )
+    };
+    let Ok(n) = Name::new(name.as_str()) else {
+        return hidden();
+    };
+    let Ok(Some(r)) = state.store.get_object(Kind::EscalationPolicy, &n).await else {
+        return hidden();
+    };
+    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
+        return hidden();
+    }
+    let Ok(spec) =
+        serde_json::from_value::<oncall::escalation::EscalationPolicySpec>(r.spec.clone())
+    else {
+        return error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The policy does not parse.",
+        );
+    };
+    let now = state.clock.now();
+    let dir = match runtime::oncall::StoreDirectory::load(state.store.as_ref(), now).await {
+        Ok(d) => d,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let levels: Vec<serde_json::Value> = spec
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let targets: Vec<String> = l
+                .targets
+                .iter()
+                .map(|t| match (&t.user, &t.schedule, &t.team) {
+                    (Some(u), _, _) => format!("user {u}"),
+                    (_, Some(s), _) => format!("schedule {s}"),
+                    (_, _, Some(t)) => format!("team {t}"),
+                    _ => "nobody".into(),
+                })
+                .collect();
+            let now_paged = oncall::escalation::resolve(l, now, 0, &dir);
+            serde_json::json!({
+                "number": i + 1, "targets": targets.join(", "), "delay": l.delay_minutes,
+                "round_robin": l.round_robin,
+                "now": now_paged.people.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                "skipped": now_paged.skipped.join("; "),
+            })
+        })
+        .collect();
+    render(
+        "policy.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "name": r.name, "team": spec.team, "description": spec.description, "repeat": spec.repeat,
+            "levels": levels, "managed_by": r.source, "user": user_of(&session), "csrf": session.csrf,
+        })),
+    )
+}
+
+async fn token_page(
+    state: &AppState,
+    session: &Session,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Response {
+    let actor = session.caller.actor();
+    let tokens = state.store.list_tokens().await.unwrap_or_default();
+    let rows: Vec<serde_json::Value> = tokens
+        .iter()
+        .filter(|t| {
+            t.created_by == actor
+                || t.grants
+                    .iter()
+                    .all(|g| session.caller.principal.may_delegate(g))
+        })
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name,
+                "grants": t.grants.iter().map(|g| {
+                    let within = g.company.clone().map(|c| format!(" in {c}"))
+                        .or_else(|| g.team.as_ref().map(|t| format!(" in team {t}")))
+                        .unwrap_or_default();
+                    format!("{}{within}", g.role)
+                }).collect::<Vec<_>>().join(", "),
+                "user": t.user.as_ref().map(ToString::to_string),
+                "created": when(t.created_at), "created_by": t.created_by,
+                "revoked": t.revoked_at.map(when), "expires": t.expires_at.map(when),
+            })
+        })
+        .collect();
+    render(
+        "tokens.html",
+        minijinja::Value::from_serialize(serde_json::json!({
+            "rows": rows, "created": created.map(|(n, s)| serde_json::json!({"name": n, "secret": s})),
+            "error": error, "user": user_of(session), "csrf": session.csrf,
+        })),
+    )
+}
+
+pub async fn tokens(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    token_page(&state, &session, None, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    company: Option<String>,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    let role = match form.role.as_str() {
+        "viewer" => Role::Viewer,
+        "responder" => Role::Responder,
+        "admin" => Role::Admin,
+        _ => {
+            return token_page(
+                &state,
+                &session,
+                None,
+                Some("Pick a role: viewer, responder or admin.".into()),
+            )
+            .await;
+        }
+    };
+    let input = crate::api::tokens::TokenInput {
+        name: form.name.trim().to_owned(),
+        role,
+        company: form.company.filter(|c| !c.trim().is_empty()),
+        team: None,
+        user: None,
+        expires_in_days: None,
+    };
+    let now = state.clock.now();
+    let (token, secret) = match crate::api::tokens::new_token(&session.caller.principal, input, now)
+    {
+        Ok(x) => x,
+        Err(e) => return token_page(&state, &session, None, Some(e.to_string())).await,
+    };
+    let name = token.name.clone();
+    let ctx = WriteContext {
+        actor: session.caller.actor(),
+        at: now,
+    };
+    match state.store.create_token(token, &ctx).await {
+        Ok(_) => token_page(&state, &session, Some((name, secret)), None).await,
+        Err(e) => token_page(&state, &session, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&session, &form.csrf) {
+        return csrf_refused();
+    }
+    let actor = session.caller.actor();
+    let tokens = state.store.list_tokens().await.unwrap_or_default();
+    let Some(t) = tokens.into_iter().find(|t| t.name == name) else {
+        return error_page(StatusCode::NOT_FOUND, &format!("There is no token {name}."));
+    };
+    if t.created_by != actor
+        && !t
+            .grants
+            .iter()
+            .all(|g| session.caller.principal.may_delegate(g))
+    {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            &format!("{actor} cannot revoke token {name}."),
+        );
+    }
+    let ctx = WriteContext {
+        actor,
+        at: state.clock.now(),
+    };
+    match state.store.revoke_token(&name, &ctx).await {
+        Ok(_) => Redirect::to("/tokens").into_response(),
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
