@@ -252,15 +252,29 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     let signals = shutdown_signals()?;
     // One line on standard output with the bound address, so scripts and tests that
     // listen on port 0 learn where to connect.
-    println!("shinrai listening on http://{addr}");
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "shinrai listening on http://{addr}");
+        let _ = out.flush();
+    }
     let demo_sender = if args.demo {
-        println!(
+        // Whoever started shinrai may have stopped reading its output: a closed pipe must
+        // not stop the server.
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(
+            out,
             "demo: sign in at {}/login as {} with the password {}",
             state.settings.public_url,
             crate::demo::USER_EMAIL,
             crate::demo::PASSWORD
         );
-        println!("demo: remove its data with `shinrai demo remove` once stopped");
+        let _ = writeln!(
+            out,
+            "demo: remove its data with `shinrai demo remove` once stopped"
+        );
+        let _ = out.flush();
         Some(tokio::spawn(crate::demo::sender(
             format!("http://{addr}"),
             Duration::from_secs(20),

@@ -38,9 +38,10 @@ fn the_console_works_in_a_real_browser_and_every_page_is_valid_and_accessible() 
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    // Keep reading what the server prints, so its output never hits a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let base = line
         .trim()
         .strip_prefix("shinrai listening on ")

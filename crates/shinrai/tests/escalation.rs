@@ -432,6 +432,7 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
     let mut demo = String::new();
     out.read_line(&mut demo).unwrap();
     assert!(demo.contains("demo@shinrai.example"), "{demo}");
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let server = Server { child, base };
 
     // Sign in to the console as the demo user, as a person would.
