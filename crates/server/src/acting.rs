@@ -22,6 +22,52 @@ impl Act {
     }
 }
 
+/// How long an acknowledgement of this service's incidents lasts (its
+/// `acknowledgement_timeout_minutes`); `None` when it does not time out, or the service
+/// cannot be read.
+pub async fn ack_timeout(state: &AppState, service: &Name) -> Option<std::time::Duration> {
+    state
+        .store
+        .get_object(Kind::Service, service)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
+        .and_then(|s| s.acknowledgement_timeout())
+}
+
+/// Sends a test through each of a person's contact methods, now, through this server's
+/// channels: for each method, whether it worked and the provider's answer or the error.
+pub async fn send_tests(
+    state: &AppState,
+    user: &Name,
+    spec: &UserSpec,
+) -> Vec<(domain::contact::ContactMethod, bool, String)> {
+    let now = state.clock.now();
+    let mut results = Vec::new();
+    for method in domain::contact::methods(&spec.email, &spec.contact_methods) {
+        let (ok, detail) = match state.channel(method.kind.as_str()) {
+            None => (
+                false,
+                format!(
+                    "no {} provider is configured on this server",
+                    method.kind.as_str()
+                ),
+            ),
+            Some(channel) => {
+                let (n, i) = runtime::notify::test_notification(user, &method, now);
+                match channel.send(&n, &i).await {
+                    Ok(answer) => (true, answer),
+                    Err(runtime::notify::SendError::Retry { message, .. })
+                    | Err(runtime::notify::SendError::Permanent { message }) => (false, message),
+                }
+            }
+        };
+        results.push((method, ok, detail));
+    }
+    results
+}
+
 /// The user of this name, with their spec.
 pub async fn user(state: &AppState, name: &Name) -> store::Result<Option<UserSpec>> {
     Ok(state
@@ -91,9 +137,7 @@ pub async fn act(
     }
     let action = match what {
         Act::Acknowledge => IncidentAction::Acknowledge {
-            timeout: service
-                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
-                .and_then(|s| s.acknowledgement_timeout()),
+            timeout: ack_timeout(state, &detail.incident.service).await,
         },
         Act::Resolve => IncidentAction::Resolve,
     };

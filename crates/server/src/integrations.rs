@@ -430,22 +430,35 @@ async fn find_integration(
             integration,
         ))))),
         Kind::Router => {
-            let Ok(spec) = serde_json::from_value::<domain::RouterSpec>(owner.spec.clone()) else {
-                return Ok(None);
+            // Compiling a router's regexes is work: once per version of the router, not
+            // per event.
+            let cache_key = format!("{}@{}/{integration}", owner.name, owner.version);
+            let compiled = match state.routers.get(&cache_key, now) {
+                Some(c) => c,
+                None => {
+                    let Ok(spec) = serde_json::from_value::<domain::RouterSpec>(owner.spec.clone())
+                    else {
+                        return Ok(None);
+                    };
+                    let Ok(router) = spec.compile() else {
+                        return Ok(None);
+                    };
+                    let secret = spec
+                        .integrations
+                        .iter()
+                        .find(|i| i.name == integration)
+                        .and_then(|i| i.secret.clone());
+                    let c = Arc::new((Arc::new(router), spec.services(), secret));
+                    state.routers.insert(cache_key, c.clone(), now);
+                    c
+                }
             };
-            let Ok(router) = spec.compile() else {
-                return Ok(None);
-            };
-            let secret = spec
-                .integrations
-                .iter()
-                .find(|i| i.name == integration)
-                .and_then(|i| i.secret.clone());
+            let (router, services, secret) = &*compiled;
             Ok(Some(Found::Router {
                 integration,
-                services: spec.services(),
-                router: Arc::new(router),
-                secret,
+                services: services.clone(),
+                router: router.clone(),
+                secret: secret.clone(),
             }))
         }
         _ => Ok(None),

@@ -77,6 +77,18 @@ pub struct AppState {
     pub key_cache: Arc<runtime::cache::TtlCache<String, store::ObjectRecord>>,
     /// The maintenance windows, for a few seconds: every alert asks whether one is on.
     pub maintenance: Arc<runtime::cache::TtlCache<(), Arc<Vec<runtime::events::Maintenance>>>>,
+    /// Team routers compiled (their matchers' regexes), by router version and integration.
+    #[allow(clippy::type_complexity)]
+    pub routers: Arc<
+        runtime::cache::TtlCache<
+            String,
+            Arc<(
+                Arc<domain::routing::CompiledRouter>,
+                Vec<domain::Name>,
+                Option<String>,
+            )>,
+        >,
+    >,
     /// The key that signs acknowledge and resolve links, read from the store once.
     link_secret: Arc<tokio::sync::OnceCell<Arc<Vec<u8>>>>,
     /// Slack's Web API, when a bot token is set (`SHINRAI_SECRET_SLACK_BOT_TOKEN`).
@@ -109,6 +121,7 @@ impl AppState {
             key_cache: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             maintenance: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
+            routers: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             channels: Vec::new(),
         }
     }
@@ -132,6 +145,7 @@ impl AppState {
     pub fn forget_cached(&self) {
         self.key_cache.clear();
         self.maintenance.clear();
+        self.routers.clear();
     }
 
     /// The channel of a contact type, if it can send.

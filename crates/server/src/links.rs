@@ -6,7 +6,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use domain::Kind;
 use runtime::links::{LinkAction, LinkError};
 use store::{IncidentAction, StoreError, WriteContext};
 
@@ -173,14 +172,7 @@ async fn act(
         LinkAction::Acknowledge => {
             // The service's acknowledgement timeout applies, as for any acknowledgement.
             let timeout = match state.store.get_incident(link.incident).await {
-                Ok(Some(d)) => state
-                    .store
-                    .get_object(Kind::Service, &d.incident.service)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
-                    .and_then(|s| s.acknowledgement_timeout()),
+                Ok(Some(d)) => crate::acting::ack_timeout(&state, &d.incident.service).await,
                 _ => None,
             };
             IncidentAction::Acknowledge { timeout }

@@ -3484,16 +3484,7 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
-    let worker =
-        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
-            store: app.store.clone(),
-            clock: std::sync::Arc::new(app.clock.clone()),
-            channel,
-            owner: "test".into(),
-            lease: std::time::Duration::from_secs(120),
-            max_attempts: 8,
-            send_timeout: std::time::Duration::from_secs(60),
-        };
+    let worker = |channel| outbox(&app, channel);
     let link_secret = app
         .store
         .server_secret("links", "a-candidate-secret", test_support::t0())
@@ -3873,16 +3864,7 @@ async fn an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_ac
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
     let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
-    let worker =
-        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
-            store: app.store.clone(),
-            clock: clock.clone(),
-            channel,
-            owner: "test".into(),
-            lease: std::time::Duration::from_secs(120),
-            max_attempts: 8,
-            send_timeout: std::time::Duration::from_secs(60),
-        };
+    let worker = |channel| outbox(&app, channel);
     let secret = app
         .store
         .server_secret("links", "candidate", test_support::t0())
@@ -4247,16 +4229,7 @@ async fn pages_go_out_by_sms_voice_and_push_and_replies_act(store: TestStore) {
         link_secret: secret.clone(),
         clock: clock.clone(),
     });
-    let worker =
-        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
-            store: app.store.clone(),
-            clock: clock.clone(),
-            channel,
-            owner: "test".into(),
-            lease: std::time::Duration::from_secs(120),
-            max_attempts: 8,
-            send_timeout: std::time::Duration::from_secs(60),
-        };
+    let worker = |channel| outbox(&app, channel);
     let sms = worker(std::sync::Arc::new(runtime::notify::Sms(twilio.clone())));
     let voice = worker(std::sync::Arc::new(runtime::notify::Voice(twilio)));
     let push = worker(std::sync::Arc::new(runtime::notify::Push {
@@ -4598,17 +4571,7 @@ async fn services_announce_their_incidents_to_slack_and_webhooks(store: TestStor
     let admin = app
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
-    let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
-    let worker =
-        |channel: std::sync::Arc<dyn runtime::notify::Channel>| runtime::notify::OutboxWorker {
-            store: app.store.clone(),
-            clock: clock.clone(),
-            channel,
-            owner: "test".into(),
-            lease: std::time::Duration::from_secs(120),
-            max_attempts: 8,
-            send_timeout: std::time::Duration::from_secs(60),
-        };
+    let worker = |channel| outbox(&app, channel);
     let webhook = worker(std::sync::Arc::new(runtime::notify::Webhook {
         http: reqwest::Client::new(),
         secret: None,
@@ -4673,4 +4636,21 @@ async fn services_announce_their_incidents_to_slack_and_webhooks(store: TestStor
             .contains(&format!("#{id} resolved")),
         "{posted:?}"
     );
+}
+
+/// A sender for one channel over the test server's store and manual clock, stepped by the
+/// test.
+fn outbox(
+    app: &TestApp,
+    channel: std::sync::Arc<dyn runtime::notify::Channel>,
+) -> runtime::notify::OutboxWorker {
+    runtime::notify::OutboxWorker {
+        store: app.store.clone(),
+        clock: std::sync::Arc::new(app.clock.clone()),
+        channel,
+        owner: "test".into(),
+        lease: std::time::Duration::from_secs(120),
+        max_attempts: 8,
+        send_timeout: std::time::Duration::from_secs(60),
+    }
 }

@@ -141,8 +141,7 @@ impl SqlStore {
                                 other => other,
                             })?;
                         let id: i64 = row.try_get("id").map_err(corrupt)?;
-                        start_escalation(tx, id, &ev.service, at).await?;
-                        crate::notify::announce(tx, id, "triggered", at).await?;
+                        opened(tx, id, &ev.service, at).await?;
                         id
                     }
                 };
@@ -425,8 +424,7 @@ impl SqlStore {
         .map_err(corrupt)?;
         let service = Name::new(row.try_get::<String, _>("service").map_err(corrupt)?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        start_escalation(tx, incident, &service, at).await?;
-        crate::notify::announce(tx, incident, "triggered", at).await?;
+        opened(tx, incident, &service, at).await?;
         sqlx::query("UPDATE alerts SET incident_id = $1, held = NULL WHERE id = $2")
             .bind(incident)
             .bind(alert)
@@ -1132,9 +1130,9 @@ async fn retrigger(
     resume_escalation(tx, id, at, false).await
 }
 
-/// Copies the service's escalation policy onto a new incident and makes its first step
-/// due now. A service without a policy (or whose policy is gone) pages no one.
-async fn start_escalation(
+/// What a new incident sets going, from one read of its service's spec: the escalation
+/// its policy starts, and the announcement on its channels.
+async fn opened(
     tx: &mut Transaction<'static, Any>,
     incident: i64,
     service: &Name,
@@ -1143,6 +1141,18 @@ async fn start_escalation(
     let Some(service_spec) = object_spec(tx, "Service", service.as_str()).await? else {
         return Ok(());
     };
+    start_escalation(tx, incident, &service_spec, at).await?;
+    crate::notify::announce_for(tx, incident, service, &service_spec, "triggered", at).await
+}
+
+/// Copies the service's escalation policy onto a new incident and makes its first step
+/// due now. A service without a policy (or whose policy is gone) pages no one.
+async fn start_escalation(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    service_spec: &Value,
+    at: i64,
+) -> Result<()> {
     let Some(policy) = service_spec["escalation_policy"]
         .as_str()
         .map(str::to_owned)

@@ -243,6 +243,18 @@ pub(crate) async fn announce(
         from_json("spec", &row.try_get::<String, _>("spec").map_err(corrupt)?)?;
     let service: String = row.try_get("service").map_err(corrupt)?;
     let service = Name::new(service).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    announce_for(tx, incident, &service, &spec, event, at).await
+}
+
+/// [`announce`], with the service's spec already read.
+pub(crate) async fn announce_for(
+    tx: &mut Transaction<'static, Any>,
+    incident: i64,
+    service: &Name,
+    spec: &serde_json::Value,
+    event: &str,
+    at: i64,
+) -> Result<()> {
     let announce = &spec["announce"];
     let mut list = Vec::new();
     if let Some(channel) = announce["slack_channel"].as_str() {

@@ -623,12 +623,7 @@ async fn act(
     // An acknowledgement times out as the service says.
     let action = match action {
         IncidentAction::Acknowledge { timeout: None } => IncidentAction::Acknowledge {
-            timeout: state
-                .store
-                .get_object(Kind::Service, &detail.incident.service)
-                .await?
-                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
-                .and_then(|s| s.acknowledgement_timeout()),
+            timeout: crate::acting::ack_timeout(&state, &detail.incident.service).await,
         },
         other => other,
     };

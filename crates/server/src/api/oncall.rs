@@ -794,34 +794,17 @@ async fn test_notification(
     }
     let spec: domain::UserSpec =
         serde_json::from_value(record.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let now = state.clock.now();
-    let mut results = Vec::new();
-    for method in domain::contact::methods(&spec.email, &spec.contact_methods) {
-        let (ok, detail) = match state.channel(method.kind.as_str()) {
-            None => (
-                false,
-                format!(
-                    "no {} provider is configured on this server",
-                    method.kind.as_str()
-                ),
-            ),
-            Some(channel) => {
-                let (n, i) = runtime::notify::test_notification(&user, &method, now);
-                match channel.send(&n, &i).await {
-                    Ok(answer) => (true, answer),
-                    Err(runtime::notify::SendError::Retry { message, .. })
-                    | Err(runtime::notify::SendError::Permanent { message }) => (false, message),
-                }
-            }
-        };
-        results.push(TestResult {
+    let results = crate::acting::send_tests(&state, &user, &spec)
+        .await
+        .into_iter()
+        .map(|(method, ok, detail)| TestResult {
             contact: method.name.to_string(),
             channel: method.kind.as_str().to_owned(),
             address: method.address,
             ok,
             detail,
-        });
-    }
+        })
+        .collect();
     Ok(Json(TestNotificationView {
         user: user.to_string(),
         results,

@@ -408,14 +408,7 @@ pub async fn act(
     let now = state.clock.now();
     let what = match action.as_str() {
         "acknowledge" => IncidentAction::Acknowledge {
-            timeout: state
-                .store
-                .get_object(Kind::Service, &detail.incident.service)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
-                .and_then(|s| s.acknowledgement_timeout()),
+            timeout: crate::acting::ack_timeout(&state, &detail.incident.service).await,
         },
         "resolve" => IncidentAction::Resolve,
         "escalate" => IncidentAction::Escalate,
@@ -494,23 +487,11 @@ pub async fn schedule(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
 ) -> Response {
-    let hidden = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no schedule {name}."),
-        )
+    let record = match visible_object(&state, &session, Kind::Schedule, "schedule", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Ok(n) = Name::new(name.as_str()) else {
-        return hidden();
-    };
-    let Ok(Some(record)) = state.store.get_object(Kind::Schedule, &n).await else {
-        return hidden();
-    };
-    let target =
-        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-    if !session.caller.may(Role::Viewer, &target) {
-        return hidden();
-    }
+    let target = scope(&record, &[]);
     let now = state.clock.now();
     let to = now
         .checked_add(jiff::SignedDuration::from_hours(24 * 14))
@@ -574,23 +555,11 @@ pub async fn create_override(
     if !csrf_ok(&session, &form.csrf) {
         return csrf_refused();
     }
-    let hidden = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no schedule {name}."),
-        )
+    let record = match visible_object(&state, &session, Kind::Schedule, "schedule", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Ok(n) = Name::new(name.as_str()) else {
-        return hidden();
-    };
-    let Ok(Some(record)) = state.store.get_object(Kind::Schedule, &n).await else {
-        return hidden();
-    };
-    let target =
-        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-    if !session.caller.may(Role::Viewer, &target) {
-        return hidden();
-    }
+    let target = scope(&record, &[]);
     if !session.caller.may(Role::Responder, &target) {
         return error_page(
             StatusCode::FORBIDDEN,
@@ -671,6 +640,30 @@ pub async fn inbox(
     )
 }
 
+/// An object the signed-in person may see, or the "not found" page (also for objects of
+/// another company: they do not exist for them).
+async fn visible_object(
+    state: &AppState,
+    session: &Session,
+    kind: Kind,
+    what: &str,
+    name: &str,
+) -> Result<store::ObjectRecord, Response> {
+    let hidden = || {
+        error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no {what} {name}."),
+        )
+    };
+    let Ok(n) = Name::new(name) else {
+        return Err(hidden());
+    };
+    match state.store.get_object(kind, &n).await {
+        Ok(Some(r)) if session.caller.may(Role::Viewer, &scope(&r, &[])) => Ok(r),
+        _ => Err(hidden()),
+    }
+}
+
 fn scope(r: &store::ObjectRecord, teams: &[store::ObjectRecord]) -> domain::AccessTarget {
     runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, teams)
 }
@@ -715,21 +708,10 @@ pub async fn service(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
 ) -> Response {
-    let hidden = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no service {name}."),
-        )
+    let r = match visible_object(&state, &session, Kind::Service, "service", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Ok(n) = Name::new(name.as_str()) else {
-        return hidden();
-    };
-    let Ok(Some(r)) = state.store.get_object(Kind::Service, &n).await else {
-        return hidden();
-    };
-    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
-        return hidden();
-    }
     let integrations: Vec<serde_json::Value> = r.status["integrations"]
         .as_object()
         .map(|all| {
@@ -770,16 +752,11 @@ pub async fn team(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
 ) -> Response {
-    let hidden = || error_page(StatusCode::NOT_FOUND, &format!("There is no team {name}."));
-    let Ok(n) = Name::new(name.as_str()) else {
-        return hidden();
+    let r = match visible_object(&state, &session, Kind::Team, "team", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Ok(Some(r)) = state.store.get_object(Kind::Team, &n).await else {
-        return hidden();
-    };
-    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
-        return hidden();
-    }
+    let n = r.name.clone();
     let services: Vec<String> = state
         .store
         .snapshot(&[Kind::Service])
@@ -894,28 +871,11 @@ pub async fn test_notification(
             "Your user does not parse.",
         );
     };
-    let now = state.clock.now();
-    let mut results = Vec::new();
-    for m in domain::contact::methods(&spec.email, &spec.contact_methods) {
-        let (ok, detail) = match state.channel(m.kind.as_str()) {
-            None => (
-                false,
-                format!(
-                    "no {} provider is configured on this server",
-                    m.kind.as_str()
-                ),
-            ),
-            Some(channel) => {
-                let (n, i) = runtime::notify::test_notification(&me, &m, now);
-                match channel.send(&n, &i).await {
-                    Ok(a) => (true, a),
-                    Err(runtime::notify::SendError::Retry { message, .. })
-                    | Err(runtime::notify::SendError::Permanent { message }) => (false, message),
-                }
-            }
-        };
-        results.push(serde_json::json!({"name": m.name, "ok": ok, "detail": detail}));
-    }
+    let results = crate::acting::send_tests(&state, &me, &spec)
+        .await
+        .into_iter()
+        .map(|(m, ok, detail)| serde_json::json!({"name": m.name, "ok": ok, "detail": detail}))
+        .collect();
     my_page(&state, &session, Some(serde_json::Value::Array(results))).await
 }
 
@@ -949,21 +909,18 @@ pub async fn policy(
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
 ) -> Response {
-    let hidden = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no escalation policy {name}."),
-        )
+    let r = match visible_object(
+        &state,
+        &session,
+        Kind::EscalationPolicy,
+        "escalation policy",
+        &name,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Ok(n) = Name::new(name.as_str()) else {
-        return hidden();
-    };
-    let Ok(Some(r)) = state.store.get_object(Kind::EscalationPolicy, &n).await else {
-        return hidden();
-    };
-    if !session.caller.may(Role::Viewer, &scope(&r, &[])) {
-        return hidden();
-    }
     let Ok(spec) =
         serde_json::from_value::<oncall::escalation::EscalationPolicySpec>(r.spec.clone())
     else {
