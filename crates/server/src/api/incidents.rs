@@ -423,7 +423,8 @@ pub(crate) async fn services_in_scope(
         .collect())
 }
 
-fn time_param(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
+/// An optional RFC 3339 query parameter, as a bad request naming `field` when it is not one.
+pub(crate) fn time_param(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
     value
         .map(|v| {
             v.parse::<Timestamp>().map_err(|e| {

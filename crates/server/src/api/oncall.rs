@@ -245,18 +245,7 @@ pub struct WhoParams {
     pub service: Option<String>,
 }
 
-fn instant(field: &str, value: Option<&str>) -> ApiResult<Option<Timestamp>> {
-    value
-        .map(|v| {
-            v.parse::<Timestamp>().map_err(|e| {
-                ApiError::bad_request(
-                    field,
-                    format!("{field} must be an RFC 3339 time such as 2026-11-25T09:00:00Z: {e}"),
-                )
-            })
-        })
-        .transpose()
-}
+use super::incidents::time_param as instant;
 
 fn shift_after(t: Timestamp, d: jiff::SignedDuration) -> Timestamp {
     t.checked_add(d).unwrap_or(t)
