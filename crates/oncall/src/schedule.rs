@@ -545,6 +545,29 @@ impl Compiled {
         self.layers.len()
     }
 
+    /// A layer's name (`None` past the last layer).
+    pub fn layer_name(&self, layer: usize) -> Option<&str> {
+        self.layers.get(layer).map(|l| l.name.as_str())
+    }
+
+    /// The overrides meeting [from, to), clipped to it, sorted by start (equal starts in list order). Unlike the final
+    /// schedule, overrides may overlap each other here (the later one wins there).
+    pub fn overrides_in(&self, from: Timestamp, to: Timestamp) -> Vec<Shift> {
+        let mut out: Vec<Shift> = self
+            .overrides
+            .iter()
+            .filter(|o| o.start < to && from < o.end)
+            .map(|o| Shift {
+                user: o.user.clone(),
+                start: o.start.max(from),
+                end: o.end.min(to),
+                source: ShiftSource::Override,
+            })
+            .collect();
+        out.sort_by_key(|s| s.start);
+        out
+    }
+
     /// The final schedule for [from, to): shifts clipped to the range, sorted, never
     /// overlapping; adjacent pieces of the same user from the same source merged; gaps
     /// listed. Shifts and gaps tile [from, to) exactly. An empty range renders nothing.

@@ -162,6 +162,14 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError
 /// The principal of a user: their grants as configured now, so that a role taken away
 /// takes effect on the next request.
 pub(crate) async fn user_principal(state: &AppState, user: &Name) -> Result<Principal, ApiError> {
+    user_record(state, user).await.map(|(p, _)| p)
+}
+
+/// A user's principal and spec, from the store.
+pub(crate) async fn user_record(
+    state: &AppState,
+    user: &Name,
+) -> Result<(Principal, UserSpec), ApiError> {
     let Some(obj) = state.store.get_object(Kind::User, user).await? else {
         return Err(ApiError::Unauthorized(format!(
             "user {user} no longer exists"
@@ -169,10 +177,13 @@ pub(crate) async fn user_principal(state: &AppState, user: &Name) -> Result<Prin
     };
     let spec: UserSpec = serde_json::from_value(obj.spec)
         .map_err(|e| ApiError::Internal(format!("stored user {user} is unreadable: {e}")))?;
-    Ok(Principal {
-        subject: Subject::User(user.clone()),
-        grants: spec.grants(),
-    })
+    Ok((
+        Principal {
+            subject: Subject::User(user.clone()),
+            grants: spec.grants(),
+        },
+        spec,
+    ))
 }
 
 /// The value of a cookie sent with a request.

@@ -11,7 +11,7 @@ const ORG: &str = r#"
 apiVersion: shinrai/v1
 kind: User
 metadata: {name: ann, labels: {company: acme}}
-spec: {full_name: Ann Acme, email: ann@acme.test, roles: [{role: responder, company: acme}]}
+spec: {full_name: Ann Acme, email: ann@acme.test, time_zone: Asia/Tokyo, roles: [{role: responder, company: acme}]}
 ---
 apiVersion: shinrai/v1
 kind: User
@@ -332,7 +332,29 @@ async fn people_see_who_is_on_call_and_create_an_override() {
         html.contains("/schedules/primary") && html.contains("ann"),
         "{html}"
     );
-    let (_, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
+    // Ann reads the UTC schedule in her own zone, Tokyo: the week of Monday 13 November
+    // 2023, where the first handover (Monday 09:00 UTC) is at 18:00.
+    let (status, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Times in Asia&#x2f;Tokyo; the schedule hands off in UTC"),
+        "{html}"
+    );
+    assert!(html.contains("Week of Mon 13 Nov 2023"), "{html}");
+    let piece = |kind: &str, who: &str, span: &str| {
+        format!(
+            r#"<div class="piece {kind}"><span class="who">{who}</span> <span class="t">{span}</span></div>"#
+        )
+    };
+    assert!(
+        html.contains(&piece("gap", "nobody", "00:00–18:00")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&piece("shift", "ann", "18:00–24:00")),
+        "{html}"
+    );
+    // An override from midnight in Tokyo, as the form shows it.
     let token = csrf(&html);
     let resp = b
         .post(format!("{}/schedules/primary/overrides", app.base))
@@ -346,8 +368,78 @@ async fn people_see_who_is_on_call_and_create_an_override() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let (_, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
-    assert!(html.contains("override"), "{html}");
+    let back = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(back, "/schedules/primary?view=week&date=2023-11-15");
+    let stored = app
+        .store
+        .list_overrides(
+            &domain::Name::new("primary").unwrap(),
+            "2023-11-01T00:00:00Z".parse().unwrap(),
+            "2023-12-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].start.to_string(), "2023-11-14T15:00:00Z");
+    let (_, html) = page(&b, &format!("{}{back}", app.base)).await;
+    // In the overrides row, and in the result: vic covers, then ann again.
+    assert_eq!(
+        html.matches(&piece("override", "vic", "00:00–06:00"))
+            .count(),
+        2,
+        "{html}"
+    );
+    assert!(
+        html.contains(&piece("shift", "ann", "06:00–24:00")),
+        "{html}"
+    );
+    // The same week in UTC, asked for.
+    let (_, html) = page(
+        &b,
+        &format!("{}/schedules/primary?date=2023-11-15&tz=UTC", app.base),
+    )
+    .await;
+    assert!(
+        html.contains(&piece("override", "vic", "15:00–21:00")),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="?view=month&amp;date=2023-11-15&amp;tz=UTC""#),
+        "links keep the zone: {html}"
+    );
+    // The month: November 2023 starts on a Wednesday, so its grid starts Monday 30 October.
+    let (_, html) = page(
+        &b,
+        &format!("{}/schedules/primary?view=month&date=2023-11-15", app.base),
+    )
+    .await;
+    assert!(
+        html.contains("November 2023") && html.contains("Mon 30 Oct"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="tag">override</span>"#),
+        "{html}"
+    );
+    let (_, html) = page(
+        &b,
+        &format!("{}/schedules/primary?view=list&date=2023-11-15", app.base),
+    )
+    .await;
+    assert!(
+        html.contains("2023-11-15 00:00 JST"),
+        "the list in Tokyo time: {html}"
+    );
+    // Bad parameters name the field.
+    for (query, field) in [
+        ("tz=Mars/Olympus", "tz:"),
+        ("date=15.11.2023", "date:"),
+        ("view=year", "view:"),
+    ] {
+        let (status, html) = page(&b, &format!("{}/schedules/primary?{query}", app.base)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(html.contains(field), "{query}: {html}");
+    }
     let (status, _) = page(&b, &format!("{}{}", app.base, server::console::HTMX_PATH)).await;
     assert_eq!(status, StatusCode::OK, "htmx is served from the binary");
 }

@@ -348,6 +348,35 @@ fn a_day_that_does_not_exist_skips_a_turn() {
 // Layers, overrides, gaps, merging.
 
 #[test]
+fn overrides_in_a_range_are_clipped_sorted_and_may_overlap() {
+    let mut s = spec(
+        "UTC",
+        vec![layer("base", &["alice"], "1w", "2026-01-05T00:00")],
+    );
+    s.overrides = vec![
+        ov("erin", "2026-01-07T00:00:00Z", "2026-01-07T06:00:00Z"),
+        ov("dave", "2026-01-06T12:00:00Z", "2026-01-07T12:00:00Z"),
+        ov("finn", "2026-01-09T00:00:00Z", "2026-01-10T00:00:00Z"),
+    ];
+    let c = compile(&s);
+    assert_eq!(c.layer_name(0), Some("base"));
+    assert_eq!(c.layer_name(1), None);
+    let got: Vec<_> = c
+        .overrides_in(at("2026-01-07T03:00:00Z"), at("2026-01-09T00:00:00Z"))
+        .iter()
+        .map(|o| (o.user.to_string(), o.start.to_string(), o.end.to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Equal starts keep the list's order.
+            row("erin", "2026-01-07T03:00:00Z", "2026-01-07T06:00:00Z"),
+            row("dave", "2026-01-07T03:00:00Z", "2026-01-07T12:00:00Z"),
+        ]
+    );
+}
+
+#[test]
 fn later_layers_win_and_overrides_win_over_all() {
     let mut upper = layer("upper", &["bob", "carol"], "1d", "2026-01-06T00:00");
     upper.end = Some("2026-01-08T00:00".into());

@@ -6,6 +6,7 @@
 //! Every console route is listed in [`ROUTES`] with the least role it needs, and one
 //! middleware enforces it, so tests can enumerate them.
 
+mod calendar;
 mod pages;
 
 use std::sync::OnceLock;
@@ -74,6 +75,23 @@ pub const ROUTES: &[ConsoleRoute] = &[
 pub struct Session {
     pub caller: Caller,
     pub csrf: String,
+    /// The person's own time zone (`time_zone` in their user spec): the console shows
+    /// times in it.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl Session {
+    /// An instant as the person reads it: `2026-11-25 18:30 CET`.
+    pub fn when(&self, t: domain::Timestamp) -> String {
+        local(t, &self.tz)
+    }
+}
+
+/// An instant in a zone: `2026-11-25 18:30 CET` (the zone's abbreviation, or its offset).
+pub fn local(t: domain::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -170,8 +188,8 @@ async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) ->
         Ok(None) => return sign_in(),
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    let principal = match crate::auth::user_principal(&state, &session.user).await {
-        Ok(p) => p,
+    let (principal, spec) = match crate::auth::user_record(&state, &session.user).await {
+        Ok(found) => found,
         Err(_) => return sign_in(),
     };
     let caller = Caller { principal };
@@ -187,6 +205,8 @@ async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) ->
     req.extensions_mut().insert(Session {
         caller,
         csrf: session.csrf_token,
+        // A zone that no longer parses (the tz database changed) shows UTC, not an error.
+        tz: jiff::tz::TimeZone::get(&spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
     });
     let mut resp = next.run(req).await;
     resp.headers_mut()

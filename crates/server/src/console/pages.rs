@@ -130,10 +130,6 @@ fn partial(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some()
 }
 
-fn when(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
 fn user_of(session: &Session) -> String {
     session.caller.actor()
 }
@@ -207,7 +203,7 @@ pub async fn incidents(
         .map(|i| {
             minijinja::Value::from_serialize(serde_json::json!({
                 "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(),
-                "summary": i.summary, "service": i.service, "created": when(i.created_at),
+                "summary": i.summary, "service": i.service, "created": session.when(i.created_at),
                 "assignees": i.assignees.join(", "),
             }))
         })
@@ -307,18 +303,18 @@ pub async fn incident(
     let ctx = serde_json::json!({
         "incident": {
             "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
-            "service": i.service, "created": when(i.created_at),
+            "service": i.service, "created": session.when(i.created_at),
             "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
             "assignees": i.assignees.join(", "),
-            "snoozed_until": i.snoozed_until.map(when),
+            "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
             "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
         },
         "alerts": detail.alerts.iter().map(|a| serde_json::json!({
             "dedup_key": a.dedup_key, "status": a.status.as_str(), "summary": a.body.summary,
-            "severity": a.body.severity.as_str(), "occurrences": a.occurrences, "last_seen": when(a.last_seen),
+            "severity": a.body.severity.as_str(), "occurrences": a.occurrences, "last_seen": session.when(a.last_seen),
         })).collect::<Vec<_>>(),
         "timeline": detail.log.iter().rev().map(|l| serde_json::json!({
-            "at": when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
+            "at": session.when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
         })).collect::<Vec<_>>(),
         "notifications": notifications.iter().map(|n| serde_json::json!({
             "user": n.user, "channel": n.channel, "address": n.address, "status": n.status,
@@ -470,70 +466,164 @@ pub async fn oncall(
         let on = c.on_call_at(now);
         let next = c.next_after(now);
         rows.push(serde_json::json!({
-            "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| when(s.end)),
-            "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| when(s.start)),
+            "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| session.when(s.end)),
+            "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| session.when(s.start)),
         }));
     }
     render(
         "oncall.html",
         minijinja::Value::from_serialize(serde_json::json!({
-            "rows": rows, "user": user_of(&session), "csrf": session.csrf, "now": when(now),
+            "rows": rows, "user": user_of(&session), "csrf": session.csrf, "now": session.when(now),
         })),
     )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CalendarParams {
+    /// `week` (the default), `month` or `list`.
+    #[serde(default)]
+    view: Option<String>,
+    /// A day in the period to show, `YYYY-MM-DD`; today by default.
+    #[serde(default)]
+    date: Option<String>,
+    /// An IANA zone to show the calendar in instead of the viewer's own.
+    #[serde(default)]
+    tz: Option<String>,
+}
+
+/// The zone a page asks for (`tz`), or the viewer's own.
+fn zone_param(session: &Session, tz: Option<&str>) -> Result<jiff::tz::TimeZone, Box<Response>> {
+    match tz.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(session.tz.clone()),
+        Some(name) => jiff::tz::TimeZone::get(name).map_err(|_| {
+            Box::new(error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("tz: there is no time zone named {name:?}; use an IANA name such as Europe/Berlin or America/New_York."),
+            ))
+        }),
+    }
 }
 
 pub async fn schedule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
+    Query(q): Query<CalendarParams>,
 ) -> Response {
     let record = match visible_object(&state, &session, Kind::Schedule, "schedule", &name).await {
         Ok(r) => r,
         Err(page) => return page,
     };
-    let target = scope(&record, &[]);
+    let tz = match zone_param(&session, q.tz.as_deref()) {
+        Ok(tz) => tz,
+        Err(page) => return *page,
+    };
+    let view = match q.view.as_deref().unwrap_or("week") {
+        "week" => Some(super::calendar::View::Week),
+        "month" => Some(super::calendar::View::Month),
+        "list" => None,
+        other => {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("view: {other:?} is not a view; use week, month or list."),
+            );
+        }
+    };
     let now = state.clock.now();
-    let to = now
-        .checked_add(jiff::SignedDuration::from_hours(24 * 14))
-        .unwrap_or(now);
+    let today = now.to_zoned(tz.clone()).date();
+    let anchor = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => today,
+        Some(d) => match d.parse::<jiff::civil::Date>() {
+            Ok(d) => d,
+            Err(_) => {
+                return error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("date: {d:?} is not a date; use YYYY-MM-DD."),
+                );
+            }
+        },
+    };
+    // Overrides are loaded for the widest period any view shows around the anchor.
+    let around = |days: i64| {
+        anchor
+            .checked_add(jiff::Span::new().days(days))
+            .ok()
+            .and_then(|d| d.to_zoned(tz.clone()).ok())
+            .map(|z| z.timestamp())
+    };
+    let (Some(from), Some(to)) = (around(-45), around(45)) else {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "date: too far from today to show.",
+        );
+    };
     let Ok(Some(c)) =
-        runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, now, to).await
+        runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, from, to).await
     else {
         return error_page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "The schedule does not compile.",
         );
     };
-    let rendered = c.render(now, to);
-    let mut rows: Vec<serde_json::Value> = rendered
-        .shifts
-        .iter()
-        .map(|s| {
-            let source = match &s.source {
-                oncall::schedule::ShiftSource::Layer { name, .. } => name.clone(),
-                oncall::schedule::ShiftSource::Override => "override".into(),
-            };
-            serde_json::json!({"start": when(s.start), "end": when(s.end), "user": s.user, "source": source, "gap": false, "key": s.start})
-        })
-        .collect();
-    rows.extend(rendered.gaps.iter().map(|(a, b)| {
-        serde_json::json!({"start": when(*a), "end": when(*b), "user": "nobody", "source": "gap", "gap": true, "key": a})
-    }));
-    rows.sort_by_key(|r| r["key"].as_str().unwrap_or("").to_owned());
-    let users = state
-        .store
-        .snapshot(&[Kind::User])
-        .await
-        .unwrap_or_default();
-    let may_override = session.caller.may(Role::Responder, &target);
-    render(
-        "schedule.html",
-        minijinja::Value::from_serialize(serde_json::json!({
-            "name": record.name, "rows": rows, "user": user_of(&session), "csrf": session.csrf,
-            "people": users.iter().map(|u| u.name.to_string()).collect::<Vec<_>>(),
-            "may_override": may_override, "managed_by": record.source,
-        })),
-    )
+    let mut ctx = serde_json::json!({
+        "name": record.name, "user": user_of(&session), "csrf": session.csrf,
+        "zone": tz.iana_name().unwrap_or("UTC"),
+        "tz_param": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()),
+        "tz_query": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| format!("&tz={}", super::encode(t))).unwrap_or_default(),
+        "view": q.view.as_deref().unwrap_or("week"), "date": anchor.to_string(), "today": today.to_string(),
+        "schedule_zone": c.time_zone().iana_name().unwrap_or("UTC"),
+        "managed_by": record.source,
+    });
+    match view {
+        Some(view) => match super::calendar::build(&c, view, anchor, today, &tz) {
+            Some(cal) => ctx["calendar"] = serde_json::to_value(cal).unwrap_or_default(),
+            None => {
+                return error_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "date: too far from today to show.",
+                );
+            }
+        },
+        None => {
+            // Two weeks from the start of the anchor day, as a list.
+            let start = anchor
+                .to_zoned(tz.clone())
+                .map(|z| z.timestamp())
+                .unwrap_or(now);
+            let end = start
+                .checked_add(jiff::SignedDuration::from_hours(24 * 14))
+                .unwrap_or(start);
+            let rendered = c.render(start, end);
+            let local = |t: Timestamp| super::local(t, &tz);
+            let mut rows: Vec<serde_json::Value> = rendered
+                .shifts
+                .iter()
+                .map(|s| {
+                    let source = match &s.source {
+                        oncall::schedule::ShiftSource::Layer { name, .. } => name.clone(),
+                        oncall::schedule::ShiftSource::Override => "override".into(),
+                    };
+                    serde_json::json!({"start": local(s.start), "end": local(s.end), "user": s.user, "source": source, "gap": false, "key": s.start})
+                })
+                .collect();
+            rows.extend(rendered.gaps.iter().map(|(a, b)| {
+                serde_json::json!({"start": local(*a), "end": local(*b), "user": "nobody", "source": "gap", "gap": true, "key": a})
+            }));
+            rows.sort_by_key(|r| r["key"].as_str().unwrap_or("").to_owned());
+            ctx["rows"] = serde_json::Value::Array(rows);
+        }
+    }
+    let target = scope(&record, &[]);
+    if session.caller.may(Role::Responder, &target) {
+        let users = state
+            .store
+            .snapshot(&[Kind::User])
+            .await
+            .unwrap_or_default();
+        ctx["may_override"] = true.into();
+        ctx["people"] = users.iter().map(|u| u.name.to_string()).collect();
+    }
+    render("schedule.html", minijinja::Value::from_serialize(ctx))
 }
 
 #[derive(Debug, Deserialize)]
@@ -541,9 +631,12 @@ pub struct OverrideForm {
     #[serde(default)]
     csrf: String,
     user: String,
-    /// `YYYY-MM-DDTHH:MM` in UTC (a datetime-local field).
+    /// `YYYY-MM-DDTHH:MM` (a datetime-local field), local to `tz`.
     start: String,
     hours: u32,
+    /// The zone the form was shown in; the viewer's own when absent.
+    #[serde(default)]
+    tz: Option<String>,
 }
 
 pub async fn create_override(
@@ -566,14 +659,26 @@ pub async fn create_override(
             "Overrides need the responder role over this schedule.",
         );
     }
-    let start = format!("{}:00Z", form.start.trim()).parse::<Timestamp>();
+    let tz = match zone_param(&session, form.tz.as_deref()) {
+        Ok(tz) => tz,
+        Err(page) => return *page,
+    };
+    // A local time the clocks skip is moved forward; one they repeat takes the earlier.
+    let start = form
+        .start
+        .trim()
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(|dt| dt.to_zoned(tz.clone()).ok());
     let user = Name::new(form.user.as_str()).ok();
-    let (Ok(start), Some(user), 1..=720) = (start, user, form.hours) else {
+    let (Some(start), Some(user), 1..=720) = (start, user, form.hours) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "An override needs a person, a start (YYYY-MM-DDTHH:MM, UTC) and 1 to 720 hours.",
+            "An override needs a person, a start (YYYY-MM-DDTHH:MM) and 1 to 720 hours.",
         );
     };
+    let day = start.date();
+    let start = start.timestamp();
     let end = start
         .checked_add(jiff::SignedDuration::from_hours(i64::from(form.hours)))
         .unwrap_or(start);
@@ -594,8 +699,12 @@ pub async fn create_override(
             &ctx,
         )
         .await;
+    let mut back = format!("/schedules/{}?view=week&date={day}", record.name);
+    if let Some(tz) = form.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        back.push_str(&format!("&tz={}", super::encode(tz)));
+    }
     match made {
-        Ok(_) => Redirect::to(&format!("/schedules/{}", record.name)).into_response(),
+        Ok(_) => Redirect::to(&back).into_response(),
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
@@ -629,7 +738,7 @@ pub async fn inbox(
         };
         rows.push(serde_json::json!({
             "to": n.address, "user": n.user, "incident": n.incident_id, "event": n.event,
-            "summary": summary, "sent": n.sent_at.map(when),
+            "summary": summary, "sent": n.sent_at.map(|t| session.when(t)),
         }));
     }
     render(
@@ -809,7 +918,7 @@ async fn my_page(
             runtime::oncall::schedule_with_overrides(state.store.as_ref(), &r, now, to).await
         {
             for s in c.render(now, to).shifts.iter().filter(|s| s.user == me) {
-                shifts.push(serde_json::json!({"schedule": r.name, "start": when(s.start), "end": when(s.end), "key": s.start}));
+                shifts.push(serde_json::json!({"schedule": r.name, "start": session.when(s.start), "end": session.when(s.end), "key": s.start}));
             }
         }
     }
@@ -894,7 +1003,7 @@ pub async fn audit(
     let rows: Vec<serde_json::Value> = entries
         .iter()
         .filter(|e| session.caller.may(Role::Admin, &e.scope))
-        .map(|e| serde_json::json!({"at": when(e.at), "actor": e.actor, "action": e.action, "kind": e.kind, "name": e.name}))
+        .map(|e| serde_json::json!({"at": session.when(e.at), "actor": e.actor, "action": e.action, "kind": e.kind, "name": e.name}))
         .collect();
     render(
         "audit.html",
@@ -993,8 +1102,8 @@ async fn token_page(
                     format!("{}{within}", g.role)
                 }).collect::<Vec<_>>().join(", "),
                 "user": t.user.as_ref().map(ToString::to_string),
-                "created": when(t.created_at), "created_by": t.created_by,
-                "revoked": t.revoked_at.map(when), "expires": t.expires_at.map(when),
+                "created": session.when(t.created_at), "created_by": t.created_by,
+                "revoked": t.revoked_at.map(|t| session.when(t)), "expires": t.expires_at.map(|t| session.when(t)),
             })
         })
         .collect();
