@@ -33,7 +33,13 @@ kind: Service
 metadata: {name: checkout, labels: {company: acme, product: shop}}
 spec:
   owner_team: shop
+  escalation_policy: shop
   integrations: [{name: prom, type: pagerduty, key: acme-checkout-key-0001}]
+---
+apiVersion: shinrai/v1
+kind: EscalationPolicy
+metadata: {name: shop, labels: {company: acme}}
+spec: {team: shop, levels: [{targets: [{schedule: primary}], delay_minutes: 10}]}
 ---
 apiVersion: shinrai/v1
 kind: Schedule
@@ -243,6 +249,86 @@ async fn a_responder_acknowledges_from_the_page_and_the_timeline_changes() {
 }
 
 #[tokio::test]
+async fn a_responder_reassigns_and_merges_from_the_page() {
+    let app = start().await;
+    let first = open_incident(&app, "checkout down").await;
+    let second = open_incident(&app, "payments timing out").await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (_, html) = page(&b, &format!("{}/incidents/{first}", app.base)).await;
+    // The pickers offer people and incidents of Ann's company only.
+    assert!(
+        html.contains(r#"<option value="vic">vic</option>"#),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"<option value="gus">"#),
+        "another company's person: {html}"
+    );
+    assert!(
+        html.contains(&format!(r#"name="incident" value="{second}""#)),
+        "{html}"
+    );
+    let token = csrf(&html);
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let b = b.clone();
+        async move { b.post(path).form(&form).send().await.unwrap() }
+    };
+    let resp = post(
+        format!("{}/incidents/{first}/reassign", app.base),
+        vec![("csrf", token.clone()), ("to", "gus".into())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("to: there is no person named")
+    );
+    let resp = post(
+        format!("{}/incidents/{first}/reassign", app.base),
+        vec![("csrf", token.clone()), ("to", "vic".into())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let detail = app.store.get_incident(first).await.unwrap().unwrap();
+    assert_eq!(detail.incident.assignees, ["vic"]);
+    let resp = post(
+        format!("{}/incidents/{first}/merge", app.base),
+        vec![("csrf", token.clone()), ("incident", "soon".into())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = post(
+        format!("{}/incidents/{first}/merge", app.base),
+        vec![("csrf", token.clone()), ("incident", second.to_string())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let merged = app.store.get_incident(first).await.unwrap().unwrap();
+    assert_eq!(
+        merged.alerts.len(),
+        2,
+        "both alerts are on the first incident now"
+    );
+    let gone = app.store.get_incident(second).await.unwrap().unwrap();
+    assert_eq!(gone.incident.status, paging::Status::Resolved);
+    let (_, html) = page(&b, &format!("{}/incidents/{first}", app.base)).await;
+    assert!(
+        html.contains(&format!("#{second} merged into this incident")),
+        "{html}"
+    );
+    assert!(html.contains("to vic"), "{html}");
+    // Merging it again: it is resolved now, and the page says so.
+    let resp = post(
+        format!("{}/incidents/{first}/merge", app.base),
+        vec![("csrf", token), ("incident", second.to_string())],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
 async fn a_viewer_is_refused_every_action_and_another_company_sees_nothing() {
     let app = start().await;
     let id = open_incident(&app, "errors").await;
@@ -274,6 +360,8 @@ async fn a_viewer_is_refused_every_action_and_another_company_sees_nothing() {
                 ("user", "vic"),
                 ("start", "2023-11-15T00:00"),
                 ("hours", "1"),
+                ("to", "vic"),
+                ("incident", "1"),
             ])
             .send()
             .await
@@ -330,6 +418,17 @@ async fn people_see_who_is_on_call_and_create_an_override() {
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("/schedules/primary") && html.contains("ann"),
+        "{html}"
+    );
+    // Services: whom checkout's policy pages first now, and after the next handover
+    // (Monday 09:00 UTC, shown in Ann's zone).
+    assert!(
+        html.contains(r#"<td><a href="/services/checkout">checkout</a></td>"#)
+            && html.contains(r#"<a href="/policies/shop">shop</a></td>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>ann</td><td>vic</td><td>2023-11-20 18:00 JST</td>"),
         "{html}"
     );
     // Ann reads the UTC schedule in her own zone, Tokyo: the week of Monday 13 November

@@ -52,6 +52,8 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/incidents/{id}/escalate", Some(Role::Responder)),
     route("POST", "/incidents/{id}/snooze", Some(Role::Responder)),
     route("POST", "/incidents/{id}/notes", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/reassign", Some(Role::Responder)),
+    route("POST", "/incidents/{id}/merge", Some(Role::Responder)),
     route("GET", "/oncall", Some(Role::Viewer)),
     route("GET", "/inbox", Some(Role::Viewer)),
     route("GET", "/services", Some(Role::Viewer)),

@@ -300,7 +300,35 @@ pub async fn incident(
         .as_ref()
         .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]))
         .is_some_and(|t| session.caller.may(Role::Responder, &t));
+    // What the action forms offer: people to reassign to, incidents to merge in.
+    let (assignable, mergeable) = if may_act && i.status != Status::Resolved {
+        let services =
+            crate::api::incidents::services_in_scope(&state, &session.caller, Role::Responder)
+                .await
+                .unwrap_or_default();
+        let open = state
+            .store
+            .list_incidents(&IncidentQuery {
+                statuses: vec![Status::Triggered, Status::Acknowledged],
+                services: Some(services),
+                limit: 51,
+                ..Default::default()
+            })
+            .await
+            .unwrap_or_default();
+        let others: Vec<serde_json::Value> = open
+            .iter()
+            .filter(|o| o.id != i.id)
+            .take(50)
+            .map(|o| serde_json::json!({"id": o.id, "summary": o.summary, "service": o.service, "status": o.status.as_str()}))
+            .collect();
+        (people(&state, &session).await, others)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let ctx = serde_json::json!({
+        "people": assignable,
+        "others": mergeable,
         "incident": {
             "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
             "service": i.service, "created": session.when(i.created_at),
@@ -336,6 +364,44 @@ pub async fn incident(
     render(page, minijinja::Value::from_serialize(ctx))
 }
 
+/// Merges the incidents ticked on the form into `target`: their alerts move over and they
+/// resolve. The person must be able to act on every one of them.
+async fn merge(
+    state: &AppState,
+    session: &Session,
+    target: i64,
+    form: &ActForm,
+    ctx: &WriteContext,
+) -> Response {
+    let mut sources = Vec::new();
+    for n in form.all("incident") {
+        let Ok(id) = n.trim().trim_start_matches('#').parse::<i64>() else {
+            return error_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("incident: {n:?} is not an incident number."),
+            );
+        };
+        if let Err(page) = visible_incident(state, session, &id.to_string(), Role::Responder).await
+        {
+            return page;
+        }
+        if !sources.contains(&id) {
+            sources.push(id);
+        }
+    }
+    if sources.is_empty() || sources.len() > 100 {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "incident: choose 1 to 100 incidents to merge into this one.",
+        );
+    }
+    match state.store.merge_incidents(target, sources, ctx).await {
+        Ok(_) => Redirect::to(&format!("/incidents/{target}")).into_response(),
+        Err(store::StoreError::Conflict(m)) => error_page(StatusCode::CONFLICT, &m),
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
 /// One line of a timeline, in words.
 fn describe(kind: &str, d: &serde_json::Value) -> String {
     let s = |k: &str| d[k].as_str().unwrap_or("").to_owned();
@@ -361,6 +427,9 @@ fn describe(kind: &str, d: &serde_json::Value) -> String {
             out
         }
         "escalation.exhausted" => format!("policy exhausted; paged {}", list("people")),
+        "incident.merged" => format!("#{} merged into this incident", d["from"]),
+        "incident.merged_into" => format!("merged into #{}", d["into"]),
+        "incident.reassigned" => format!("to {}", list("to")),
         k if k.starts_with("notification.") => {
             let answer = d["answer"]
                 .as_str()
@@ -377,23 +446,56 @@ fn describe(kind: &str, d: &serde_json::Value) -> String {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ActForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    minutes: Option<u32>,
+/// An incident form's fields. Parsed by hand: the merge form repeats `incident`, which
+/// axum's `Form` cannot hold.
+struct ActForm {
+    pairs: Vec<(String, String)>,
+}
+
+impl ActForm {
+    fn parse(body: &[u8]) -> ActForm {
+        ActForm {
+            pairs: form_urlencoded::parse(body).into_owned().collect(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The people the signed-in person may see, by name: the choices of person pickers.
+async fn people(state: &AppState, session: &Session) -> Vec<String> {
+    let users = state
+        .store
+        .snapshot(&[Kind::User])
+        .await
+        .unwrap_or_default();
+    users
+        .iter()
+        .filter(|u| session.caller.may(Role::Viewer, &scope(u, &[])))
+        .map(|u| u.name.to_string())
+        .collect()
 }
 
 pub async fn act(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<ActForm>,
+    body: axum::body::Bytes,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
+    let form = ActForm::parse(&body);
+    if !csrf_ok(&session, form.get("csrf").unwrap_or_default()) {
         return csrf_refused();
     }
     let detail = match visible_incident(&state, &session, &id, Role::Responder).await {
@@ -402,6 +504,13 @@ pub async fn act(
     };
     let incident = detail.incident.id;
     let now = state.clock.now();
+    let ctx = WriteContext {
+        actor: session.caller.actor(),
+        at: now,
+    };
+    if action == "merge" {
+        return merge(&state, &session, incident, &form, &ctx).await;
+    }
     let what = match action.as_str() {
         "acknowledge" => IncidentAction::Acknowledge {
             timeout: crate::acting::ack_timeout(&state, &detail.incident.service).await,
@@ -409,14 +518,18 @@ pub async fn act(
         "resolve" => IncidentAction::Resolve,
         "escalate" => IncidentAction::Escalate,
         "snooze" => {
-            let minutes = form.minutes.unwrap_or(60).clamp(1, 10_080);
+            let minutes = form
+                .get("minutes")
+                .and_then(|m| m.parse::<u32>().ok())
+                .unwrap_or(60)
+                .clamp(1, 10_080);
             IncidentAction::Snooze {
                 until: now
                     .checked_add(jiff::SignedDuration::from_mins(i64::from(minutes)))
                     .unwrap_or(now),
             }
         }
-        "notes" => match form.text.as_deref().map(str::trim) {
+        "notes" => match form.get("text").map(str::trim) {
             Some(t) if !t.is_empty() && t.chars().count() <= 10_000 => {
                 IncidentAction::Note(t.to_owned())
             }
@@ -427,11 +540,23 @@ pub async fn act(
                 );
             }
         },
+        "reassign" => {
+            // Only people this person may see can be chosen, like the form offers.
+            let visible = people(&state, &session).await;
+            let to = form.get("to").unwrap_or_default().trim();
+            match Name::new(to) {
+                Ok(n) if visible.iter().any(|p| p == n.as_str()) => {
+                    IncidentAction::Reassign { to: vec![n] }
+                }
+                _ => {
+                    return error_page(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &format!("to: there is no person named {to:?} to assign it to."),
+                    );
+                }
+            }
+        }
         _ => return error_page(StatusCode::NOT_FOUND, "There is no such action."),
-    };
-    let ctx = WriteContext {
-        actor: session.caller.actor(),
-        at: now,
     };
     match state.store.act_on_incident(incident, what, &ctx).await {
         Ok(_) => Redirect::to(&format!("/incidents/{incident}")).into_response(),
@@ -453,6 +578,7 @@ pub async fn oncall(
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
     let mut rows = Vec::new();
+    let mut handovers = std::collections::HashMap::new();
     for r in records {
         let target = runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, &[]);
         if !session.caller.may(Role::Viewer, &target) {
@@ -465,17 +591,94 @@ pub async fn oncall(
         };
         let on = c.on_call_at(now);
         let next = c.next_after(now);
+        if let Some(n) = &next {
+            handovers.insert(r.name.clone(), n.start);
+        }
         rows.push(serde_json::json!({
             "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| session.when(s.end)),
             "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| session.when(s.start)),
         }));
     }
+    let services = match services_on_call(&state, &session, now, &handovers).await {
+        Ok(s) => s,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
     render(
         "oncall.html",
         minijinja::Value::from_serialize(serde_json::json!({
-            "rows": rows, "user": user_of(&session), "csrf": session.csrf, "now": session.when(now),
+            "rows": rows, "services": services, "user": user_of(&session), "csrf": session.csrf, "now": session.when(now),
         })),
     )
+}
+
+/// For every service the person may see: whom its escalation policy's first level pages
+/// now, and whom it pages after the next handover on that level's schedules.
+async fn services_on_call(
+    state: &AppState,
+    session: &Session,
+    now: Timestamp,
+    handovers: &std::collections::HashMap<Name, Timestamp>,
+) -> store::Result<Vec<serde_json::Value>> {
+    use oncall::escalation::{EscalationPolicySpec, Level, resolve};
+    use runtime::oncall::StoreDirectory;
+    let records = state
+        .store
+        .snapshot(&[Kind::Service, Kind::EscalationPolicy])
+        .await?;
+    let policies: std::collections::HashMap<&Name, EscalationPolicySpec> = records
+        .iter()
+        .filter(|r| r.kind == Kind::EscalationPolicy)
+        .filter_map(|r| Some((&r.name, serde_json::from_value(r.spec.clone()).ok()?)))
+        .collect();
+    // Everyone a level could page, not the one a round-robin turn would pick.
+    let whole = |l: &Level| Level {
+        round_robin: false,
+        ..l.clone()
+    };
+    let mut directories: std::collections::HashMap<Timestamp, StoreDirectory> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in records.iter().filter(|r| r.kind == Kind::Service) {
+        if !session.caller.may(Role::Viewer, &scope(r, &[])) {
+            continue;
+        }
+        let policy = serde_json::from_value::<domain::ServiceSpec>(r.spec.clone())
+            .ok()
+            .and_then(|s| s.escalation_policy);
+        let first = policy
+            .as_ref()
+            .and_then(|p| policies.get(p))
+            .and_then(|p| p.levels.first())
+            .map(whole);
+        let (mut now_people, mut next_people, mut next_at) = (None, None, None);
+        if let Some(level) = &first {
+            if let std::collections::hash_map::Entry::Vacant(e) = directories.entry(now) {
+                e.insert(StoreDirectory::load(state.store.as_ref(), now).await?);
+            }
+            now_people = Some(resolve(level, now, 0, &directories[&now]).people);
+            let handover = level
+                .targets
+                .iter()
+                .filter_map(|t| t.schedule.as_ref().and_then(|s| handovers.get(s)))
+                .min()
+                .copied();
+            if let Some(at) = handover {
+                if let std::collections::hash_map::Entry::Vacant(e) = directories.entry(at) {
+                    e.insert(StoreDirectory::load(state.store.as_ref(), at).await?);
+                }
+                next_people = Some(resolve(level, at, 0, &directories[&at]).people);
+                next_at = Some(session.when(at));
+            }
+        }
+        let names = |p: Option<Vec<Name>>| {
+            p.map(|p| p.iter().map(Name::to_string).collect::<Vec<_>>().join(", "))
+        };
+        out.push(serde_json::json!({
+            "name": r.name, "policy": policy.map(|p| p.to_string()),
+            "now": names(now_people), "next": names(next_people), "next_at": next_at,
+        }));
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -615,13 +818,8 @@ pub async fn schedule(
     }
     let target = scope(&record, &[]);
     if session.caller.may(Role::Responder, &target) {
-        let users = state
-            .store
-            .snapshot(&[Kind::User])
-            .await
-            .unwrap_or_default();
         ctx["may_override"] = true.into();
-        ctx["people"] = users.iter().map(|u| u.name.to_string()).collect();
+        ctx["people"] = people(&state, &session).await.into();
     }
     render("schedule.html", minijinja::Value::from_serialize(ctx))
 }
