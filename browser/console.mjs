@@ -1,7 +1,9 @@
-// Drives shinrai's console as a person would, in headless Chromium: sign in, open the
-// demo incident, acknowledge it, see the timeline change, open a schedule, create an
-// override. Every page visited is checked with axe-core and saved for the Nu HTML
-// checker; console errors fail the run. Screenshots go to the artifacts directory.
+// Drives shinrai's console as a person would, in headless Chromium: sign in and
+// acknowledge the demo incident with the keyboard alone, see the timeline change,
+// reassign it, open a schedule's week and month calendars, create an override, then
+// look at the main pages at a phone's width. Every page visited is checked with
+// axe-core and saved for the Nu HTML checker; console errors fail the run. Screenshots
+// go to the artifacts directory.
 //
 //   node browser/console.mjs BASE_URL ARTIFACTS_DIR
 import { chromium } from "playwright-core";
@@ -51,13 +53,32 @@ async function check(name) {
   }
 }
 
-// Signed out, a page sends us to sign in, and back.
+// Moves focus with the Tab key until `test` holds for the focused element; false when
+// it never does within `most` presses.
+async function tabTo(test, most = 40) {
+  for (let i = 0; i < most; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(test)) return true;
+  }
+  return false;
+}
+
+// Signed out, a page sends us to sign in, and back. Signing in uses the keyboard only.
 await page.goto(`${base}/oncall`);
 if (!page.url().includes("/login?next=")) problems.push(`not sent to sign in: ${page.url()}`);
 await check("login");
-await page.fill("#email", "demo@shinrai.example");
-await page.fill("#password", "shinrai-demo-password");
-await page.click("button[type=submit]");
+if (await tabTo(() => document.activeElement?.id === "email", 10)) {
+  await page.keyboard.type("demo@shinrai.example");
+  await page.keyboard.press("Tab");
+  if (await page.evaluate(() => document.activeElement?.id) !== "password") problems.push("Tab from the email field does not reach the password");
+  await page.keyboard.type("shinrai-demo-password");
+  await page.keyboard.press("Enter");
+} else {
+  problems.push("the email field cannot be reached with Tab");
+  await page.fill("#email", "demo@shinrai.example");
+  await page.fill("#password", "shinrai-demo-password");
+  await page.click("button[type=submit]");
+}
 await page.waitForURL(`${base}/oncall`);
 await check("oncall");
 
@@ -67,10 +88,17 @@ await page.waitForSelector("table a[href^='/incidents/']", { timeout: 60000 });
 await check("incidents");
 await page.click("table a[href^='/incidents/']");
 await page.waitForSelector("h1");
+const incidentUrl = page.url();
 await check("incident");
 const ack = page.locator("button", { hasText: "Acknowledge" });
 if ((await ack.count()) > 0) {
-  await ack.first().click();
+  // With the keyboard: Tab to the button, press Enter.
+  if (await tabTo(() => document.activeElement?.textContent === "Acknowledge")) {
+    await page.keyboard.press("Enter");
+  } else {
+    problems.push("the Acknowledge button cannot be reached with Tab");
+    await ack.first().click();
+  }
   await page.waitForSelector("#live .badge.acknowledged");
   const timeline = await page.textContent(".timeline");
   if (!timeline.includes("incident.acknowledged")) problems.push("the timeline does not show the acknowledgement");
@@ -79,20 +107,43 @@ if ((await ack.count()) > 0) {
   problems.push("no Acknowledge button on the demo incident");
 }
 
-// A schedule and an override.
+// Reassign it to someone else.
+await page.click("summary:has-text('Reassign or merge')");
+await page.selectOption("#to", "kenji");
+await page.click("button:has-text('Reassign')");
+await page.waitForSelector(".timeline >> text=incident.reassigned");
+await check("incident-reassigned");
+
+// A schedule: its week, its month, and an override.
 await page.goto(`${base}/schedules/shop-primary`);
-await check("schedule");
+if ((await page.locator("table.calendar.week tr.final .piece").count()) === 0) problems.push("the week calendar shows nobody on call");
+await check("schedule-week");
+await page.click("a:has-text('Month')");
+await page.waitForSelector("table.calendar.month");
+if ((await page.locator("table.calendar.month td[aria-current=date]").count()) !== 1) problems.push("the month calendar does not mark today");
+await check("schedule-month");
 await page.selectOption("#who", "kenji");
 await page.fill("#start", "2030-01-01T08:00");
 await page.fill("#hours", "4");
 await page.click("text=Create override");
-await page.waitForURL(`${base}/schedules/shop-primary`);
-const body = await page.textContent("main");
-if (!body.includes("override")) problems.push("the override does not show on the schedule");
+await page.waitForURL(/\/schedules\/shop-primary\?view=week&date=2030-01-01/);
+const covered = await page.locator("table.calendar.week tr.overrides .piece.override").allTextContents();
+if (!covered.some((t) => t.includes("kenji") && t.includes("08:00–12:00"))) problems.push(`the override does not show on the week: ${covered}`);
+await check("schedule-override");
 
 for (const path of ["/services", "/services/checkout", "/teams/shop", "/policies/shop", "/me", "/inbox", "/audit", "/tokens"]) {
   await page.goto(`${base}${path}`);
   await check(path.slice(1).replaceAll("/", "-"));
+}
+
+// At a phone's width every page fits: nothing but the calendars scrolls sideways, and
+// those scroll inside their own region.
+await page.setViewportSize({ width: 390, height: 844 });
+for (const path of ["/incidents", new URL(incidentUrl).pathname, "/oncall", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/me"]) {
+  await page.goto(`${base}${path}`);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (wide > 1) problems.push(`at 390 px ${path} is ${wide} px too wide`);
+  await check(`phone-${path.slice(1).replaceAll(/[/?=]/g, "-")}`);
 }
 
 await context.close();

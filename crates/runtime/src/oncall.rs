@@ -230,6 +230,7 @@ pub fn escalation_step(
             people: resolved.people,
             skipped,
             fallback: false,
+            reassigned: false,
             next: Some(next),
         });
     }
@@ -245,6 +246,44 @@ pub fn escalation_step(
         people,
         skipped,
         fallback: true,
+        reassigned: false,
         next: None,
     })
+}
+
+/// The step that pages the people an incident was reassigned to, at `at` (where its
+/// escalation stands). With a policy, the level after `at` follows after `at`'s delay,
+/// unless the policy had already run out; without one, nothing follows.
+pub fn reassigned_step(
+    incident: i64,
+    urgency: domain::Urgency,
+    policy: Option<&serde_json::Value>,
+    at: Step,
+    people: Vec<Name>,
+    now: Timestamp,
+    dir: &StoreDirectory,
+) -> EscalationStep {
+    let next = policy
+        .and_then(|p| serde_json::from_value::<EscalationPolicySpec>(p.clone()).ok())
+        .filter(|spec| at.level < spec.levels.len())
+        .map(|spec| {
+            let due = now
+                .checked_add(jiff::SignedDuration::try_from(spec.delay(at)).unwrap_or_default())
+                .unwrap_or(now);
+            match spec.step_after(at) {
+                Next::Step(n) => (n.round, n.level, due),
+                Next::Exhausted => (at.round, spec.levels.len(), due),
+            }
+        });
+    EscalationStep {
+        incident,
+        round: at.round,
+        level: at.level,
+        notifications: dir.notifications(&people, urgency, now),
+        people,
+        skipped: Vec::new(),
+        fallback: false,
+        reassigned: true,
+        next,
+    }
 }

@@ -103,15 +103,33 @@ impl TimerWorker {
         let Some(detail) = self.store.get_incident(incident).await? else {
             return Ok(TimerEffect::Drop);
         };
-        let Some(escalation) = detail.incident.escalation else {
-            return Ok(TimerEffect::Drop);
-        };
         if detail.incident.status != paging::Status::Triggered {
             return Ok(TimerEffect::Drop);
         }
         let from = oncall::escalation::Step {
             round: d["round"].as_u64().unwrap_or(0) as u32,
             level: d["level"].as_u64().unwrap_or(0) as usize,
+        };
+        // A reassignment names the people to page, policy or not.
+        if let Some(page) = d["page"].as_array() {
+            let people: Vec<Name> = page
+                .iter()
+                .filter_map(|p| p.as_str().and_then(|p| Name::new(p).ok()))
+                .collect();
+            let dir = crate::oncall::StoreDirectory::load(self.store.as_ref(), now).await?;
+            let step = crate::oncall::reassigned_step(
+                incident,
+                detail.incident.urgency,
+                detail.incident.escalation.as_ref().map(|e| &e.spec),
+                from,
+                people,
+                now,
+                &dir,
+            );
+            return Ok(TimerEffect::Escalate(Box::new(step)));
+        }
+        let Some(escalation) = detail.incident.escalation else {
+            return Ok(TimerEffect::Drop);
         };
         let advance = d["advance"].as_bool().unwrap_or(false);
         let dir = crate::oncall::StoreDirectory::load(self.store.as_ref(), now).await?;

@@ -2833,6 +2833,8 @@ async fn responders_escalate_and_reassign(store: TestStore) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "to[1]");
+    // The service has no escalation policy; the person it was given to is paged anyway.
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
     let kinds = timeline_kinds(&app, &admin, &id).await;
     assert_eq!(
         kinds,
@@ -2841,8 +2843,22 @@ async fn responders_escalate_and_reassign(store: TestStore) {
             "incident.acknowledged",
             "incident.escalated",
             "incident.retriggered",
-            "incident.reassigned"
+            "incident.reassigned",
+            "escalation.reassigned"
         ]
+    );
+    let queued = app
+        .store
+        .list_notifications(&store::NotificationQuery {
+            incident: id.as_i64(),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.iter().map(|n| n.user.as_str()).collect::<Vec<_>>(),
+        ["ann"]
     );
     app.call(Method::POST, &path("resolve"), Some(&admin), None)
         .await;
@@ -3140,6 +3156,70 @@ async fn escalations_page_level_by_level_until_someone_acknowledges(store: TestS
     app.clock.advance(minutes(15));
     app.timers.tick().await.unwrap();
     assert_eq!(escalations(&app, &admin, fifth).await[1].1, owned(&["ann"]));
+
+    // Reassigning an acknowledged incident pages the new person at once, where the
+    // escalation stands (level 2); if they do not acknowledge within that level's 15
+    // minutes, level 3 follows.
+    app.call(
+        Method::POST,
+        &format!("/api/v1/incidents/{fifth}/resolve"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    let sixth = page_orders(&app, "six").await;
+    app.timers.tick().await.unwrap();
+    let act = |what: &str, body: Option<Value>| {
+        let (app, admin) = (&app, admin.clone());
+        let path = format!("/api/v1/incidents/{sixth}/{what}");
+        async move {
+            let (status, body) = app.call(Method::POST, &path, Some(&admin), body).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body
+        }
+    };
+    act("acknowledge", None).await;
+    let reassigned = act("reassign", Some(json!({"to": ["cho"]}))).await;
+    assert_eq!(reassigned["status"], "triggered");
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(
+        escalations(&app, &admin, sixth).await,
+        [
+            ("escalation.level".into(), owned(&["bob"])),
+            ("escalation.reassigned".into(), owned(&["cho"])),
+        ]
+    );
+    let paged: Vec<String> = app
+        .store
+        .list_notifications(&store::NotificationQuery {
+            incident: Some(sixth),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.user.to_string())
+        .collect();
+    assert!(paged.contains(&"cho".to_owned()), "{paged:?}");
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{sixth}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["assignees"], json!(["cho"]));
+    app.clock
+        .advance(minutes(15) - std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 0);
+    app.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    assert_eq!(
+        escalations(&app, &admin, sixth).await[2],
+        ("escalation.level".into(), owned(&["ann"]))
+    );
 }
 
 async fn who_is_on_call_shifts_and_overrides(store: TestStore) {

@@ -447,17 +447,33 @@ impl SqlStore {
         at: i64,
     ) -> Result<()> {
         let current = self.incident_for_update(tx, step.incident).await?;
-        let Some(mut escalation) = current.escalation else {
-            return Ok(());
-        };
         if current.status != Status::Triggered {
             return Ok(());
         }
+        let Some(mut escalation) = current.escalation else {
+            if step.reassigned {
+                // No policy: page the people it was given to, and that is all.
+                let people: Vec<&str> = step.people.iter().map(Name::as_str).collect();
+                let data = json!({ "people": people });
+                log(
+                    tx,
+                    step.incident,
+                    at,
+                    "escalation.reassigned",
+                    "shinrai",
+                    &data,
+                )
+                .await?;
+                crate::notify::queue(tx, step.incident, &step.notifications, at).await?;
+            }
+            return Ok(());
+        };
         escalation.round = step.round;
         escalation.level = step.level;
-        escalation.exhausted = step.fallback;
+        // Paging someone by hand does not undo a policy that ran out.
+        escalation.exhausted = step.fallback || (step.reassigned && escalation.exhausted);
         let snapshot = json!({ "policy": escalation.policy, "spec": escalation.spec, "round": step.round,
-                               "level": step.level, "exhausted": step.fallback });
+                               "level": step.level, "exhausted": escalation.exhausted });
         let people: Vec<&str> = step.people.iter().map(Name::as_str).collect();
         let assignees = if people.is_empty() {
             current.assignees.clone()
@@ -474,7 +490,12 @@ impl SqlStore {
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
-        let (kind, data) = if step.fallback {
+        let (kind, data) = if step.reassigned {
+            (
+                "escalation.reassigned",
+                json!({ "policy": escalation.policy, "people": people }),
+            )
+        } else if step.fallback {
             (
                 "escalation.exhausted",
                 json!({ "policy": escalation.policy, "people": people, "skipped": step.skipped }),
@@ -1019,8 +1040,19 @@ impl SqlStore {
                 log(&mut tx, id, at, "incident.reassigned", &ctx.actor, &data).await?;
                 if current.status == Status::Acknowledged {
                     let data = json!({ "reason": "reassigned" });
-                    retrigger(&mut tx, id, at, "incident.retriggered", &ctx.actor, &data).await?;
+                    retrigger_only(&mut tx, id, at, "incident.retriggered", &ctx.actor, &data)
+                        .await?;
                 }
+                // The new people are paged now, at the level where the escalation
+                // stands; this replaces the step that was waiting.
+                crate::notify::cancel_pages(&mut tx, id).await?;
+                let (round, level) = current
+                    .escalation
+                    .as_ref()
+                    .map_or((0, 0), |e| (e.round, e.level));
+                let mut timer = escalate_timer(id, round, level, false, at)?;
+                timer.data["page"] = json!(names);
+                set_timer(&mut tx, &timer, at).await?;
             }
         }
         let updated = self.incident_for_update(&mut tx, id).await?;
@@ -1099,8 +1131,22 @@ fn minutes(d: std::time::Duration) -> String {
 }
 
 /// Puts an acknowledged incident back to triggered, ending any snooze or acknowledgement
-/// timeout.
+/// timeout, and pages again where its escalation stood.
 async fn retrigger(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    at: i64,
+    kind: &str,
+    actor: &str,
+    data: &Value,
+) -> Result<()> {
+    retrigger_only(tx, id, at, kind, actor, data).await?;
+    resume_escalation(tx, id, at, false).await
+}
+
+/// Puts an acknowledged incident back to triggered without paging anyone: the caller
+/// decides who is paged.
+async fn retrigger_only(
     tx: &mut Transaction<'static, Any>,
     id: i64,
     at: i64,
@@ -1125,9 +1171,7 @@ async fn retrigger(
     .await
     .map_err(unavailable)?;
     delete_timer(tx, WAKE, &format!("incident:{id}")).await?;
-    log(tx, id, at, kind, actor, data).await?;
-    // Paging starts again where the escalation stood.
-    resume_escalation(tx, id, at, false).await
+    log(tx, id, at, kind, actor, data).await
 }
 
 /// What a new incident sets going, from one read of its service's spec: the escalation

@@ -2013,6 +2013,7 @@ pub async fn notifications_are_claimed_per_channel_and_recorded_once(store: &dyn
         people: vec![name("ann")],
         skipped: Vec::new(),
         fallback: false,
+        reassigned: false,
         next: Some((0, 1, t(300))),
         notifications: vec![
             note("email", "d-1", 0),

@@ -132,6 +132,9 @@ pub struct EscalationStep {
     pub skipped: Vec<String>,
     /// `true` when this pages the fallback after the policy ran out.
     pub fallback: bool,
+    /// `true` when this pages the people an incident was reassigned to, at the level
+    /// where its escalation stands (also for an incident without a policy).
+    pub reassigned: bool,
     /// The next step and when it is due; `None` once the fallback is paged.
     pub next: Option<(u32, usize, Timestamp)>,
     /// What to send to the people paged, by their notification rules.
@@ -309,8 +312,9 @@ pub enum IncidentAction {
     },
     /// Page again now: an acknowledged incident goes back to triggered.
     Escalate,
-    /// Assign to these people instead; an acknowledged incident goes back to triggered
-    /// so that they are paged.
+    /// Assign to these people instead and page them now (an acknowledged incident goes
+    /// back to triggered); if none of them acknowledges within the current level's
+    /// delay, the escalation goes on to the next level.
     Reassign {
         to: Vec<Name>,
     },

@@ -427,6 +427,7 @@ fn describe(kind: &str, d: &serde_json::Value) -> String {
             out
         }
         "escalation.exhausted" => format!("policy exhausted; paged {}", list("people")),
+        "escalation.reassigned" => format!("paged {} (reassigned)", list("people")),
         "incident.merged" => format!("#{} merged into this incident", d["from"]),
         "incident.merged_into" => format!("merged into #{}", d["into"]),
         "incident.reassigned" => format!("to {}", list("to")),
