@@ -244,6 +244,32 @@ async fn a_responder_acknowledges_from_the_page_and_the_timeline_changes() {
         "{fragment}"
     );
     assert!(fragment.contains("restarted the pool"), "{fragment}");
+    // A change another node commits to the shared store shows in the next refresh: this
+    // server holds nothing of the incident in memory.
+    app.store
+        .act_on_incident(
+            id,
+            store::IncidentAction::Note("failed over to the replica".into()),
+            &store::WriteContext {
+                actor: "user:vic".into(),
+                at: test_support::t0(),
+            },
+        )
+        .await
+        .unwrap();
+    let fragment = b
+        .get(format!("{}/incidents/{id}", app.base))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fragment.contains("failed over to the replica"),
+        "{fragment}"
+    );
     let detail = app.store.get_incident(id).await.unwrap().unwrap();
     assert_eq!(detail.incident.acknowledged_by.as_deref(), Some("user:ann"));
 }
