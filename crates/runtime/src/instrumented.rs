@@ -176,6 +176,11 @@ impl Store for InstrumentedStore {
     async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
         self.timed("list_timers", self.inner.list_timers()).await
     }
+
+    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+        self.timed("timer_backlog", self.inner.timer_backlog(now))
+            .await
+    }
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
         self.timed("create_token", self.inner.create_token(token, ctx))
             .await

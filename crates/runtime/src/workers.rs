@@ -77,13 +77,9 @@ impl SelfWatch {
             metrics::gauge!("shinrai_outbox_oldest_undelivered_seconds", "channel" => channel)
                 .set(oldest);
         }
-        let timers = self.store.list_timers().await?;
-        let due: Vec<_> = timers.iter().filter(|t| t.due_at <= now).collect();
-        let lag = due
-            .iter()
-            .map(|t| now.duration_since(t.due_at).as_secs_f64())
-            .fold(0.0, f64::max);
-        metrics::gauge!("shinrai_timers_due").set(due.len() as f64);
+        let (due, oldest) = self.store.timer_backlog(now).await?;
+        let lag = oldest.map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
+        metrics::gauge!("shinrai_timers_due").set(due as f64);
         metrics::gauge!("shinrai_timer_oldest_due_seconds").set(lag);
         let Some(url) = &self.heartbeat_url else {
             return Ok(true);

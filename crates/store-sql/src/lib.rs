@@ -612,6 +612,21 @@ impl Store for SqlStore {
         self.list_timers_impl().await
     }
 
+    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM timers WHERE due_at <= $1",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(corrupt)?;
+        Ok((
+            row.try_get("n").map_err(corrupt)?,
+            oldest.map(timestamp).transpose()?,
+        ))
+    }
+
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from(
             "SELECT id, at, actor, action, kind, name, scope, before_json, after_json FROM audit_log WHERE 1 = 1",

@@ -1403,6 +1403,9 @@ fn timer(kind: &str, subject: &str, due: i64) -> NewTimer {
 pub async fn timers_are_claimed_with_fenced_leases(store: &dyn Store) {
     store.set_timer(timer("test", "a", 10), t(0)).await.unwrap();
     store.set_timer(timer("test", "b", 20), t(0)).await.unwrap();
+    // What the self-watch reports: how many are due, and since when.
+    assert_eq!(store.timer_backlog(t(5)).await.unwrap(), (0, None));
+    assert_eq!(store.timer_backlog(t(25)).await.unwrap(), (2, Some(t(10))));
     assert!(
         store
             .claim_timers(t(5), "n1", t(65), 10)

@@ -241,8 +241,11 @@ pub trait Store: Send + Sync + 'static {
         effect: TimerEffect,
         now: Timestamp,
     ) -> Result<bool>;
-    /// Every timer, soonest first (for `/metrics` and tests).
+    /// Every timer, soonest first (for tests and the CLI).
     async fn list_timers(&self) -> Result<Vec<TimerRecord>>;
+    /// How many timers are due at `now`, claimed or not, and the oldest one's due time
+    /// (for `/metrics`).
+    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)>;
 
     // The audit log.
 
