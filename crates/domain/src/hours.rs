@@ -2,7 +2,7 @@
 //! jiff's bundled time-zone database, so DST changes move the hours with the clock.
 
 use jiff::Timestamp;
-use jiff::civil::{Time, Weekday};
+use jiff::civil::Weekday;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::FieldError;
@@ -53,29 +53,15 @@ pub struct BusinessHours {
     pub end: String,
 }
 
-fn parse_time(s: &str) -> Option<Time> {
-    let (h, m) = s.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
-}
-
 impl BusinessHours {
     /// Problems with the fields, paths relative to this object.
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if jiff::tz::db().get(&self.time_zone).is_err() {
-            errors.push(FieldError::new(
-                "time_zone",
-                format!(
-                    "{:?} is not an IANA time zone (for example Europe/Berlin)",
-                    self.time_zone
-                ),
-            ));
+        if let Err(why) = crate::civil::time_zone(&self.time_zone) {
+            errors.push(FieldError::new("time_zone", why));
         }
-        let start = parse_time(&self.start);
-        let end = parse_time(&self.end);
+        let start = crate::civil::clock_time(&self.start);
+        let end = crate::civil::clock_time(&self.end);
         if start.is_none() {
             errors.push(FieldError::new(
                 "start",
@@ -104,8 +90,8 @@ impl BusinessHours {
     pub fn contains(&self, at: Timestamp) -> bool {
         let (Ok(tz), Some(start), Some(end)) = (
             jiff::tz::db().get(&self.time_zone),
-            parse_time(&self.start),
-            parse_time(&self.end),
+            crate::civil::clock_time(&self.start),
+            crate::civil::clock_time(&self.end),
         ) else {
             return false;
         };

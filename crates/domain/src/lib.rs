@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod civil;
 pub mod contact;
 pub mod hours;
 pub mod labels;

@@ -6,7 +6,6 @@
 //! time-zone database. [`MaintenanceWindowSpec`] is the configured data; [`Compiled`] is
 //! the parsed form the server checks every incoming alert against.
 
-use jiff::civil::{Date, DateTime, Time};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -87,28 +86,6 @@ impl Compiled {
     pub fn window(&self) -> &Window {
         &self.window
     }
-}
-
-/// Parses `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, and nothing else (no offset, no
-/// fraction, no date alone).
-fn parse_start(s: &str) -> Option<DateTime> {
-    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
-    let b = s.as_bytes();
-    if !(b.len() == 16 || b.len() == 19) {
-        return None;
-    }
-    let shaped = b.iter().zip(SHAPE).all(|(c, want)| match want {
-        b'd' => c.is_ascii_digit(),
-        _ => c == want,
-    });
-    if !shaped {
-        return None;
-    }
-    let num = |from: usize, to: usize| s[from..to].parse::<i16>().ok();
-    let second = if b.len() == 19 { num(17, 19)? } else { 0 };
-    let date = Date::new(num(0, 4)?, num(5, 7)? as i8, num(8, 10)? as i8).ok()?;
-    let time = Time::new(num(11, 13)? as i8, num(14, 16)? as i8, second as i8, 0).ok()?;
-    Some(date.to_datetime(time))
 }
 
 impl MaintenanceWindowSpec {
@@ -198,7 +175,7 @@ impl MaintenanceWindowSpec {
 
     fn check_window(&self) -> Result<Window, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let start = parse_start(&self.start);
+        let start = crate::civil::local_datetime(&self.start);
         if start.is_none() {
             errors.push(FieldError::new(
                 "start",
@@ -217,14 +194,8 @@ impl MaintenanceWindowSpec {
                 ),
             ));
         }
-        if jiff::tz::db().get(&self.time_zone).is_err() {
-            errors.push(FieldError::new(
-                "time_zone",
-                format!(
-                    "{:?} is not an IANA time zone (for example Europe/Berlin)",
-                    self.time_zone
-                ),
-            ));
+        if let Err(why) = crate::civil::time_zone(&self.time_zone) {
+            errors.push(FieldError::new("time_zone", why));
         }
         let rule = match self.rrule.as_deref().map(str::parse::<Rule>) {
             None => None,

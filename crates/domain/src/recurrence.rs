@@ -323,9 +323,8 @@ impl Window {
         time_zone: &str,
         rule: Option<Rule>,
     ) -> Result<Window, String> {
-        let time_zone = TimeZone::get(time_zone).map_err(|_| {
-            format!("time_zone: {time_zone:?} is not an IANA time zone (for example Europe/Berlin)")
-        })?;
+        let time_zone =
+            crate::civil::time_zone(time_zone).map_err(|why| format!("time_zone: {why}"))?;
         if !duration.is_positive() {
             return Err("duration: must be positive".into());
         }

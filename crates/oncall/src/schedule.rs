@@ -34,7 +34,7 @@
 use domain::Name;
 use domain::catalog::FieldError;
 use domain::hours::Day;
-use jiff::civil::{Date, DateTime, Time};
+use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -194,36 +194,6 @@ pub struct Rendered {
     pub gaps: Vec<(Timestamp, Timestamp)>,
 }
 
-/// Parses `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, and nothing else.
-fn parse_local(s: &str) -> Option<DateTime> {
-    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
-    let b = s.as_bytes();
-    if !(b.len() == 16 || b.len() == 19) {
-        return None;
-    }
-    let shaped = b.iter().zip(SHAPE).all(|(c, want)| match want {
-        b'd' => c.is_ascii_digit(),
-        _ => c == want,
-    });
-    if !shaped {
-        return None;
-    }
-    let num = |from: usize, to: usize| s[from..to].parse::<i16>().ok();
-    let second = if b.len() == 19 { num(17, 19)? } else { 0 };
-    let date = Date::new(num(0, 4)?, num(5, 7)? as i8, num(8, 10)? as i8).ok()?;
-    let time = Time::new(num(11, 13)? as i8, num(14, 16)? as i8, second as i8, 0).ok()?;
-    Some(date.to_datetime(time))
-}
-
-/// Parses `HH:MM`.
-fn parse_time(s: &str) -> Option<Time> {
-    let (h, m) = s.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
-}
-
 /// Parses a rotation: weeks, days, hours and minutes, positive, at most 52 weeks.
 fn parse_rotation(s: &str) -> Result<Rotation, String> {
     let span: Span = s
@@ -304,16 +274,10 @@ impl ScheduleSpec {
     /// Every problem, in field order, and the compiled form when there is none.
     fn check(&self) -> (Vec<FieldError>, Option<Compiled>) {
         let mut errors = Vec::new();
-        let tz = match jiff::tz::db().get(&self.time_zone) {
+        let tz = match domain::civil::time_zone(&self.time_zone) {
             Ok(tz) => Some(tz),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "time_zone",
-                    format!(
-                        "{:?} is not an IANA time zone (for example Europe/Berlin)",
-                        self.time_zone
-                    ),
-                ));
+            Err(why) => {
+                errors.push(FieldError::new("time_zone", why));
                 None
             }
         };
@@ -379,7 +343,7 @@ fn check_layer(
         }
     };
     let instant = |dt: DateTime| tz.map(|tz| tz.to_timestamp(dt).ok());
-    let start_civil = parse_local(&layer.start);
+    let start_civil = domain::civil::local_datetime(&layer.start);
     let mut start = None;
     match start_civil {
         None => errors.push(FieldError::new(
@@ -394,7 +358,7 @@ fn check_layer(
     }
     let mut end = None;
     if let Some(text) = &layer.end {
-        match parse_local(text) {
+        match domain::civil::local_datetime(text) {
             None => errors.push(FieldError::new(
                 path("end"),
                 format!("{text:?} is not {LOCAL_FORM}"),
@@ -423,8 +387,8 @@ fn check_layer(
     let mut windows = Vec::new();
     for (j, r) in layer.restrictions.iter().enumerate() {
         let at = |field: &str| format!("layers[{i}].restrictions[{j}].{field}");
-        let start = parse_time(&r.start);
-        let end = parse_time(&r.end);
+        let start = domain::civil::clock_time(&r.start);
+        let end = domain::civil::clock_time(&r.end);
         if start.is_none() {
             errors.push(FieldError::new(
                 at("start"),

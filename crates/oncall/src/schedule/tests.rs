@@ -800,7 +800,7 @@ fn active_time_gives_each_weekday_to_one_person_alternately() {
     // count of weekdays since the start.
     let tz = c.time_zone().clone();
     let first = date(2026, 3, 2);
-    let weekdays_before = |d: Date| {
+    let weekdays_before = |d: jiff::civil::Date| {
         let mut n = 0;
         let mut day = first;
         while day < d {

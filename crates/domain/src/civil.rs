@@ -1,0 +1,83 @@
+//! Local dates, times and time zones as configuration writes them, parsed one way for
+//! every kind (schedules, maintenance windows, business hours).
+
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::TimeZone;
+
+/// Parses `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS`, and nothing else (no offset, no
+/// fraction, no date alone).
+pub fn local_datetime(s: &str) -> Option<DateTime> {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    let b = s.as_bytes();
+    if !(b.len() == 16 || b.len() == 19) {
+        return None;
+    }
+    let shaped = b.iter().zip(SHAPE).all(|(c, want)| match want {
+        b'd' => c.is_ascii_digit(),
+        _ => c == want,
+    });
+    if !shaped {
+        return None;
+    }
+    let num = |from: usize, to: usize| s[from..to].parse::<i16>().ok();
+    let second = if b.len() == 19 { num(17, 19)? } else { 0 };
+    let date = Date::new(num(0, 4)?, num(5, 7)? as i8, num(8, 10)? as i8).ok()?;
+    let time = Time::new(num(11, 13)? as i8, num(14, 16)? as i8, second as i8, 0).ok()?;
+    Some(date.to_datetime(time))
+}
+
+/// Parses `HH:MM`: two digits each, nothing else.
+pub fn clock_time(s: &str) -> Option<Time> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+}
+
+/// An IANA time zone from jiff's bundled database, or the message that says it is not
+/// one.
+pub fn time_zone(name: &str) -> Result<TimeZone, String> {
+    TimeZone::get(name)
+        .map_err(|_| format!("{name:?} is not an IANA time zone (for example Europe/Berlin)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_datetimes_take_one_shape() {
+        assert_eq!(
+            local_datetime("2026-03-29T02:30").map(|d| d.to_string()),
+            Some("2026-03-29T02:30:00".into())
+        );
+        assert!(local_datetime("2026-03-29T02:30:15").is_some());
+        for bad in [
+            "2026-03-29",
+            "2026-03-29T02:30Z",
+            "2026-3-29T02:30",
+            "2026-02-30T02:30",
+            "2026-03-29T02:30:15.5",
+        ] {
+            assert_eq!(local_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn clock_times_are_two_digits_each() {
+        assert_eq!(clock_time("09:05"), Some(Time::constant(9, 5, 0, 0)));
+        for bad in ["9:05", "+9:05", "09:5", "24:00", "09-05"] {
+            assert_eq!(clock_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones_come_from_the_bundled_database() {
+        assert!(time_zone("Asia/Tokyo").is_ok());
+        assert_eq!(
+            time_zone("Mars/Olympus").unwrap_err(),
+            "\"Mars/Olympus\" is not an IANA time zone (for example Europe/Berlin)"
+        );
+    }
+}
