@@ -761,6 +761,32 @@ pub struct Twilio {
 }
 
 impl Twilio {
+    /// Sends a text message to `to`.
+    async fn message(&self, to: &str, body: String) -> Result<String, SendError> {
+        self.post(
+            "Messages",
+            &[
+                ("To", to.to_owned()),
+                ("From", self.from.clone()),
+                ("Body", body),
+            ],
+        )
+        .await
+    }
+
+    /// Calls `to` and plays `twiml`.
+    async fn call(&self, to: &str, twiml: String) -> Result<String, SendError> {
+        self.post(
+            "Calls",
+            &[
+                ("To", to.to_owned()),
+                ("From", self.from.clone()),
+                ("Twiml", twiml),
+            ],
+        )
+        .await
+    }
+
     async fn post(&self, resource: &str, form: &[(&str, String)]) -> Result<String, SendError> {
         let url = format!(
             "{}/2010-04-01/Accounts/{}/{resource}.json",
@@ -838,15 +864,7 @@ impl Channel for Sms {
             pages.len(),
             bundle_lines(pages)
         );
-        t.post(
-            "Messages",
-            &[
-                ("To", first.address.clone()),
-                ("From", t.from.clone()),
-                ("Body", body),
-            ],
-        )
-        .await
+        t.message(&first.address, body).await
     }
 
     async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
@@ -868,15 +886,7 @@ impl Channel for Sms {
             i.id,
             i.id
         );
-        t.post(
-            "Messages",
-            &[
-                ("To", n.address.clone()),
-                ("From", t.from.clone()),
-                ("Body", body),
-            ],
-        )
-        .await
+        t.message(&n.address, body).await
     }
 }
 
@@ -908,15 +918,7 @@ impl Channel for Voice {
             pages.len(),
             xml_escape(&bundle_lines(pages))
         );
-        t.post(
-            "Calls",
-            &[
-                ("To", first.address.clone()),
-                ("From", t.from.clone()),
-                ("Twiml", twiml),
-            ],
-        )
-        .await
+        t.call(&first.address, twiml).await
     }
 
     async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
@@ -936,15 +938,7 @@ impl Channel for Voice {
             service = xml_escape(i.service.as_str()),
             summary = xml_escape(&i.summary),
         );
-        t.post(
-            "Calls",
-            &[
-                ("To", n.address.clone()),
-                ("From", t.from.clone()),
-                ("Twiml", twiml),
-            ],
-        )
-        .await
+        t.call(&n.address, twiml).await
     }
 }
 

@@ -214,14 +214,7 @@ pub fn escalation_step(
             step = spec.step_after(s);
             continue;
         }
-        let due = now
-            .checked_add(jiff::SignedDuration::try_from(spec.delay(s)).unwrap_or_default())
-            .unwrap_or(now);
-        let next = match spec.step_after(s) {
-            Next::Step(n) => (n.round, n.level, due),
-            // After the last level's delay, the fallback.
-            Next::Exhausted => (s.round, spec.levels.len(), due),
-        };
+        let next = following(&spec, s, now);
         return Some(EscalationStep {
             incident,
             round: s.round,
@@ -251,6 +244,18 @@ pub fn escalation_step(
     })
 }
 
+/// The step after `s` and when it is due: after `s`'s delay, the next level, or the
+/// fallback (`level` past the last) when `s` was the policy's last.
+fn following(spec: &EscalationPolicySpec, s: Step, now: Timestamp) -> (u32, usize, Timestamp) {
+    let due = now
+        .checked_add(jiff::SignedDuration::try_from(spec.delay(s)).unwrap_or_default())
+        .unwrap_or(now);
+    match spec.step_after(s) {
+        Next::Step(n) => (n.round, n.level, due),
+        Next::Exhausted => (s.round, spec.levels.len(), due),
+    }
+}
+
 /// The step that pages the people an incident was reassigned to, at `at` (where its
 /// escalation stands). With a policy, the level after `at` follows after `at`'s delay,
 /// unless the policy had already run out; without one, nothing follows.
@@ -266,15 +271,7 @@ pub fn reassigned_step(
     let next = policy
         .and_then(|p| serde_json::from_value::<EscalationPolicySpec>(p.clone()).ok())
         .filter(|spec| at.level < spec.levels.len())
-        .map(|spec| {
-            let due = now
-                .checked_add(jiff::SignedDuration::try_from(spec.delay(at)).unwrap_or_default())
-                .unwrap_or(now);
-            match spec.step_after(at) {
-                Next::Step(n) => (n.round, n.level, due),
-                Next::Exhausted => (at.round, spec.levels.len(), due),
-            }
-        });
+        .map(|spec| following(&spec, at, now));
     EscalationStep {
         incident,
         round: at.round,

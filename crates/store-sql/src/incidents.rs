@@ -805,14 +805,19 @@ impl SqlStore {
             .map_err(unavailable)?;
         let merged = self.incident_for_update(&mut tx, target).await?;
         tx.commit().await.map_err(unavailable)?;
+        self.with_dedup_keys(merged).await
+    }
+
+    /// An incident record with its alerts' dedup keys filled in.
+    async fn with_dedup_keys(&self, incident: IncidentRecord) -> Result<IncidentRecord> {
         let keys = self
-            .dedup_keys(&[target])
+            .dedup_keys(&[incident.id])
             .await?
-            .remove(&target)
+            .remove(&incident.id)
             .unwrap_or_default();
         Ok(IncidentRecord {
             dedup_keys: keys,
-            ..merged
+            ..incident
         })
     }
 
@@ -1057,15 +1062,7 @@ impl SqlStore {
         }
         let updated = self.incident_for_update(&mut tx, id).await?;
         tx.commit().await.map_err(unavailable)?;
-        let keys = self
-            .dedup_keys(&[id])
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        Ok(IncidentRecord {
-            dedup_keys: keys,
-            ..updated
-        })
+        self.with_dedup_keys(updated).await
     }
 }
 
