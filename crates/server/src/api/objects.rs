@@ -197,6 +197,41 @@ pub(crate) fn parse_name(field: &str, s: &str) -> ApiResult<Name> {
     })
 }
 
+/// An object the caller may see, with its access target; `not found` otherwise (objects
+/// outside a caller's scope do not exist for them).
+pub(crate) async fn find_visible(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    name: &str,
+) -> ApiResult<(ObjectRecord, domain::AccessTarget)> {
+    let n = Name::new(name).map_err(|_| hidden(kind, name))?;
+    let teams = teams_for(state, kind).await?;
+    match state.store.get_object(kind, &n).await? {
+        Some(o) if visible(caller, &o, &teams) => {
+            let target = scope_of(kind, &o.name, &o.labels, &o.spec, &teams);
+            Ok((o, target))
+        }
+        _ => Err(hidden(kind, name)),
+    }
+}
+
+/// The objects of a kind the caller may see.
+pub(crate) async fn all_visible(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+) -> ApiResult<Vec<ObjectRecord>> {
+    let teams = teams_for(state, kind).await?;
+    Ok(state
+        .store
+        .snapshot(&[kind])
+        .await?
+        .into_iter()
+        .filter(|o| visible(caller, o, &teams))
+        .collect())
+}
+
 fn hidden(kind: Kind, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name} does not exist"))
 }

@@ -11,6 +11,7 @@ use oncall::schedule::{Compiled, Rendered, Shift, ShiftSource};
 use serde::{Deserialize, Serialize};
 use store::{NewOverride, ObjectRecord, WriteContext};
 
+use super::objects::{all_visible, find_visible};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, FieldProblem};
@@ -280,18 +281,7 @@ async fn schedule(
     name: &str,
     role: Role,
 ) -> ApiResult<(ObjectRecord, oncall::schedule::ScheduleSpec)> {
-    let hidden = || ApiError::NotFound(format!("schedule {name} does not exist"));
-    let n = Name::new(name).map_err(|_| hidden())?;
-    let record = state
-        .store
-        .get_object(Kind::Schedule, &n)
-        .await?
-        .ok_or_else(hidden)?;
-    let target =
-        runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-    if !caller.may(Role::Viewer, &target) {
-        return Err(hidden());
-    }
+    let (record, target) = find_visible(state, caller, Kind::Schedule, name).await?;
     if !caller.may(role, &target) {
         return Err(ApiError::Forbidden(format!(
             "{} may see schedule {name} but not change it: that needs the {role} role over it",
@@ -428,23 +418,7 @@ async fn who(
     let policy = match (&p.policy, &p.service) {
         (Some(policy), _) => Some(policy.clone()),
         (None, Some(service)) => {
-            let hidden = || ApiError::NotFound(format!("service {service} does not exist"));
-            let n = Name::new(service.as_str()).map_err(|_| hidden())?;
-            let record = state
-                .store
-                .get_object(Kind::Service, &n)
-                .await?
-                .ok_or_else(hidden)?;
-            let target = runtime::apply::scope_of(
-                record.kind,
-                &record.name,
-                &record.labels,
-                &record.spec,
-                &[],
-            );
-            if !caller.may(Role::Viewer, &target) {
-                return Err(hidden());
-            }
+            let (record, _) = find_visible(&state, &caller, Kind::Service, service).await?;
             let spec: domain::ServiceSpec = serde_json::from_value(record.spec)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             match spec.escalation_policy {
@@ -462,18 +436,7 @@ async fn who(
         (None, None) => None,
     };
     if let Some(policy) = policy {
-        let hidden = || ApiError::NotFound(format!("escalation policy {policy} does not exist"));
-        let n = Name::new(policy.as_str()).map_err(|_| hidden())?;
-        let record = state
-            .store
-            .get_object(Kind::EscalationPolicy, &n)
-            .await?
-            .ok_or_else(hidden)?;
-        let target =
-            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-        if !caller.may(Role::Viewer, &target) {
-            return Err(hidden());
-        }
+        let (record, _) = find_visible(&state, &caller, Kind::EscalationPolicy, &policy).await?;
         let spec: oncall::escalation::EscalationPolicySpec =
             serde_json::from_value(record.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
         let dir = runtime::oncall::StoreDirectory::load(state.store.as_ref(), at).await?;
@@ -490,16 +453,11 @@ async fn who(
                 }
             })
             .collect();
-        view.policy = Some(n.to_string());
+        view.policy = Some(record.name.to_string());
         return Ok(Json(view));
     }
     // Every schedule the caller may see.
-    for record in state.store.snapshot(&[Kind::Schedule]).await? {
-        let target =
-            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-        if !caller.may(Role::Viewer, &target) {
-            continue;
-        }
+    for record in all_visible(&state, &caller, Kind::Schedule).await? {
         if let Some(c) =
             runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, at, horizon)
                 .await?
@@ -688,33 +646,12 @@ async fn user_feed(
     Path(name): Path<String>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Response> {
-    let hidden = || ApiError::NotFound(format!("user {name} does not exist"));
-    let user = Name::new(name.as_str()).map_err(|_| hidden())?;
-    let record = state
-        .store
-        .get_object(Kind::User, &user)
-        .await?
-        .ok_or_else(hidden)?;
-    let teams = state.store.snapshot(&[Kind::Team]).await?;
-    let target = runtime::apply::scope_of(
-        record.kind,
-        &record.name,
-        &record.labels,
-        &record.spec,
-        &teams,
-    );
-    if caller.user() != Some(&user) && !caller.may(Role::Viewer, &target) {
-        return Err(hidden());
-    }
+    let (record, _) = find_visible(&state, &caller, Kind::User, &name).await?;
+    let user = record.name;
     let now = state.clock.now();
     let (from, to) = feed_range(&p, now)?;
     let mut events = Vec::new();
-    for record in state.store.snapshot(&[Kind::Schedule]).await? {
-        let target =
-            runtime::apply::scope_of(record.kind, &record.name, &record.labels, &record.spec, &[]);
-        if !caller.may(Role::Viewer, &target) {
-            continue;
-        }
+    for record in all_visible(&state, &caller, Kind::Schedule).await? {
         if let Some(c) =
             runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, from, to)
                 .await?
@@ -757,25 +694,9 @@ async fn test_notification(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<TestNotificationView>> {
-    let hidden = || ApiError::NotFound(format!("user {name} does not exist"));
-    let user = Name::new(name.as_str()).map_err(|_| hidden())?;
-    let record = state
-        .store
-        .get_object(Kind::User, &user)
-        .await?
-        .ok_or_else(hidden)?;
-    let teams = state.store.snapshot(&[Kind::Team]).await?;
-    let target = runtime::apply::scope_of(
-        record.kind,
-        &record.name,
-        &record.labels,
-        &record.spec,
-        &teams,
-    );
+    let (record, target) = find_visible(&state, &caller, Kind::User, &name).await?;
+    let user = record.name.clone();
     let myself = caller.user() == Some(&user);
-    if !myself && !caller.may(Role::Viewer, &target) {
-        return Err(hidden());
-    }
     if !myself && !caller.may(Role::Admin, &target) {
         return Err(ApiError::Forbidden(format!(
             "only {user} or an admin over them may send them test notifications"

@@ -477,14 +477,10 @@ impl ActForm {
 
 /// The people the signed-in person may see, by name: the choices of person pickers.
 async fn people(state: &AppState, session: &Session) -> Vec<String> {
-    let users = state
-        .store
-        .snapshot(&[Kind::User])
+    crate::api::objects::all_visible(state, &session.caller, Kind::User)
         .await
-        .unwrap_or_default();
-    users
+        .unwrap_or_default()
         .iter()
-        .filter(|u| session.caller.may(Role::Viewer, &scope(u, &[])))
         .map(|u| u.name.to_string())
         .collect()
 }
@@ -957,19 +953,15 @@ async fn visible_object(
     what: &str,
     name: &str,
 ) -> Result<store::ObjectRecord, Response> {
-    let hidden = || {
-        error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no {what} {name}."),
-        )
-    };
-    let Ok(n) = Name::new(name) else {
-        return Err(hidden());
-    };
-    match state.store.get_object(kind, &n).await {
-        Ok(Some(r)) if session.caller.may(Role::Viewer, &scope(&r, &[])) => Ok(r),
-        _ => Err(hidden()),
-    }
+    crate::api::objects::find_visible(state, &session.caller, kind, name)
+        .await
+        .map(|(r, _)| r)
+        .map_err(|_| {
+            error_page(
+                StatusCode::NOT_FOUND,
+                &format!("There is no {what} {name}."),
+            )
+        })
 }
 
 fn scope(r: &store::ObjectRecord, teams: &[store::ObjectRecord]) -> domain::AccessTarget {
