@@ -150,8 +150,9 @@ fn rule(method: &str, matched: &str) -> Option<ConsoleRoute> {
     })
 }
 
-/// Enforces each console route's rule: a session cookie (not a token) and the least
-/// role; signed-out visitors go to the sign-in page and come back.
+/// Enforces each console route's rule: a session cookie (not a token), the least role,
+/// and on every POST the session's CSRF token; signed-out visitors go to the sign-in page
+/// and come back.
 async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let matched = req
         .extensions()
@@ -204,6 +205,27 @@ async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) ->
             ),
         );
     }
+    // Every form posts the session's CSRF token; checked here, once, for all of them.
+    if req.method() == axum::http::Method::POST {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+            return error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "This form is larger than the console accepts (1 MiB).",
+            );
+        };
+        let given = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if !csrf_matches(&session.csrf_token, &given) {
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "This form is stale or did not come from this console (its CSRF token does not match). Reload the page and try again.",
+            );
+        }
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     req.extensions_mut().insert(Session {
         caller,
         csrf: session.csrf_token,
@@ -214,6 +236,21 @@ async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) ->
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// The largest form body the console reads.
+const FORM_LIMIT: usize = 1 << 20;
+
+/// Whether a form's CSRF token is the session's, compared in constant time (through a MAC
+/// of both).
+fn csrf_matches(expected: &str, given: &str) -> bool {
+    use hmac::Mac;
+    let mac = |s: &str| {
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"csrf").expect("any key");
+        m.update(s.as_bytes());
+        m.finalize().into_bytes()
+    };
+    !given.is_empty() && mac(expected) == mac(given)
 }
 
 /// Percent-encodes a URL component.

@@ -67,39 +67,7 @@ pub async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-fn csrf_ok(session: &Session, given: &str) -> bool {
-    use hmac::Mac;
-    // Constant-time comparison through a MAC of both.
-    let mac = |s: &str| {
-        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"csrf").expect("any key");
-        m.update(s.as_bytes());
-        m.finalize().into_bytes()
-    };
-    !given.is_empty() && mac(&session.csrf) == mac(given)
-}
-
-fn csrf_refused() -> Response {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "This form is stale or did not come from this console (its CSRF token does not match). Reload the page and try again.",
-    )
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    Extension(session): Extension<Session>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(secret) = crate::auth::cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&hash_secret(&secret)).await;
     }
@@ -492,9 +460,6 @@ pub async fn act(
     body: axum::body::Bytes,
 ) -> Response {
     let form = ActForm::parse(&body);
-    if !csrf_ok(&session, form.get("csrf").unwrap_or_default()) {
-        return csrf_refused();
-    }
     let detail = match visible_incident(&state, &session, &id, Role::Responder).await {
         Ok(d) => d,
         Err(r) => return r,
@@ -823,8 +788,6 @@ pub async fn schedule(
 
 #[derive(Debug, Deserialize)]
 pub struct OverrideForm {
-    #[serde(default)]
-    csrf: String,
     user: String,
     /// `YYYY-MM-DDTHH:MM` (a datetime-local field), local to `tz`.
     start: String,
@@ -840,9 +803,6 @@ pub async fn create_override(
     Path(name): Path<String>,
     Form(form): Form<OverrideForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let record = match visible_object(&state, &session, Kind::Schedule, "schedule", &name).await {
         Ok(r) => r,
         Err(page) => return page,
@@ -1151,11 +1111,7 @@ pub async fn me(State(state): State<AppState>, Extension(session): Extension<Ses
 pub async fn test_notification(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
-    Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let Some(me) = session.caller.user().cloned() else {
         return error_page(
             StatusCode::NOT_FOUND,
@@ -1316,8 +1272,6 @@ pub async fn tokens(
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
     name: String,
     role: String,
     #[serde(default)]
@@ -1329,9 +1283,6 @@ pub async fn create_token(
     Extension(session): Extension<Session>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let role = match form.role.as_str() {
         "viewer" => Role::Viewer,
         "responder" => Role::Responder,
@@ -1375,11 +1326,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(name): Path<String>,
-    Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&session, &form.csrf) {
-        return csrf_refused();
-    }
     let actor = session.caller.actor();
     let tokens = state.store.list_tokens().await.unwrap_or_default();
     let Some(t) = tokens.into_iter().find(|t| t.name == name) else {
