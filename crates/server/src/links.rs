@@ -5,7 +5,8 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
+use minijinja::context;
 use runtime::links::{LinkAction, LinkError};
 use store::{IncidentAction, StoreError, WriteContext};
 
@@ -32,36 +33,11 @@ pub fn routes(r: Routes) -> Routes {
     )
 }
 
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    (
-        status,
-        Html(format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{t} · shinrai</title>\
-             <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
-             button{{font-size:1.1rem;padding:.6rem 1.4rem}}</style></head>\
-             <body><h1>{t}</h1>{body}</body></html>",
-            t = escape(title)
-        )),
-    )
-        .into_response()
+/// A page of the link flow, in the console's layout (text is escaped by the template).
+fn page(status: StatusCode, ctx: minijinja::Value) -> Response {
+    let mut resp = crate::console::render("link.html", ctx);
+    *resp.status_mut() = status;
+    resp
 }
 
 fn refused(e: &LinkError) -> Response {
@@ -71,11 +47,10 @@ fn refused(e: &LinkError) -> Response {
     };
     page(
         status,
-        "This link does not work",
-        &format!(
-            "<p>{}. Open the incident in shinrai, or run <code>shinrai incident ack N</code>.</p>",
-            escape(&capitalised(&e.to_string()))
-        ),
+        context! {
+            title => "This link does not work",
+            text => format!("{}. Open the incident in shinrai, or run: shinrai incident ack N", capitalised(&e.to_string())),
+        },
     )
 }
 
@@ -89,11 +64,10 @@ fn capitalised(s: &str) -> String {
 fn unavailable(e: &dyn std::fmt::Display) -> Response {
     page(
         StatusCode::SERVICE_UNAVAILABLE,
-        "Try again in a moment",
-        &format!(
-            "<p>shinrai cannot reach its store: {}</p>",
-            escape(&e.to_string())
-        ),
+        context! {
+            title => "Try again in a moment",
+            text => format!("shinrai cannot reach its store: {e}"),
+        },
     )
 }
 
@@ -134,17 +108,12 @@ async fn confirm(
     let i = &detail.incident;
     page(
         StatusCode::OK,
-        &format!("{} incident #{}?", verb(action), i.id),
-        &format!(
-            "<p><strong>{summary}</strong></p><p>Service {service}, {urgency} urgency, now {status}.</p>\
-             <form method=\"post\"><button type=\"submit\">{verb} as {user}</button></form>",
-            summary = escape(&i.summary),
-            service = escape(i.service.as_str()),
-            urgency = i.urgency.as_str(),
-            status = i.status.as_str(),
-            verb = verb(action),
-            user = escape(link.user.as_str()),
-        ),
+        context! {
+            title => format!("{} incident #{}?", verb(action), i.id),
+            summary => &i.summary,
+            text => format!("Service {}, {} urgency, now {}.", i.service, i.urgency.as_str(), i.status.as_str()),
+            confirm => format!("{} as {}", verb(action), link.user),
+        },
     )
 }
 
@@ -162,8 +131,10 @@ async fn act(
         Ok(false) => {
             return page(
                 StatusCode::GONE,
-                "This link was already used",
-                "<p>Each link acts once. Open the incident in shinrai to see where it stands.</p>",
+                context! {
+                    title => "This link was already used",
+                    text => "Each link acts once. Open the incident in shinrai to see where it stands.",
+                },
             );
         }
         Err(e) => return unavailable(&e),
@@ -186,18 +157,15 @@ async fn act(
     match state.store.act_on_incident(link.incident, what, &ctx).await {
         Ok(i) => page(
             StatusCode::OK,
-            &format!("Incident #{} is {}", i.id, i.status.as_str()),
-            &format!(
-                "<p>{} by {}: <strong>{}</strong></p>",
-                capitalised(i.status.as_str()),
-                escape(link.user.as_str()),
-                escape(&i.summary)
-            ),
+            context! {
+                title => format!("Incident #{} is {}", i.id, i.status.as_str()),
+                lead => format!("{} by {}:", capitalised(i.status.as_str()), link.user),
+                summary => &i.summary,
+            },
         ),
         Err(StoreError::Conflict(m)) => page(
             StatusCode::CONFLICT,
-            "Nothing to do",
-            &format!("<p>{}</p>", escape(&m)),
+            context! { title => "Nothing to do", text => m },
         ),
         Err(StoreError::NotFound { .. }) => refused(&LinkError::Invalid),
         Err(e) => unavailable(&e),

@@ -266,6 +266,7 @@ fn templates() -> &'static Environment<'static> {
         for (name, source) in [
             ("layout.html", include_str!("../../templates/layout.html")),
             ("login.html", include_str!("../../templates/login.html")),
+            ("link.html", include_str!("../../templates/link.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
                 "incidents.html",
