@@ -253,6 +253,30 @@ pub async fn incident(
         })
         .await
         .unwrap_or_default();
+    // The live part, which the page asks for every few seconds: the status line, the
+    // timeline and the notifications.
+    let mut ctx = serde_json::json!({
+        "incident": {
+            "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
+            "service": i.service, "created": session.when(i.created_at),
+            "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
+            "assignees": i.assignees.join(", "),
+            "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
+            "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
+        },
+        "timeline": detail.log.iter().rev().map(|l| serde_json::json!({
+            "at": session.when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
+        })).collect::<Vec<_>>(),
+        "notifications": notifications.iter().map(|n| serde_json::json!({
+            "user": n.user, "channel": n.channel, "address": n.address, "status": n.status,
+            "attempts": n.attempts, "error": n.last_error,
+        })).collect::<Vec<_>>(),
+        "here": format!("/incidents/{}", i.id),
+    });
+    if partial(&headers) {
+        return render("incident_live.html", minijinja::Value::from_serialize(ctx));
+    }
+    // The whole page: alerts, runbooks, and the action forms.
     let service = state
         .store
         .get_object(Kind::Service, &i.service)
@@ -266,15 +290,15 @@ pub async fn incident(
         .unwrap_or_default();
     let may_act = service
         .as_ref()
-        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]))
-        .is_some_and(|t| session.caller.may(Role::Responder, &t));
-    // What the action forms offer: people to reassign to, incidents to merge in.
-    let (assignable, mergeable) = if may_act && i.status != Status::Resolved {
+        .is_some_and(|s| session.caller.may(Role::Responder, &scope(s, &[])));
+    let open = i.status != Status::Resolved;
+    if may_act && open {
+        // What the forms offer: people to reassign to, incidents to merge in.
         let services =
             crate::api::incidents::services_in_scope(&state, &session.caller, Role::Responder)
                 .await
                 .unwrap_or_default();
-        let open = state
+        let others = state
             .store
             .list_incidents(&IncidentQuery {
                 statuses: vec![Status::Triggered, Status::Acknowledged],
@@ -284,52 +308,32 @@ pub async fn incident(
             })
             .await
             .unwrap_or_default();
-        let others: Vec<serde_json::Value> = open
+        ctx["others"] = others
             .iter()
             .filter(|o| o.id != i.id)
             .take(50)
             .map(|o| serde_json::json!({"id": o.id, "summary": o.summary, "service": o.service, "status": o.status.as_str()}))
             .collect();
-        (people(&state, &session).await, others)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let ctx = serde_json::json!({
-        "people": assignable,
-        "others": mergeable,
-        "incident": {
-            "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
-            "service": i.service, "created": session.when(i.created_at),
-            "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
-            "assignees": i.assignees.join(", "),
-            "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
-            "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
-        },
-        "alerts": detail.alerts.iter().map(|a| serde_json::json!({
+        ctx["people"] = people(&state, &session).await.into();
+    }
+    ctx["alerts"] = detail
+        .alerts
+        .iter()
+        .map(|a| serde_json::json!({
             "dedup_key": a.dedup_key, "status": a.status.as_str(), "summary": a.body.summary,
             "severity": a.body.severity.as_str(), "occurrences": a.occurrences, "last_seen": session.when(a.last_seen),
-        })).collect::<Vec<_>>(),
-        "timeline": detail.log.iter().rev().map(|l| serde_json::json!({
-            "at": session.when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
-        })).collect::<Vec<_>>(),
-        "notifications": notifications.iter().map(|n| serde_json::json!({
-            "user": n.user, "channel": n.channel, "address": n.address, "status": n.status,
-            "attempts": n.attempts, "error": n.last_error,
-        })).collect::<Vec<_>>(),
-        "runbooks": runbooks.iter().map(|r| serde_json::json!({"title": r.title, "url": r.url})).collect::<Vec<_>>(),
-        "may_act": may_act,
-        "open": i.status != Status::Resolved,
-        "acknowledged": i.status == Status::Acknowledged,
-        "here": format!("/incidents/{}", i.id),
-        "user": user_of(&session),
-        "csrf": session.csrf,
-    });
-    let page = if partial(&headers) {
-        "incident_live.html"
-    } else {
-        "incident.html"
-    };
-    render(page, minijinja::Value::from_serialize(ctx))
+        }))
+        .collect();
+    ctx["runbooks"] = runbooks
+        .iter()
+        .map(|r| serde_json::json!({"title": r.title, "url": r.url}))
+        .collect();
+    ctx["may_act"] = may_act.into();
+    ctx["open"] = open.into();
+    ctx["acknowledged"] = (i.status == Status::Acknowledged).into();
+    ctx["user"] = user_of(&session).into();
+    ctx["csrf"] = session.csrf.clone().into();
+    render("incident.html", minijinja::Value::from_serialize(ctx))
 }
 
 /// Merges the incidents ticked on the form into `target`: their alerts move over and they
