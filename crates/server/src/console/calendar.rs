@@ -18,6 +18,8 @@ pub enum View {
     Week,
     /// The weeks that hold the month: who is on call each day.
     Month,
+    /// Two weeks from the anchor day, as a list of shifts and gaps.
+    List,
 }
 
 /// One local day.
@@ -53,6 +55,15 @@ pub struct Piece {
     pub to: String,
 }
 
+/// A shift or gap of the list view, with its local start and end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub start: String,
+    pub end: String,
+    #[serde(flatten)]
+    pub piece: Piece,
+}
+
 /// A row of the week view: a layer, the overrides, or the final schedule.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
@@ -72,6 +83,8 @@ pub struct Calendar {
     pub rows: Vec<Row>,
     /// Month view: seven days each, with the final schedule's pieces.
     pub weeks: Vec<Vec<(Day, Vec<Piece>)>>,
+    /// List view: every shift and gap, whole, in order.
+    pub list: Vec<Entry>,
     /// The anchor dates of the previous and next calendars.
     pub prev: String,
     pub next: String,
@@ -91,8 +104,17 @@ fn monday_on_or_before(d: Date) -> Date {
 }
 
 /// The dates a view covers around `anchor`, and its title.
-pub fn dates(view: View, anchor: Date) -> (Vec<Date>, String) {
+fn dates(view: View, anchor: Date) -> (Vec<Date>, String) {
     match view {
+        View::List => {
+            let days = (0..14)
+                .filter_map(|i| anchor.checked_add(i.days()).ok())
+                .collect();
+            (
+                days,
+                format!("Two weeks from {}", anchor.strftime("%a %-d %b %Y")),
+            )
+        }
         View::Week => {
             let first = monday_on_or_before(anchor);
             let days: Vec<Date> = (0..7)
@@ -115,6 +137,15 @@ pub fn dates(view: View, anchor: Date) -> (Vec<Date>, String) {
             (days, anchor.strftime("%B %Y").to_string())
         }
     }
+}
+
+/// The instants a view covers around `anchor` in `tz`: from its first day's start to its
+/// last day's end. `None` only at the edge of what time zones can express.
+pub fn span(view: View, anchor: Date, tz: &TimeZone) -> Option<(Timestamp, Timestamp)> {
+    let (dates, _) = dates(view, anchor);
+    let first = day_start(*dates.first()?, tz)?;
+    let end = day_start(dates.last()?.tomorrow().ok()?, tz)?;
+    Some((first, end))
 }
 
 /// Cuts pieces of a range at the days' boundaries.
@@ -200,11 +231,15 @@ pub fn build(
         });
     }
     let (from, to) = (days.first()?.start, days.last()?.end);
-    let final_cells = split(&pieces(&c.render(from, to), true), &days, tz);
+    let rendered = pieces(&c.render(from, to), true);
     let (prev, next) = match view {
         View::Week => (
             anchor.checked_sub(7.days()).ok()?,
             anchor.checked_add(7.days()).ok()?,
+        ),
+        View::List => (
+            anchor.checked_sub(14.days()).ok()?,
+            anchor.checked_add(14.days()).ok()?,
         ),
         View::Month => {
             let first = anchor.first_of_month();
@@ -219,6 +254,7 @@ pub fn build(
         days: Vec::new(),
         rows: Vec::new(),
         weeks: Vec::new(),
+        list: Vec::new(),
         prev: prev.to_string(),
         next: next.to_string(),
     };
@@ -243,13 +279,24 @@ pub fn build(
             cal.rows.push(Row {
                 name: "On call".into(),
                 kind: "final",
-                cells: final_cells,
+                cells: split(&rendered, &days, tz),
             });
             cal.days = days;
         }
         View::Month => {
-            let cells: Vec<(Day, Vec<Piece>)> = days.into_iter().zip(final_cells).collect();
+            let cells = split(&rendered, &days, tz);
+            let cells: Vec<(Day, Vec<Piece>)> = days.into_iter().zip(cells).collect();
             cal.weeks = cells.chunks(7).map(<[_]>::to_vec).collect();
+        }
+        View::List => {
+            cal.list = rendered
+                .into_iter()
+                .map(|(a, b, piece)| Entry {
+                    start: super::local(a, tz),
+                    end: super::local(b, tz),
+                    piece,
+                })
+                .collect();
         }
     }
     Some(cal)
@@ -366,6 +413,37 @@ mod tests {
             brief(&next.rows.last().unwrap().cells[0]),
             ["ann 00:00-14:00 shift", "bob 14:00-24:00 shift"]
         );
+    }
+
+    #[test]
+    fn a_list_holds_two_weeks_of_whole_shifts_and_gaps() {
+        let c = daily_utc().compile().unwrap();
+        let utc = TimeZone::UTC;
+        let anchor = date("2026-01-05");
+        let (from, to) = span(View::List, anchor, &utc).unwrap();
+        assert_eq!(to.duration_since(from).as_hours(), 14 * 24);
+        let cal = build(&c, View::List, anchor, anchor, &utc).unwrap();
+        assert_eq!(cal.title, "Two weeks from Mon 5 Jan 2026");
+        assert_eq!(
+            (cal.prev.as_str(), cal.next.as_str()),
+            ("2025-12-22", "2026-01-19")
+        );
+        let first: Vec<String> = cal.list[..3]
+            .iter()
+            .map(|e| format!("{} {} {}-{}", e.piece.who, e.piece.kind, e.start, e.end))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                "ann shift 2026-01-05 00:00 UTC-2026-01-05 12:00 UTC",
+                "nobody gap 2026-01-05 12:00 UTC-2026-01-06 00:00 UTC",
+                "bob shift 2026-01-06 00:00 UTC-2026-01-06 12:00 UTC",
+            ]
+        );
+        // The weekend is one gap, from Friday noon to Monday.
+        assert!(cal.list.iter().any(|e| e.piece.kind == "gap"
+            && e.start == "2026-01-09 12:00 UTC"
+            && e.end == "2026-01-12 00:00 UTC"));
     }
 
     #[test]

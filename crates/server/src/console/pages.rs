@@ -688,9 +688,9 @@ pub async fn schedule(
         Err(page) => return *page,
     };
     let view = match q.view.as_deref().unwrap_or("week") {
-        "week" => Some(super::calendar::View::Week),
-        "month" => Some(super::calendar::View::Month),
-        "list" => None,
+        "week" => super::calendar::View::Week,
+        "month" => super::calendar::View::Month,
+        "list" => super::calendar::View::List,
         other => {
             return error_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -712,19 +712,15 @@ pub async fn schedule(
             }
         },
     };
-    // Overrides are loaded for the widest period any view shows around the anchor.
-    let around = |days: i64| {
-        anchor
-            .checked_add(jiff::Span::new().days(days))
-            .ok()
-            .and_then(|d| d.to_zoned(tz.clone()).ok())
-            .map(|z| z.timestamp())
-    };
-    let (Some(from), Some(to)) = (around(-45), around(45)) else {
-        return error_page(
+    let too_far = || {
+        error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "date: too far from today to show.",
-        );
+        )
+    };
+    // Overrides are loaded for exactly the period shown.
+    let Some((from, to)) = super::calendar::span(view, anchor, &tz) else {
+        return too_far();
     };
     let Ok(Some(c)) =
         runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, from, to).await
@@ -743,44 +739,9 @@ pub async fn schedule(
         "schedule_zone": c.time_zone().iana_name().unwrap_or("UTC"),
         "managed_by": record.source,
     });
-    match view {
-        Some(view) => match super::calendar::build(&c, view, anchor, today, &tz) {
-            Some(cal) => ctx["calendar"] = serde_json::to_value(cal).unwrap_or_default(),
-            None => {
-                return error_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "date: too far from today to show.",
-                );
-            }
-        },
-        None => {
-            // Two weeks from the start of the anchor day, as a list.
-            let start = anchor
-                .to_zoned(tz.clone())
-                .map(|z| z.timestamp())
-                .unwrap_or(now);
-            let end = start
-                .checked_add(jiff::SignedDuration::from_hours(24 * 14))
-                .unwrap_or(start);
-            let rendered = c.render(start, end);
-            let local = |t: Timestamp| super::local(t, &tz);
-            let mut rows: Vec<serde_json::Value> = rendered
-                .shifts
-                .iter()
-                .map(|s| {
-                    let source = match &s.source {
-                        oncall::schedule::ShiftSource::Layer { name, .. } => name.clone(),
-                        oncall::schedule::ShiftSource::Override => "override".into(),
-                    };
-                    serde_json::json!({"start": local(s.start), "end": local(s.end), "user": s.user, "source": source, "gap": false, "key": s.start})
-                })
-                .collect();
-            rows.extend(rendered.gaps.iter().map(|(a, b)| {
-                serde_json::json!({"start": local(*a), "end": local(*b), "user": "nobody", "source": "gap", "gap": true, "key": a})
-            }));
-            rows.sort_by_key(|r| r["key"].as_str().unwrap_or("").to_owned());
-            ctx["rows"] = serde_json::Value::Array(rows);
-        }
+    match super::calendar::build(&c, view, anchor, today, &tz) {
+        Some(cal) => ctx["calendar"] = serde_json::to_value(cal).unwrap_or_default(),
+        None => return too_far(),
     }
     let target = scope(&record, &[]);
     if session.caller.may(Role::Responder, &target) {
