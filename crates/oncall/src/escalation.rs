@@ -88,6 +88,22 @@ pub enum Next {
 }
 
 impl EscalationPolicySpec {
+    /// The schedules its levels page, each once.
+    pub fn schedules(&self) -> Vec<Name> {
+        let mut out: Vec<Name> = Vec::new();
+        for s in self
+            .levels
+            .iter()
+            .flat_map(|l| &l.targets)
+            .filter_map(|t| t.schedule.as_ref())
+        {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if self.levels.is_empty() {
@@ -299,6 +315,18 @@ mod tests {
                 .collect(),
             repeat,
         }
+    }
+
+    #[test]
+    fn a_policy_names_each_schedule_it_pages_once() {
+        let p = policy(
+            vec![
+                vec![schedule("primary"), team("shop")],
+                vec![schedule("secondary"), schedule("primary")],
+            ],
+            1,
+        );
+        assert_eq!(p.schedules(), [name("primary"), name("secondary")]);
     }
 
     #[derive(Default)]

@@ -29,9 +29,12 @@ pub async fn schedule_with_overrides(
     Ok(spec.compile().ok())
 }
 
-/// What escalation needs to know, loaded from the store for one instant.
+/// What escalation needs to know, loaded from the store for one instant or a range of
+/// them.
 pub struct StoreDirectory {
-    at: Timestamp,
+    /// The instants it answers for, both included.
+    from: Timestamp,
+    to: Timestamp,
     schedules: HashMap<Name, Compiled>,
     teams: HashMap<Name, ObjectRecord>,
     users: HashMap<Name, UserSpec>,
@@ -40,18 +43,49 @@ pub struct StoreDirectory {
 impl StoreDirectory {
     /// Loads users, teams and every schedule (with its overrides around `at`).
     pub async fn load(store: &dyn Store, at: Timestamp) -> store::Result<StoreDirectory> {
+        StoreDirectory::load_between(store, at, at).await
+    }
+
+    /// Loads users, teams and every schedule with its overrides from `from` to `to`: the
+    /// directory then answers for any instant between them.
+    pub async fn load_between(
+        store: &dyn Store,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> store::Result<StoreDirectory> {
+        StoreDirectory::load_with(store, from, to, None).await
+    }
+
+    /// Loads users, teams and only the schedules named (with their overrides around
+    /// `at`): what one escalation step needs, without reading every other schedule's
+    /// overrides.
+    pub async fn load_for(
+        store: &dyn Store,
+        at: Timestamp,
+        schedules: &[Name],
+    ) -> store::Result<StoreDirectory> {
+        StoreDirectory::load_with(store, at, at, Some(schedules)).await
+    }
+
+    async fn load_with(
+        store: &dyn Store,
+        from: Timestamp,
+        to: Timestamp,
+        only: Option<&[Name]>,
+    ) -> store::Result<StoreDirectory> {
         let records = store
             .snapshot(&[Kind::User, Kind::Team, Kind::Schedule])
             .await?;
         let mut dir = StoreDirectory {
-            at,
+            from,
+            to,
             schedules: HashMap::new(),
             teams: HashMap::new(),
             users: HashMap::new(),
         };
-        let after = at
+        let after = to
             .checked_add(jiff::SignedDuration::from_micros(1))
-            .unwrap_or(at);
+            .unwrap_or(to);
         for r in records {
             match r.kind {
                 Kind::User => {
@@ -62,8 +96,8 @@ impl StoreDirectory {
                 Kind::Team => {
                     dir.teams.insert(r.name.clone(), r);
                 }
-                Kind::Schedule => {
-                    if let Some(c) = schedule_with_overrides(store, &r, at, after).await? {
+                Kind::Schedule if only.is_none_or(|names| names.contains(&r.name)) => {
+                    if let Some(c) = schedule_with_overrides(store, &r, from, after).await? {
                         dir.schedules.insert(r.name.clone(), c);
                     }
                 }
@@ -71,6 +105,16 @@ impl StoreDirectory {
             }
         }
         Ok(dir)
+    }
+
+    /// Whether the directory answers for `at`.
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.from <= at && at <= self.to
+    }
+
+    /// A schedule, compiled with its overrides for the directory's range.
+    pub fn schedule(&self, name: &Name) -> Option<&Compiled> {
+        self.schedules.get(name)
     }
 
     /// Who is paged when a team's policy runs out: the team's admins, else its
@@ -106,9 +150,9 @@ impl StoreDirectory {
 
 impl Directory for StoreDirectory {
     fn on_call(&self, schedule: &Name, at: Timestamp) -> Option<Name> {
-        debug_assert_eq!(
-            at, self.at,
-            "a directory answers for the instant it was loaded at"
+        debug_assert!(
+            self.covers(at),
+            "a directory answers for the instants it was loaded for"
         );
         self.schedules
             .get(schedule)?

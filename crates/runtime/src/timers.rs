@@ -116,7 +116,9 @@ impl TimerWorker {
                 .iter()
                 .filter_map(|p| p.as_str().and_then(|p| Name::new(p).ok()))
                 .collect();
-            let dir = crate::oncall::StoreDirectory::load(self.store.as_ref(), now).await?;
+            // People are paged by name: no schedule needs rendering.
+            let dir =
+                crate::oncall::StoreDirectory::load_for(self.store.as_ref(), now, &[]).await?;
             let step = crate::oncall::reassigned_step(
                 incident,
                 detail.incident.urgency,
@@ -132,7 +134,14 @@ impl TimerWorker {
             return Ok(TimerEffect::Drop);
         };
         let advance = d["advance"].as_bool().unwrap_or(false);
-        let dir = crate::oncall::StoreDirectory::load(self.store.as_ref(), now).await?;
+        // Only the schedules the policy pages are rendered.
+        let schedules = serde_json::from_value::<oncall::escalation::EscalationPolicySpec>(
+            escalation.spec.clone(),
+        )
+        .map(|p| p.schedules())
+        .unwrap_or_default();
+        let dir =
+            crate::oncall::StoreDirectory::load_for(self.store.as_ref(), now, &schedules).await?;
         Ok(
             match crate::oncall::escalation_step(
                 incident,

@@ -539,20 +539,24 @@ pub async fn oncall(
     let horizon = now
         .checked_add(jiff::SignedDuration::from_hours(24 * 60))
         .unwrap_or(now);
-    let records = match state.store.snapshot(&[Kind::Schedule]).await {
-        Ok(r) => r,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    };
+    // One load answers every question on the page: schedules with their overrides up to
+    // the horizon, teams and people.
+    let dir =
+        match runtime::oncall::StoreDirectory::load_between(state.store.as_ref(), now, horizon)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
+    let records =
+        match crate::api::objects::all_visible(&state, &session.caller, Kind::Schedule).await {
+            Ok(r) => r,
+            Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        };
     let mut rows = Vec::new();
     let mut handovers = std::collections::HashMap::new();
     for r in records {
-        let target = runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, &[]);
-        if !session.caller.may(Role::Viewer, &target) {
-            continue;
-        }
-        let Ok(Some(c)) =
-            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &r, now, horizon).await
-        else {
+        let Some(c) = dir.schedule(&r.name) else {
             continue;
         };
         let on = c.on_call_at(now);
@@ -565,7 +569,7 @@ pub async fn oncall(
             "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| session.when(s.start)),
         }));
     }
-    let services = match services_on_call(&state, &session, now, &handovers).await {
+    let services = match services_on_call(&state, &session, now, &handovers, &dir).await {
         Ok(s) => s,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
@@ -584,16 +588,12 @@ async fn services_on_call(
     session: &Session,
     now: Timestamp,
     handovers: &std::collections::HashMap<Name, Timestamp>,
-) -> store::Result<Vec<serde_json::Value>> {
+    dir: &runtime::oncall::StoreDirectory,
+) -> crate::error::ApiResult<Vec<serde_json::Value>> {
     use oncall::escalation::{EscalationPolicySpec, Level, resolve};
-    use runtime::oncall::StoreDirectory;
-    let records = state
-        .store
-        .snapshot(&[Kind::Service, Kind::EscalationPolicy])
-        .await?;
-    let policies: std::collections::HashMap<&Name, EscalationPolicySpec> = records
+    let policies = state.store.snapshot(&[Kind::EscalationPolicy]).await?;
+    let policies: std::collections::HashMap<&Name, EscalationPolicySpec> = policies
         .iter()
-        .filter(|r| r.kind == Kind::EscalationPolicy)
         .filter_map(|r| Some((&r.name, serde_json::from_value(r.spec.clone()).ok()?)))
         .collect();
     // Everyone a level could page, not the one a round-robin turn would pick.
@@ -601,13 +601,8 @@ async fn services_on_call(
         round_robin: false,
         ..l.clone()
     };
-    let mut directories: std::collections::HashMap<Timestamp, StoreDirectory> =
-        std::collections::HashMap::new();
     let mut out = Vec::new();
-    for r in records.iter().filter(|r| r.kind == Kind::Service) {
-        if !session.caller.may(Role::Viewer, &scope(r, &[])) {
-            continue;
-        }
+    for r in crate::api::objects::all_visible(state, &session.caller, Kind::Service).await? {
         let policy = serde_json::from_value::<domain::ServiceSpec>(r.spec.clone())
             .ok()
             .and_then(|s| s.escalation_policy);
@@ -618,10 +613,7 @@ async fn services_on_call(
             .map(whole);
         let (mut now_people, mut next_people, mut next_at) = (None, None, None);
         if let Some(level) = &first {
-            if let std::collections::hash_map::Entry::Vacant(e) = directories.entry(now) {
-                e.insert(StoreDirectory::load(state.store.as_ref(), now).await?);
-            }
-            now_people = Some(resolve(level, now, 0, &directories[&now]).people);
+            now_people = Some(resolve(level, now, 0, dir).people);
             let handover = level
                 .targets
                 .iter()
@@ -629,10 +621,15 @@ async fn services_on_call(
                 .min()
                 .copied();
             if let Some(at) = handover {
-                if let std::collections::hash_map::Entry::Vacant(e) = directories.entry(at) {
-                    e.insert(StoreDirectory::load(state.store.as_ref(), at).await?);
-                }
-                next_people = Some(resolve(level, at, 0, &directories[&at]).people);
+                // A handover past the loaded range (a rare, long rotation) loads its own.
+                let resolved = if dir.covers(at) {
+                    resolve(level, at, 0, dir)
+                } else {
+                    let later =
+                        runtime::oncall::StoreDirectory::load(state.store.as_ref(), at).await?;
+                    resolve(level, at, 0, &later)
+                };
+                next_people = Some(resolved.people);
                 next_at = Some(session.when(at));
             }
         }
