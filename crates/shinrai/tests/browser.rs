@@ -5,8 +5,9 @@
 //! console errors. Screenshots and pages are kept in `target/browser-artifacts`.
 //! `scripts/test` installs Chromium, Java and the npm packages.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use test_support::serve::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
 
@@ -22,41 +23,24 @@ fn the_console_works_in_a_real_browser_and_every_page_is_valid_and_accessible() 
         "browser/node_modules is missing: run the tests through scripts/test, which installs it"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("demo"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    // Keep reading what the server prints, so its output never hits a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let base = line
-        .trim()
-        .strip_prefix("shinrai listening on ")
-        .unwrap()
-        .to_owned();
+    let data = dir.path().join("demo");
+    let server = Server::start(
+        BIN,
+        &[
+            std::ffi::OsStr::new("--demo"),
+            std::ffi::OsStr::new("--data-dir"),
+            data.as_os_str(),
+        ],
+    );
     let artifacts = root.join("target/browser-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
     let out = Command::new("node")
         .arg(root.join("browser/console.mjs"))
-        .arg(&base)
+        .arg(&server.base)
         .arg(&artifacts)
         .output()
         .expect("run node (scripts/test provides it)");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(
         out.status.success(),
         "the browser run failed:\n{}\n{}",

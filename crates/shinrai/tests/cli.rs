@@ -1,57 +1,19 @@
 //! The binary as a user runs it: serve, kill -9, restart; the data directory lock; token
 //! creation beside a running server; validate, plan and apply.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use test_support::serve::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                "warn",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start shinrai serve");
-        // The bound address is printed on one line at start; wait for it, not for a time.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address line");
-        let base = line
-            .trim()
-            .strip_prefix("shinrai listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server { child, base }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `shinrai serve` on a data directory.
+fn serve(data_dir: &Path) -> Server {
+    Server::start(
+        BIN,
+        &[std::ffi::OsStr::new("--data-dir"), data_dir.as_os_str()],
+    )
 }
 
 fn shinrai(args: &[&str]) -> std::process::Output {
@@ -83,7 +45,7 @@ fn token(data_dir: &Path) -> String {
 #[tokio::test]
 async fn a_write_answered_2xx_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = serve(dir.path());
     // Tokens are created on the store directly, beside the running server.
     let token = token(dir.path());
     let http = reqwest::Client::new();
@@ -101,7 +63,7 @@ async fn a_write_answered_2xx_survives_kill_9() {
         created.push(name);
     }
     server.kill9();
-    let server = Server::start(dir.path());
+    let server = serve(dir.path());
     for name in created {
         let resp = http
             .get(format!("{}/api/v1/teams/{name}", server.base))
@@ -116,7 +78,7 @@ async fn a_write_answered_2xx_survives_kill_9() {
 #[test]
 fn a_second_serve_on_one_data_dir_refuses_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
-    let _first = Server::start(dir.path());
+    let _first = serve(dir.path());
     let out = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
@@ -130,7 +92,7 @@ fn a_second_serve_on_one_data_dir_refuses_and_says_why() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
+    let mut server = serve(dir.path());
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -142,7 +104,7 @@ fn sigterm_stops_the_server_cleanly() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
     // The lock is released: the data directory can be served again.
-    drop(Server::start(dir.path()));
+    drop(serve(dir.path()));
 }
 
 const CONFIG: &str = r#"
@@ -203,7 +165,7 @@ fn plan_and_apply_work_through_a_server() {
     let data = dir.path().join("data");
     let file = dir.path().join("org.yaml");
     std::fs::write(&file, CONFIG).unwrap();
-    let server = Server::start(&data);
+    let server = serve(&data);
     let token = token(&data);
     let file_s = file.to_str().unwrap();
     let remote = |cmd: &str| {
@@ -300,7 +262,7 @@ fn serve_with_events_key(dir: &Path) -> (Server, std::path::PathBuf) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (Server::start(&data), data)
+    (serve(&data), data)
 }
 
 #[tokio::test]
@@ -416,7 +378,7 @@ async fn events_answered_202_survive_kill_9() {
     assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
     server.kill9();
 
-    let server = Server::start(&data);
+    let server = serve(&data);
     let token = token(&data);
     let list: serde_json::Value = http
         .get(format!("{}/api/v1/incidents?limit=100", server.base))
@@ -470,7 +432,7 @@ spec:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(&data);
+    let server = serve(&data);
     let token = token(&data);
     let cli = |args: &[&str]| {
         let out = Command::new(BIN)

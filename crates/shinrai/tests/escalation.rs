@@ -2,54 +2,19 @@
 //! nodes sharing one PostgreSQL. Delays are short and every wait polls for the event
 //! with a deadline; nothing here sleeps for a fixed time and then asserts.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::serve::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
 const KEY: &str = "orders-events-key-0001";
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(store: &[&str], extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
-            .args(store)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start shinrai serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address line");
-        let base = line
-            .trim()
-            .strip_prefix("shinrai listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server { child, base }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `shinrai serve` with a store's flags and others.
+fn serve(store: &[&str], extra: &[&str]) -> Server {
+    Server::start(BIN, &[store, extra].concat())
 }
 
 fn run(args: &[&str]) -> String {
@@ -198,7 +163,7 @@ async fn a_node_killed_between_sending_and_recording_sends_again_with_the_same_d
     let store = ["--data-dir", data_s];
     let lease = ["--lease-seconds", "2"];
 
-    let server = Server::start(&store, &lease);
+    let server = serve(&store, &lease);
     trigger(&server.base, "disk").await;
     // The page reaches the receiver, which holds it unanswered: kill the node now.
     eventually("the first delivery", 20, async || {
@@ -207,7 +172,7 @@ async fn a_node_killed_between_sending_and_recording_sends_again_with_the_same_d
     .await;
     server.kill9();
 
-    let server = Server::start(&store, &lease);
+    let server = serve(&store, &lease);
     let ids = eventually("the delivery after the restart", 30, async || {
         let d = receiver.deliveries.lock().unwrap().clone();
         (d.len() >= 2).then_some(d)
@@ -251,8 +216,8 @@ async fn two_nodes_on_one_postgresql_take_each_of_500_due_steps_once() {
         &url,
     ]);
     let store = ["--database-url", url.as_str()];
-    let a = Server::start(&store, &[]);
-    let b = Server::start(&store, &[]);
+    let a = serve(&store, &[]);
+    let b = serve(&store, &[]);
     let sends: Vec<_> = (0..500)
         .map(|i| {
             let base = if i % 2 == 0 {
@@ -377,7 +342,7 @@ async fn a_page_claimed_by_a_node_that_died_before_sending_is_sent_once_by_anoth
     drop(node1);
 
     // Node 2 takes over once the lease has run out.
-    let server = Server::start(&["--database-url", url.as_str()], &["--lease-seconds", "2"]);
+    let server = serve(&["--database-url", url.as_str()], &["--lease-seconds", "2"]);
     let ids = eventually("the page sent by node 2", 30, async || {
         let d = got.lock().unwrap().clone();
         (!d.is_empty()).then_some(d)
@@ -406,34 +371,8 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let data_s = data.to_str().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn",
-            "--data-dir",
-            data_s,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("shinrai listening on ")
-        .unwrap()
-        .to_owned();
-    let mut demo = String::new();
-    out.read_line(&mut demo).unwrap();
-    assert!(demo.contains("demo@shinrai.example"), "{demo}");
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let server = Server { child, base };
+    let (server, printed) = Server::start_reading(BIN, &["--demo", "--data-dir", data_s], 1);
+    assert!(printed[0].contains("demo@shinrai.example"), "{printed:?}");
 
     // Sign in to the console as the demo user, as a person would.
     let browser = reqwest::Client::builder()

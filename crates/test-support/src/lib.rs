@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod postgres;
+pub mod serve;
 
 use std::ops::Deref;
 use std::sync::Arc;
