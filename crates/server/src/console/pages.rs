@@ -98,8 +98,12 @@ fn partial(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some()
 }
 
-fn user_of(session: &Session) -> String {
-    session.caller.actor()
+/// Renders a page for the signed-in person: the layout's "signed in as" and sign-out
+/// form come from the session.
+fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
+    ctx["user"] = session.caller.actor().into();
+    ctx["csrf"] = session.csrf.clone().into();
+    render(template, minijinja::Value::from_serialize(ctx))
 }
 
 pub async fn incidents(
@@ -191,23 +195,23 @@ pub async fn incidents(
     products.sort();
     products.dedup();
     let service_names: Vec<String> = visible.iter().map(|s| s.name.to_string()).collect();
-    let page = if partial(&headers) {
+    let template = if partial(&headers) {
         "incidents_table.html"
     } else {
         "incidents.html"
     };
-    render(
-        page,
-        context! {
-            here => uri.path_and_query().map_or("/incidents", |p| p.as_str()).to_owned(),
-            user => user_of(&session), csrf => session.csrf.clone(),
-            rows => rows, services => service_names, companies => companies, products => products,
-            f_status => f.status.clone().unwrap_or_else(|| "open".into()),
-            f_service => f.service.clone().unwrap_or_default(),
-            f_urgency => f.urgency.clone().unwrap_or_default(),
-            f_company => f.company.clone().unwrap_or_default(),
-            f_product => f.product.clone().unwrap_or_default(),
-        },
+    page(
+        &session,
+        template,
+        serde_json::json!({
+            "here": uri.path_and_query().map_or("/incidents", |p| p.as_str()),
+            "rows": rows, "services": service_names, "companies": companies, "products": products,
+            "f_status": f.status.clone().unwrap_or_else(|| "open".into()),
+            "f_service": f.service.clone().unwrap_or_default(),
+            "f_urgency": f.urgency.clone().unwrap_or_default(),
+            "f_company": f.company.clone().unwrap_or_default(),
+            "f_product": f.product.clone().unwrap_or_default(),
+        }),
     )
 }
 
@@ -331,9 +335,7 @@ pub async fn incident(
     ctx["may_act"] = may_act.into();
     ctx["open"] = open.into();
     ctx["acknowledged"] = (i.status == Status::Acknowledged).into();
-    ctx["user"] = user_of(&session).into();
-    ctx["csrf"] = session.csrf.clone().into();
-    render("incident.html", minijinja::Value::from_serialize(ctx))
+    page(&session, "incident.html", ctx)
 }
 
 /// Merges the incidents ticked on the form into `target`: their alerts move over and they
@@ -573,11 +575,12 @@ pub async fn oncall(
         Ok(s) => s,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    render(
+    page(
+        &session,
         "oncall.html",
-        minijinja::Value::from_serialize(serde_json::json!({
-            "rows": rows, "services": services, "user": user_of(&session), "csrf": session.csrf, "now": session.when(now),
-        })),
+        serde_json::json!({
+            "rows": rows, "services": services, "now": session.when(now),
+        }),
     )
 }
 
@@ -728,7 +731,7 @@ pub async fn schedule(
         );
     };
     let mut ctx = serde_json::json!({
-        "name": record.name, "user": user_of(&session), "csrf": session.csrf,
+        "name": record.name,
         "zone": tz.iana_name().unwrap_or("UTC"),
         "tz_param": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()),
         "tz_query": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| format!("&tz={}", super::encode(t))).unwrap_or_default(),
@@ -745,7 +748,7 @@ pub async fn schedule(
         ctx["may_override"] = true.into();
         ctx["people"] = people(&state, &session).await.into();
     }
-    render("schedule.html", minijinja::Value::from_serialize(ctx))
+    page(&session, "schedule.html", ctx)
 }
 
 #[derive(Debug, Deserialize)]
@@ -858,11 +861,12 @@ pub async fn inbox(
             "summary": summary, "sent": n.sent_at.map(|t| session.when(t)),
         }));
     }
-    render(
+    page(
+        &session,
         "inbox.html",
-        minijinja::Value::from_serialize(serde_json::json!({
-            "rows": rows, "user": user_of(&session), "csrf": session.csrf,
-        })),
+        serde_json::json!({
+            "rows": rows
+        }),
     )
 }
 
@@ -917,12 +921,7 @@ pub async fn services(
             })
         })
         .collect();
-    render(
-        "services.html",
-        minijinja::Value::from_serialize(
-            serde_json::json!({"rows": rows, "user": user_of(&session), "csrf": session.csrf}),
-        ),
-    )
+    page(&session, "services.html", serde_json::json!({"rows": rows}))
 }
 
 pub async fn service(
@@ -958,14 +957,14 @@ pub async fn service(
                 .collect()
         })
         .unwrap_or_default();
-    render(
+    page(
+        &session,
         "service.html",
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "name": r.name, "labels": labels_text(&r), "description": r.spec["description"],
             "owner": r.spec["owner_team"], "policy": r.spec["escalation_policy"], "tier": r.spec["tier"],
-            "integrations": integrations, "runbooks": runbooks, "managed_by": r.source,
-            "user": user_of(&session), "csrf": session.csrf,
-        })),
+            "integrations": integrations, "runbooks": runbooks, "managed_by": r.source
+        }),
     )
 }
 
@@ -988,13 +987,13 @@ pub async fn team(
         .filter(|s| s.spec["owner_team"].as_str() == Some(n.as_str()))
         .map(|s| s.name.to_string())
         .collect();
-    render(
+    page(
+        &session,
         "team.html",
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "name": r.name, "display": r.spec["display_name"], "description": r.spec["description"],
-            "members": r.spec["members"], "services": services, "labels": labels_text(&r), "managed_by": r.source,
-            "user": user_of(&session), "csrf": session.csrf,
-        })),
+            "members": r.spec["members"], "services": services, "labels": labels_text(&r), "managed_by": r.source
+        }),
     )
 }
 
@@ -1055,13 +1054,14 @@ async fn my_page(
         .map(|(m, d)| format!("{} after {} min", m.name, d.as_secs() / 60))
         .collect::<Vec<_>>()
     };
-    render(
+    page(
+        session,
         "me.html",
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "me": me, "full_name": spec.full_name, "time_zone": spec.time_zone, "shifts": shifts,
             "methods": methods, "high": rule(domain::Urgency::High), "low": rule(domain::Urgency::Low),
-            "tested": tested, "user": user_of(session), "csrf": session.csrf,
-        })),
+            "tested": tested
+        }),
     )
 }
 
@@ -1114,12 +1114,7 @@ pub async fn audit(
         .filter(|e| session.caller.may(Role::Admin, &e.scope))
         .map(|e| serde_json::json!({"at": session.when(e.at), "actor": e.actor, "action": e.action, "kind": e.kind, "name": e.name}))
         .collect();
-    render(
-        "audit.html",
-        minijinja::Value::from_serialize(
-            serde_json::json!({"rows": rows, "user": user_of(&session), "csrf": session.csrf}),
-        ),
-    )
+    page(&session, "audit.html", serde_json::json!({"rows": rows}))
 }
 
 pub async fn policy(
@@ -1176,12 +1171,13 @@ pub async fn policy(
             })
         })
         .collect();
-    render(
+    page(
+        &session,
         "policy.html",
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "name": r.name, "team": spec.team, "description": spec.description, "repeat": spec.repeat,
-            "levels": levels, "managed_by": r.source, "user": user_of(&session), "csrf": session.csrf,
-        })),
+            "levels": levels, "managed_by": r.source
+        }),
     )
 }
 
@@ -1216,12 +1212,13 @@ async fn token_page(
             })
         })
         .collect();
-    render(
+    page(
+        session,
         "tokens.html",
-        minijinja::Value::from_serialize(serde_json::json!({
+        serde_json::json!({
             "rows": rows, "created": created.map(|(n, s)| serde_json::json!({"name": n, "secret": s})),
-            "error": error, "user": user_of(session), "csrf": session.csrf,
-        })),
+            "error": error
+        }),
     )
 }
 
