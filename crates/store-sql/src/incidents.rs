@@ -182,6 +182,14 @@ impl SqlStore {
             Decision::Repeat => {
                 let (alert, incident, _, held) =
                     latest.ok_or_else(|| StoreError::Corrupt("repeat without an alert".into()))?;
+                sqlx::query(
+                    "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
+                )
+                .bind(at)
+                .bind(alert)
+                .execute(&mut **tx)
+                .await
+                .map_err(unavailable)?;
                 let Some(incident) = incident else {
                     // A maintenance window that ended while the alert fired: the next
                     // trigger releases it. A flapping alert waits for its timer.
@@ -189,14 +197,6 @@ impl SqlStore {
                         .as_deref()
                         .is_some_and(|h| h.starts_with("maintenance"))
                         && ev.handling.hold.is_none();
-                    sqlx::query(
-                        "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
-                    )
-                    .bind(at)
-                    .bind(alert)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(unavailable)?;
                     if ended {
                         let reason = "the maintenance window ended while it was firing";
                         if let Some(incident) =
@@ -207,14 +207,6 @@ impl SqlStore {
                     }
                     return Ok(IngestOutcome::Held { alert });
                 };
-                sqlx::query(
-                    "UPDATE alerts SET occurrences = occurrences + 1, last_seen = $1 WHERE id = $2",
-                )
-                .bind(at)
-                .bind(alert)
-                .execute(&mut **tx)
-                .await
-                .map_err(unavailable)?;
                 let summary = ev.body.as_ref().map(|b| b.summary.clone());
                 log(
                     tx,
