@@ -29,8 +29,6 @@ pub struct Day {
     pub date: String,
     /// `Mon 23 Nov`.
     pub label: String,
-    /// The day of the month.
-    pub number: i8,
     /// In the month shown (month view); always true in a week.
     pub in_month: bool,
     pub today: bool,
@@ -222,7 +220,6 @@ pub fn build(
         days.push(Day {
             date: d.to_string(),
             label: d.strftime("%a %-d %b").to_string(),
-            number: d.day(),
             in_month: view == View::Week
                 || (d.year(), d.month()) == (anchor.year(), anchor.month()),
             today: *d == today,

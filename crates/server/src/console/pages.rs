@@ -661,6 +661,15 @@ pub struct CalendarParams {
 }
 
 /// The zone a page asks for (`tz`), or the viewer's own.
+/// The zone a page was asked for, as a query suffix for its links (`&tz=…`), or nothing
+/// when it shows the viewer's own.
+fn tz_query(tz: Option<&str>) -> String {
+    tz.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("&tz={}", super::encode(t)))
+        .unwrap_or_default()
+}
+
 fn zone_param(session: &Session, tz: Option<&str>) -> Result<jiff::tz::TimeZone, Box<Response>> {
     match tz.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(session.tz.clone()),
@@ -733,8 +742,7 @@ pub async fn schedule(
     let mut ctx = serde_json::json!({
         "name": record.name,
         "zone": tz.iana_name().unwrap_or("UTC"),
-        "tz_param": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()),
-        "tz_query": q.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| format!("&tz={}", super::encode(t))).unwrap_or_default(),
+        "tz_query": tz_query(q.tz.as_deref()),
         "view": q.view.as_deref().unwrap_or("week"), "date": anchor.to_string(), "today": today.to_string(),
         "schedule_zone": c.time_zone().iana_name().unwrap_or("UTC"),
         "managed_by": record.source,
@@ -819,10 +827,11 @@ pub async fn create_override(
             &ctx,
         )
         .await;
-    let mut back = format!("/schedules/{}?view=week&date={day}", record.name);
-    if let Some(tz) = form.tz.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        back.push_str(&format!("&tz={}", super::encode(tz)));
-    }
+    let back = format!(
+        "/schedules/{}?view=week&date={day}{}",
+        record.name,
+        tz_query(form.tz.as_deref())
+    );
     match made {
         Ok(_) => Redirect::to(&back).into_response(),
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
