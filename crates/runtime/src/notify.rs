@@ -192,19 +192,9 @@ impl OutboxWorker {
     }
 
     /// Ticks every `every` until `shutdown` turns true.
-    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = interval.tick() => {
-                    if let Err(e) = self.tick().await {
-                        tracing::warn!(channel = self.channel.name(), error = %e, "notifications not sent; will retry");
-                    }
-                }
-                _ = crate::workers::stopped(&mut shutdown) => break,
-            }
-        }
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        let what = format!("sending {} notifications", self.channel.name());
+        crate::workers::repeat(every, shutdown, &what, || self.tick()).await;
     }
 }
 

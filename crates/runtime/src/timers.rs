@@ -225,18 +225,7 @@ impl TimerWorker {
     }
 
     /// Ticks every `every` until `shutdown` turns true.
-    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = interval.tick() => {
-                    if let Err(e) = self.tick().await {
-                        tracing::warn!(error = %e, "timers not run; will retry");
-                    }
-                }
-                _ = crate::workers::stopped(&mut shutdown) => break,
-            }
-        }
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        crate::workers::repeat(every, shutdown, "running due timers", || self.tick()).await;
     }
 }

@@ -22,20 +22,39 @@ impl SessionSweeper {
     }
 
     /// Ticks every `every` until `shutdown` turns true.
-    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = interval.tick() => {
-                    match self.tick().await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
-                        Err(e) => tracing::warn!(error = %e, "session sweep failed; will retry"),
-                    }
-                }
-                _ = stopped(&mut shutdown) => break,
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        repeat(every, shutdown, "session sweep", || async {
+            let n = self.tick().await?;
+            if n > 0 {
+                tracing::debug!(removed = n, "expired sessions removed");
             }
+            Ok(())
+        })
+        .await;
+    }
+}
+
+/// Runs `round` every `every` until `shutdown` turns true. A round that fails is logged,
+/// with `what` naming the work, and the next tick tries again.
+pub async fn repeat<T, F, Fut>(
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    what: &str,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = store::Result<T>>,
+{
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = round().await {
+                    tracing::warn!(error = %e, "{what} failed; will retry");
+                }
+            }
+            _ = stopped(&mut shutdown) => break,
         }
     }
 }
@@ -101,18 +120,7 @@ impl SelfWatch {
     }
 
     /// Ticks every `every` until `shutdown` turns true.
-    pub async fn run(self, every: Duration, mut shutdown: watch::Receiver<bool>) {
-        let mut interval = tokio::time::interval(every);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = interval.tick() => {
-                    if let Err(e) = self.tick().await {
-                        tracing::warn!(error = %e, "self-watch round failed; will retry");
-                    }
-                }
-                _ = stopped(&mut shutdown) => break,
-            }
-        }
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        repeat(every, shutdown, "self-watch round", || self.tick()).await;
     }
 }
