@@ -439,7 +439,9 @@ async fn who(
         let (record, _) = find_visible(&state, &caller, Kind::EscalationPolicy, &policy).await?;
         let spec: oncall::escalation::EscalationPolicySpec =
             serde_json::from_value(record.spec).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let dir = runtime::oncall::StoreDirectory::load(state.store.as_ref(), at).await?;
+        let dir =
+            runtime::oncall::StoreDirectory::load_for(state.store.as_ref(), at, &spec.schedules())
+                .await?;
         view.levels = spec
             .levels
             .iter()

@@ -1152,7 +1152,13 @@ pub async fn policy(
         );
     };
     let now = state.clock.now();
-    let dir = match runtime::oncall::StoreDirectory::load(state.store.as_ref(), now).await {
+    let dir = match runtime::oncall::StoreDirectory::load_for(
+        state.store.as_ref(),
+        now,
+        &spec.schedules(),
+    )
+    .await
+    {
         Ok(d) => d,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
