@@ -26,13 +26,14 @@ impl Act {
 /// `acknowledgement_timeout_minutes`); `None` when it does not time out, or the service
 /// cannot be read.
 pub async fn ack_timeout(state: &AppState, service: &Name) -> Option<std::time::Duration> {
-    state
-        .store
-        .get_object(Kind::Service, service)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec).ok())
+    let record = state.store.get_object(Kind::Service, service).await.ok()?;
+    timeout_of(record.as_ref())
+}
+
+/// [`ack_timeout`] of a service already read.
+fn timeout_of(service: Option<&store::ObjectRecord>) -> Option<std::time::Duration> {
+    service
+        .and_then(|s| serde_json::from_value::<domain::ServiceSpec>(s.spec.clone()).ok())
         .and_then(|s| s.acknowledgement_timeout())
 }
 
@@ -137,7 +138,7 @@ pub async fn act(
     }
     let action = match what {
         Act::Acknowledge => IncidentAction::Acknowledge {
-            timeout: ack_timeout(state, &detail.incident.service).await,
+            timeout: timeout_of(service.as_ref()),
         },
         Act::Resolve => IncidentAction::Resolve,
     };
