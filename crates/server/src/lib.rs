@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod integrations;
 pub mod links;
+pub mod listen;
 pub mod observability;
 pub mod openapi;
 pub mod routes;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub secrets: std::collections::HashMap<String, String>,
     /// Slack's Web API (`https://slack.com/api`); a test or a proxy may stand in.
     pub slack_api_url: String,
+    /// Deadlines and the cap on connections.
+    pub connections: listen::Limits,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             event_rate_limit: None,
             secrets: std::collections::HashMap::new(),
             slack_api_url: "https://slack.com/api".into(),
+            connections: listen::Limits::default(),
         }
     }
 }
@@ -222,16 +226,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// Serves until `shutdown` completes, then lets in-flight requests finish, within the
+/// connection limits of the settings ([`listen`]).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observability::install_recorder();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.settings.connections;
+    listen::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Slack's Web API client, when a bot token is set.

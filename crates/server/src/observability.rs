@@ -85,18 +85,39 @@ async fn metrics_text() -> Response {
         .into_response()
 }
 
-/// Counts and times every request by method, route template and status.
+/// The `method` label of a request: one of HTTP's standard methods, or `other`. A client
+/// may send any token as a method, and every distinct label value is a new series kept
+/// for the life of the process, so the value comes from this closed set.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        M::CONNECT => "CONNECT",
+        M::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// Counts and times every request by method, route template and status. Every label is
+/// bounded: methods by [`method_label`], routes by the registered templates (anything
+/// that matches none is `unmatched`), statuses by what shinrai answers.
 pub async fn track_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let start = state.clock.monotonic();
     let resp = next.run(req).await;
     let seconds = state.clock.monotonic().saturating_sub(start).as_secs_f64();
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("shinrai_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("shinrai_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("shinrai_http_request_duration_seconds", "method" => method, "route" => route)
         .record(seconds);

@@ -42,6 +42,28 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SHINRAI_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Seconds a client has to send a request's headers, from the moment it connects or
+    /// finishes the previous request: connections that send nothing, half a header, or
+    /// sit idle between requests this long are closed.
+    #[arg(
+        long,
+        env = "SHINRAI_HTTP_HEADER_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub http_header_timeout: u64,
+    /// Connections served at once; one more is answered 503 with Retry-After and closed.
+    /// Keep it below the open-file limit (`ulimit -n`), which the store's own files and
+    /// connections share.
+    #[arg(
+        long,
+        env = "SHINRAI_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_connections: u64,
     /// Events a minute each integration key may send before it gets 429 (PagerDuty's
     /// answer; senders retry). No limit unless set.
     #[arg(long, env = "SHINRAI_EVENT_RATE_LIMIT", value_name = "PER_MINUTE")]
@@ -176,6 +198,10 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         event_rate_limit: args.event_rate_limit,
         secrets: secrets_from_environment(),
         slack_api_url: args.slack_api_url.clone(),
+        connections: server::listen::Limits {
+            header_read_timeout: Duration::from_secs(args.http_header_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        },
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
