@@ -774,6 +774,66 @@ mod tests {
         );
     }
 
+    /// A server on 127.0.0.1 that redirects every request to itself; its address and how
+    /// many requests it answered.
+    async fn redirect_loop() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    loop {
+                        let Ok(n) = socket.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                        // GET requests have no body: each head is one request.
+                        while let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                            got.drain(..i + 4);
+                            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let answer = "HTTP/1.1 302 Found\r\nlocation: /again\r\ncontent-length: 0\r\n\r\n";
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (addr, count)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_up_to_a_limit() {
+        let (addr, count) = redirect_loop().await;
+        let client = Client::new(
+            Policy::new(Purpose::Notifications, Cidr::loopback()),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        let req = client
+            .request(reqwest::Method::GET, &format!("http://{addr}/"))
+            .unwrap();
+        let failed = client.send(req).await.unwrap_err();
+        assert_eq!(failed, Failure::TooManyRedirects);
+        assert!(failed.permanent());
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_REDIRECTS + 1,
+            "the first request and {MAX_REDIRECTS} redirects"
+        );
+    }
+
     #[tokio::test]
     async fn names_are_checked_after_they_resolve() {
         let client = Client::new(
