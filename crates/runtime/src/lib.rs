@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod cache;
 pub mod clock;
+pub mod egress;
 pub mod entropy;
 pub mod events;
 pub mod ingest;

@@ -302,9 +302,10 @@ impl Channel for Inbox {
 }
 
 /// Outbound webhooks: JSON, signed `X-Shinrai-Signature: v1=<hex HMAC-SHA256 of the
-/// body>` (PagerDuty v3 style), with the delivery id in `X-Shinrai-Delivery`.
+/// body>` (PagerDuty v3 style), with the delivery id in `X-Shinrai-Delivery`. Users choose
+/// the URLs, so every request passes the notifications egress policy.
 pub struct Webhook {
-    pub http: reqwest::Client,
+    pub egress: crate::egress::Client,
     /// The signing secret; unsigned without one.
     pub secret: Option<Vec<u8>>,
     pub public_url: String,
@@ -330,34 +331,68 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// Maps an HTTP answer: 2xx sent, 429 and 5xx retried, other 4xx refused.
+/// Maps an HTTP answer: 2xx sent, 429 and 5xx retried, others refused. What is recorded
+/// (and shown on the timeline and in test notifications) is the status and a classified
+/// reason, never the reply's body: a receiver's answer may hold anything, including what
+/// an internal service says about itself.
 pub fn http_outcome(
     status: reqwest::StatusCode,
     headers: &reqwest::header::HeaderMap,
-    body: &str,
 ) -> Result<String, SendError> {
-    let body: String = body.chars().take(300).collect();
+    let code = status.as_u16();
     if status.is_success() {
-        Ok(format!("HTTP {} {body}", status.as_u16())
-            .trim_end()
-            .to_owned())
-    } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        Ok(format!("HTTP {code}"))
+    } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         Err(SendError::Retry {
-            message: format!("HTTP {} {body}", status.as_u16()),
+            message: format!("HTTP {code}: rate limited"),
             after: retry_after(headers),
+        })
+    } else if status.is_server_error() {
+        Err(SendError::Retry {
+            message: format!("HTTP {code}: server error"),
+            after: retry_after(headers),
+        })
+    } else if status.is_redirection() {
+        Err(SendError::Permanent {
+            message: format!("HTTP {code}: a redirect without a usable location"),
         })
     } else {
         Err(SendError::Permanent {
-            message: format!("HTTP {} {body}", status.as_u16()),
+            message: format!("HTTP {code}: refused"),
         })
     }
 }
 
-fn transport(e: &reqwest::Error) -> SendError {
-    SendError::Retry {
-        message: format!("cannot reach the receiver: {e}"),
-        after: None,
+/// A request that got no answer: refusals by the egress policy and unusable URLs are
+/// permanent, the rest worth trying again.
+fn transport(failure: crate::egress::Failure) -> SendError {
+    if failure.permanent() {
+        SendError::Permanent {
+            message: failure.to_string(),
+        }
+    } else {
+        SendError::Retry {
+            message: format!("cannot reach the receiver: {failure}"),
+            after: None,
+        }
     }
+}
+
+/// Sends a request to a provider the operator configured (Slack, Twilio, ntfy) and reads
+/// the answer up to the egress reply limit.
+async fn provider(req: reqwest::RequestBuilder) -> Result<crate::egress::Reply, SendError> {
+    let resp = req.send().await.map_err(|e| {
+        tracing::debug!(error = %e, "a request to a provider failed");
+        transport(crate::egress::Failure::of(&e))
+    })?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = crate::egress::read_limited(resp, crate::egress::REPLY_LIMIT).await;
+    Ok(crate::egress::Reply {
+        status,
+        headers,
+        body,
+    })
 }
 
 #[async_trait]
@@ -384,18 +419,16 @@ impl Channel for Webhook {
         })
         .to_string();
         let mut req = self
-            .http
-            .post(&n.address)
+            .egress
+            .request(reqwest::Method::POST, &n.address)
+            .map_err(transport)?
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Shinrai-Delivery", &n.delivery_id);
         if let Some(secret) = &self.secret {
             req = req.header("X-Shinrai-Signature", signature(secret, body.as_bytes()));
         }
-        let resp = req.body(body).send().await.map_err(|e| transport(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        http_outcome(status, &headers, &text)
+        let reply = self.egress.send(req.body(body)).await.map_err(transport)?;
+        http_outcome(reply.status, &reply.headers)
     }
 }
 
@@ -591,29 +624,26 @@ impl Slack {
         method: &str,
         body: &serde_json::Value,
     ) -> Result<serde_json::Value, SendError> {
-        let resp = self
-            .http
-            .post(format!("{}/{method}", self.api_url.trim_end_matches('/')))
-            .bearer_auth(&self.token)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/json; charset=utf-8",
-            )
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| transport(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return http_outcome(status, &headers, &text).map(|_| serde_json::Value::Null);
+        let reply = provider(
+            self.http
+                .post(format!("{}/{method}", self.api_url.trim_end_matches('/')))
+                .bearer_auth(&self.token)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/json; charset=utf-8",
+                )
+                .body(body.to_string()),
+        )
+        .await?;
+        let headers = reply.headers;
+        if !reply.status.is_success() {
+            return http_outcome(reply.status, &headers).map(|_| serde_json::Value::Null);
         }
         let answer: serde_json::Value =
-            serde_json::from_str(&text).map_err(|_| SendError::Retry {
+            serde_json::from_slice(&reply.body).map_err(|_| SendError::Retry {
                 message: format!(
-                    "Slack answered something that is not JSON: {}",
-                    text.chars().take(200).collect::<String>()
+                    "HTTP {}: Slack answered something that is not JSON",
+                    reply.status.as_u16()
                 ),
                 after: None,
             })?;
@@ -725,11 +755,8 @@ impl Channel for Push {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.map_err(|e| transport(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        http_outcome(status, &headers, &text)
+        let reply = provider(req).await?;
+        http_outcome(reply.status, &reply.headers)
     }
 }
 
@@ -783,27 +810,34 @@ impl Twilio {
             self.base_url.trim_end_matches('/'),
             self.account_sid
         );
-        let resp = self
-            .http
-            .post(url)
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
-            .form(form)
-            .send()
-            .await
-            .map_err(|e| transport(&e))?;
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        if status.is_success() {
-            let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let reply = provider(
+            self.http
+                .post(url)
+                .basic_auth(&self.account_sid, Some(&self.auth_token))
+                .form(form),
+        )
+        .await?;
+        // Twilio's answer is JSON; only the fields that identify the message or the
+        // error are kept, never the text around them.
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        if reply.status.is_success() {
             return Ok(format!(
                 "HTTP {} sid={} status={}",
-                status.as_u16(),
+                reply.status.as_u16(),
                 answer["sid"].as_str().unwrap_or("?"),
                 answer["status"].as_str().unwrap_or("?")
             ));
         }
-        http_outcome(status, &headers, &text)
+        http_outcome(reply.status, &reply.headers).map_err(|e| match (e, answer["code"].as_i64()) {
+            (SendError::Permanent { message }, Some(code)) => SendError::Permanent {
+                message: format!("{message} (Twilio error {code})"),
+            },
+            (SendError::Retry { message, after }, Some(code)) => SendError::Retry {
+                message: format!("{message} (Twilio error {code})"),
+                after,
+            },
+            (e, None) => e,
+        })
     }
 }
 
@@ -954,26 +988,33 @@ mod tests {
     #[test]
     fn http_answers_map_to_sent_retry_or_dead_letters() {
         let mut headers = reqwest::header::HeaderMap::new();
-        assert!(http_outcome(reqwest::StatusCode::OK, &headers, "ok").is_ok());
+        assert_eq!(
+            http_outcome(reqwest::StatusCode::OK, &headers),
+            Ok("HTTP 200".into())
+        );
         headers.insert(reqwest::header::RETRY_AFTER, "30".parse().unwrap());
         assert_eq!(
-            http_outcome(reqwest::StatusCode::TOO_MANY_REQUESTS, &headers, ""),
+            http_outcome(reqwest::StatusCode::TOO_MANY_REQUESTS, &headers),
             Err(SendError::Retry {
-                message: "HTTP 429 ".into(),
+                message: "HTTP 429: rate limited".into(),
                 after: Some(Duration::from_secs(30))
             })
         );
-        assert!(matches!(
+        assert_eq!(
             http_outcome(
                 reqwest::StatusCode::BAD_GATEWAY,
                 &reqwest::header::HeaderMap::new(),
-                ""
             ),
-            Err(SendError::Retry { after: None, .. })
-        ));
-        assert!(matches!(
-            http_outcome(reqwest::StatusCode::NOT_FOUND, &headers, "no such hook"),
-            Err(SendError::Permanent { .. })
-        ));
+            Err(SendError::Retry {
+                message: "HTTP 502: server error".into(),
+                after: None
+            })
+        );
+        assert_eq!(
+            http_outcome(reqwest::StatusCode::NOT_FOUND, &headers),
+            Err(SendError::Permanent {
+                message: "HTTP 404: refused".into()
+            })
+        );
     }
 }

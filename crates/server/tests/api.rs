@@ -3581,7 +3581,7 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         .unwrap(),
     ));
     let webhook = worker(std::sync::Arc::new(runtime::notify::Webhook {
-        http: reqwest::Client::new(),
+        egress: test_support::loopback_egress(),
         secret: Some(b"hook-signing-secret".to_vec()),
         public_url: app.base.clone(),
     }));
@@ -4653,7 +4653,7 @@ async fn services_announce_their_incidents_to_slack_and_webhooks(store: TestStor
         .await;
     let worker = |channel| outbox(&app, channel);
     let webhook = worker(std::sync::Arc::new(runtime::notify::Webhook {
-        http: reqwest::Client::new(),
+        egress: test_support::loopback_egress(),
         secret: None,
         public_url: app.base.clone(),
     }));

@@ -106,6 +106,20 @@ pub struct ServeArgs {
     /// death pages someone.
     #[arg(long, env = "SHINRAI_HEARTBEAT_URL", value_name = "URL")]
     pub heartbeat_url: Option<String>,
+    /// Internal addresses that webhook notifications (people's webhook contact methods,
+    /// services' announcement webhooks) may reach: a comma-separated list of addresses
+    /// and CIDR ranges, like `10.20.0.0/16,fd12:3456::/48`. Public addresses are always
+    /// allowed. Without this, loopback, private, link-local and other internal addresses
+    /// are refused, so that nobody who may edit a contact method can make shinrai call
+    /// into its own network; cloud metadata addresses (169.254.169.254, fd00:ec2::254, …)
+    /// are refused even when listed. `--demo` allows loopback.
+    #[arg(
+        long,
+        env = "SHINRAI_EGRESS_ALLOW_NOTIFICATIONS",
+        value_name = "CIDR,...",
+        value_delimiter = ','
+    )]
+    pub egress_allow_notifications: Vec<runtime::egress::Cidr>,
     /// How long this node's claim on a due timer or notification holds: if it dies
     /// mid-way, another node (or this one, restarted) takes the work over after this.
     #[arg(
@@ -395,10 +409,21 @@ fn channels(
             hint: "start shinrai with --smtp-url (SHINRAI_SMTP_URL)",
         }),
     };
+    // Providers the operator configured (Twilio, ntfy, Slack) are reached directly; the
+    // URLs users choose (webhooks) go through the egress policy.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
         .context("cannot make an HTTP client")?;
+    let mut allow = args.egress_allow_notifications.clone();
+    if args.demo {
+        allow.extend(runtime::egress::Cidr::loopback());
+    }
+    let egress = runtime::egress::Client::new(
+        runtime::egress::Policy::new(runtime::egress::Purpose::Notifications, allow),
+        Duration::from_secs(20),
+    )
+    .map_err(anyhow::Error::msg)?;
     let secret = |name: &str| settings.secrets.get(name).cloned();
     let twilio = match (
         &args.twilio_from,
@@ -439,7 +464,7 @@ fn channels(
         ),
     };
     let push = Arc::new(runtime::notify::Push {
-        http: http.clone(),
+        http,
         base_url: args.ntfy_url.clone(),
         token: secret("ntfy-token"),
         public_url: settings.public_url.clone(),
@@ -449,7 +474,7 @@ fn channels(
     Ok(vec![
         email,
         Arc::new(Webhook {
-            http,
+            egress,
             secret: settings
                 .secrets
                 .get("webhooks")

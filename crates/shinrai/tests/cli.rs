@@ -239,6 +239,27 @@ fn help_teaches_and_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
 }
 
+#[test]
+fn an_egress_allow_list_that_does_not_parse_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shinrai(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--egress-allow-notifications",
+        "10.0.0.0/8,intranet",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--egress-allow-notifications")
+            && err.contains("\"intranet\" is not an address or a CIDR range"),
+        "{err}"
+    );
+}
+
 /// The integration key the event tests send with.
 const EVENTS_KEY: &str = "checkout-events-key-01";
 

@@ -14,7 +14,10 @@ const KEY: &str = "orders-events-key-0001";
 
 /// `shinrai serve` with a store's flags and others.
 fn serve(store: &[&str], extra: &[&str]) -> Server {
-    Server::start(BIN, &[store, extra].concat())
+    // The webhook receivers listen on loopback, which the egress policy refuses unless
+    // allowed.
+    let allow = ["--egress-allow-notifications", "127.0.0.0/8"];
+    Server::start(BIN, &[store, extra, &allow].concat())
 }
 
 fn run(args: &[&str]) -> String {
@@ -136,6 +139,47 @@ async fn timeline(base: &str, token: &str, id: i64) -> Vec<Value> {
 
 fn count(lines: &[Value], kind: &str) -> usize {
     lines.iter().filter(|l| l["kind"] == kind).count()
+}
+
+/// `serve` without an allow-list refuses a webhook to loopback: the page is a dead letter
+/// that names the address and the setting, and the receiver hears nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_to_loopback_is_refused_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let (receiver, hook) = receiver().await;
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, config(&hook)).unwrap();
+    run(&["apply", file.to_str().unwrap(), "--data-dir", data_s]);
+    let token = run(&[
+        "token",
+        "create",
+        "--name",
+        "admin",
+        "--role",
+        "admin",
+        "--data-dir",
+        data_s,
+    ]);
+    let server = Server::start(BIN, &["--data-dir", data_s]);
+    trigger(&server.base, "disk").await;
+    let lines = eventually("the refusal recorded", 20, async || {
+        let lines = timeline(&server.base, &token, 1).await;
+        (count(&lines, "notification.dead") == 1).then_some(lines)
+    })
+    .await;
+    let dead = lines
+        .iter()
+        .find(|l| l["kind"] == "notification.dead")
+        .unwrap();
+    let error = dead["data"]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("refused by the egress policy: 127.0.0.1 is a loopback address")
+            && error.contains("--egress-allow-notifications (SHINRAI_EGRESS_ALLOW_NOTIFICATIONS)"),
+        "{error}"
+    );
+    assert!(receiver.deliveries.lock().unwrap().is_empty());
 }
 
 /// kill -9 after a page was sent and before its outcome was recorded: after the restart

@@ -41,6 +41,19 @@ pub async fn sqlite_store() -> TestStore {
     }
 }
 
+/// An egress client for notifications that allows loopback, where tests' receivers
+/// listen; the default policy would refuse them.
+pub fn loopback_egress() -> runtime::egress::Client {
+    runtime::egress::Client::new(
+        runtime::egress::Policy::new(
+            runtime::egress::Purpose::Notifications,
+            runtime::egress::Cidr::loopback(),
+        ),
+        std::time::Duration::from_secs(20),
+    )
+    .expect("an HTTP client")
+}
+
 /// A fixed instant for tests: 2023-11-14T22:13:20Z.
 pub fn t0() -> domain::Timestamp {
     domain::Timestamp::from_second(1_700_000_000).expect("valid timestamp")

@@ -681,7 +681,8 @@ pub struct TestResult {
     pub channel: String,
     pub address: String,
     pub ok: bool,
-    /// The provider's answer, or why it failed.
+    /// The provider's status and a classified reason (never the reply's body), or why it
+    /// failed (a refusal by the egress policy names the address and the setting).
     pub detail: String,
 }
 
