@@ -11,6 +11,7 @@
 pub mod acting;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod console;
 pub mod error;
 pub mod extract;
@@ -47,6 +48,9 @@ pub struct Settings {
     pub secrets: std::collections::HashMap<String, String>,
     /// Slack's Web API (`https://slack.com/api`); a test or a proxy may stand in.
     pub slack_api_url: String,
+    /// Proxies whose `X-Forwarded-For` names the client (for sign-in throttling); empty:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -58,6 +62,7 @@ impl Default for Settings {
             event_rate_limit: None,
             secrets: std::collections::HashMap::new(),
             slack_api_url: "https://slack.com/api".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -219,6 +224,7 @@ pub fn app(state: AppState) -> Router {
             observability::track_requests,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
 
@@ -229,9 +235,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     observability::install_recorder();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Slack's Web API client, when a bot token is set.

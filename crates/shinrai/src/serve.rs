@@ -46,6 +46,20 @@ pub struct ServeArgs {
     /// answer; senders retry). No limit unless set.
     #[arg(long, env = "SHINRAI_EVENT_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub event_rate_limit: Option<u32>,
+    /// Reverse proxies (addresses or CIDR networks, comma-separated: `10.0.0.0/8,::1`)
+    /// whose `X-Forwarded-For` header names the client. Sign-in is throttled per client
+    /// address; a request that reaches shinrai through one of these is counted under the
+    /// address the proxy saw, any other request under its own peer address (its
+    /// `X-Forwarded-For` is the client's own word and ignored). Empty (the default): no
+    /// proxy is trusted.
+    #[arg(
+        long,
+        env = "SHINRAI_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        value_delimiter = ',',
+        value_parser = server::client::parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where email notifications go out: `smtp://host:25` (a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
     /// Without it, email notifications are dead letters that say so.
@@ -176,6 +190,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         event_rate_limit: args.event_rate_limit,
         secrets: secrets_from_environment(),
         slack_api_url: args.slack_api_url.clone(),
+        trusted_proxies: args.trusted_proxies.clone(),
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
