@@ -61,7 +61,9 @@ pub fn check_references(docs: &[Document], existing: &[Existing], prune: bool) -
     // files, and against the users in shinrai that the files leave in place.
     let mut emails: BTreeMap<String, (&Name, Option<Location>)> = BTreeMap::new();
     for e in existing {
-        let kept = !declared.contains(&(e.kind, &e.name)) && !(prune && e.source.is_some());
+        let replaced = declared.contains(&(e.kind, &e.name));
+        let pruned = prune && e.source.is_some();
+        let kept = !replaced && !pruned;
         if e.kind == Kind::User
             && kept
             && let Some(email) = e.spec.get("email").and_then(|v| v.as_str())

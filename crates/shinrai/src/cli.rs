@@ -28,6 +28,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start and matched at once: the size of `serve`'s many settings costs
+// nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the platform: the HTTP API and background workers.

@@ -823,19 +823,22 @@ pub async fn failed_signins_make_the_next_attempt_wait_and_are_forgotten(store: 
         }
     );
     store
-        .signin_succeeded(&[account.key.clone()], &[client.key.clone()])
+        .signin_succeeded(
+            std::slice::from_ref(&account.key),
+            std::slice::from_ref(&client.key),
+        )
         .await
         .unwrap();
     assert_eq!(
         store
-            .claim_signin(&[account.clone()], &policy, t(7))
+            .claim_signin(std::slice::from_ref(&account), &policy, t(7))
             .await
             .unwrap(),
         SigninClaim::Allowed { failures: vec![1] }
     );
     assert_eq!(
         store
-            .claim_signin(&[client.clone()], &policy, t(7))
+            .claim_signin(std::slice::from_ref(&client), &policy, t(7))
             .await
             .unwrap(),
         SigninClaim::Allowed { failures: vec![5] },
@@ -845,7 +848,7 @@ pub async fn failed_signins_make_the_next_attempt_wait_and_are_forgotten(store: 
     let hour = policy.forget.as_secs() as i64;
     assert_eq!(
         store
-            .claim_signin(&[client.clone()], &policy, t(8 + hour))
+            .claim_signin(std::slice::from_ref(&client), &policy, t(8 + hour))
             .await
             .unwrap(),
         SigninClaim::Allowed { failures: vec![1] }
@@ -861,7 +864,7 @@ pub async fn failed_signins_make_the_next_attempt_wait_and_are_forgotten(store: 
     );
     assert_eq!(
         store
-            .claim_signin(&[account.clone()], &policy, t(9 + hour))
+            .claim_signin(std::slice::from_ref(&account), &policy, t(9 + hour))
             .await
             .unwrap(),
         SigninClaim::Allowed { failures: vec![1] }
