@@ -5104,10 +5104,16 @@ async fn a_replayed_twilio_callback_acts_once(store: TestStore) {
         .insert("twilio-auth-token".into(), "twilio-token".into());
     let app = TestApp::start_with(store, settings).await;
     app.apply("org.yaml", ORG).await;
-    let fixture = ONCALL.replace(
-        "  escalation_policy: shop\n",
-        "  escalation_policy: shop\n  acknowledgement_timeout_minutes: 5\n",
-    );
+    let fixture = ONCALL
+        .replace(
+            "  escalation_policy: shop\n",
+            "  escalation_policy: shop\n  acknowledgement_timeout_minutes: 5\n",
+        )
+        .replace(
+            "spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}]}",
+            "spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}], \
+             contact_methods: [{name: phone, type: sms, address: \"+15550000001\"}]}",
+        );
     app.apply("oncall.yaml", &fixture).await;
     let id = page_orders(&app, "replay").await;
     let status_of = || async {
@@ -5155,4 +5161,43 @@ async fn a_replayed_twilio_callback_acts_once(store: TestStore) {
     let twiml = press("CA0008").await;
     assert!(twiml.contains("acknowledged"), "{twiml}");
     assert_eq!(status_of().await, paging::Status::Acknowledged);
+
+    // The same for an SMS reply, by its MessageSid.
+    let text = format!("ACK {id}");
+    let reply = |sid: &'static str| {
+        let path = "/integrations/twilio/sms";
+        let params: Vec<(String, String)> = [
+            ("From", "+15550000001"),
+            ("Body", text.as_str()),
+            ("MessageSid", sid),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let signature =
+            server::twilio::signature("twilio-token", &format!("{public}{path}"), &params);
+        let url = format!("{}{path}", app.base);
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("x-twilio-signature", signature)
+                .form(&params)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.text().await.unwrap()
+        }
+    };
+    app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    app.timers.tick().await.unwrap();
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    let twiml = reply("SM0001").await;
+    assert!(twiml.contains("acknowledged by bob"), "{twiml}");
+    app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    app.timers.tick().await.unwrap();
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    let twiml = reply("SM0001").await;
+    assert!(twiml.contains("already handled"), "{twiml}");
+    assert_eq!(status_of().await, paging::Status::Triggered);
 }
