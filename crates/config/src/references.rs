@@ -1,4 +1,5 @@
-//! Checks across objects: duplicates among documents and names that point nowhere.
+//! Checks across objects: duplicates among documents, names that point nowhere, and
+//! email addresses two users would share.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,6 +54,47 @@ pub fn check_references(docs: &[Document], existing: &[Existing], prune: bool) -
                 path,
                 message,
             });
+        }
+    }
+
+    // Each email address belongs to one user (sign-in finds people by it): among the
+    // files, and against the users in shinrai that the files leave in place.
+    let mut emails: BTreeMap<String, (&Name, Option<Location>)> = BTreeMap::new();
+    for e in existing {
+        let replaced = declared.contains(&(e.kind, &e.name));
+        let pruned = prune && e.source.is_some();
+        let kept = !replaced && !pruned;
+        if e.kind == Kind::User
+            && kept
+            && let Some(email) = e.spec.get("email").and_then(|v| v.as_str())
+        {
+            emails.insert(domain::catalog::email_key(email), (&e.name, None));
+        }
+    }
+    for d in docs {
+        let crate::Spec::User(user) = &d.spec else {
+            continue;
+        };
+        let at = d.location_of("spec.email");
+        match emails.get(&domain::catalog::email_key(&user.email)) {
+            Some((other, _)) if *other == &d.name => {}
+            Some((other, prev)) => problems.push(Problem {
+                location: at,
+                path: "spec.email".into(),
+                message: match prev {
+                    None => format!(
+                        "{} is already the email of User `{other}` in shinrai; each email address belongs to one user",
+                        user.email
+                    ),
+                    Some(prev) => format!(
+                        "{} is already the email of User `{other}` at {prev}; each email address belongs to one user",
+                        user.email
+                    ),
+                },
+            }),
+            None => {
+                emails.insert(domain::catalog::email_key(&user.email), (&d.name, Some(at)));
+            }
         }
     }
     problems

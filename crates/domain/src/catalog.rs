@@ -235,6 +235,13 @@ pub fn check_email(email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The form of an email address that no two users may share, and that sign-in looks up:
+/// ASCII letters folded to lower case. Only ASCII is folded so that the store's SQL
+/// (`lower()` on SQLite, and on PostgreSQL under the "C" collation) folds exactly the same.
+pub fn email_key(email: &str) -> String {
+    email.to_ascii_lowercase()
+}
+
 /// A link to a runbook or a dashboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

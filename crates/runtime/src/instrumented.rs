@@ -64,6 +64,37 @@ impl Store for InstrumentedStore {
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
         self.timed("find_by_key", self.inner.find_by_key(key)).await
     }
+    async fn user_by_email(&self, email: &str) -> Result<Option<(ObjectRecord, Option<String>)>> {
+        self.timed("user_by_email", self.inner.user_by_email(email))
+            .await
+    }
+    async fn claim_signin(
+        &self,
+        keys: &[ThrottleKey],
+        policy: &SigninPolicy,
+        now: Timestamp,
+    ) -> Result<SigninClaim> {
+        self.timed("claim_signin", self.inner.claim_signin(keys, policy, now))
+            .await
+    }
+    async fn signin_succeeded(&self, forget: &[String], undo: &[String]) -> Result<()> {
+        self.timed(
+            "signin_succeeded",
+            self.inner.signin_succeeded(forget, undo),
+        )
+        .await
+    }
+    async fn forget_signin_failures(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
+        self.timed(
+            "forget_signin_failures",
+            self.inner.forget_signin_failures(before, now),
+        )
+        .await
+    }
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        self.timed("append_audit", self.inner.append_audit(entry))
+            .await
+    }
     async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String> {
         self.timed(
             "server_secret",

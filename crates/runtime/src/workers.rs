@@ -9,16 +9,22 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 
-/// Removes expired console sessions.
+/// Removes expired console sessions, and sign-in failures old enough to be forgotten.
 pub struct SessionSweeper {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl SessionSweeper {
-    /// One round: deletes every session that expired by now; returns how many.
+    /// One round: deletes every session that expired by now, and every sign-in
+    /// throttle whose failures no longer count; returns how many sessions went.
     pub async fn tick(&self) -> store::Result<u64> {
-        self.store.delete_expired_sessions(self.clock.now()).await
+        let now = self.clock.now();
+        let forget = jiff::SignedDuration::try_from(store::SigninPolicy::default().forget)
+            .unwrap_or(jiff::SignedDuration::from_hours(1));
+        let before = now.checked_sub(forget).unwrap_or(now);
+        self.store.forget_signin_failures(before, now).await?;
+        self.store.delete_expired_sessions(now).await
     }
 
     /// Ticks every `every` until `shutdown` turns true.

@@ -24,6 +24,24 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Whether a presented secret (a CSRF token, a signature) is the expected one, compared
+/// in constant time: both are MACed to one length and the MACs compared with
+/// `verify_slice`, so neither a differing byte's position nor the lengths show in the
+/// time taken. An empty expectation matches nothing.
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    use hmac::Mac;
+    let mac = |s: &str| {
+        let mut m = hmac::Hmac::<Sha256>::new_from_slice(b"shinrai: compare secrets")
+            .expect("HMAC takes keys of any length");
+        m.update(s.as_bytes());
+        m
+    };
+    !expected.is_empty()
+        && mac(given)
+            .verify_slice(&mac(expected).finalize().into_bytes())
+            .is_ok()
+}
+
 /// An authenticated caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -143,8 +161,12 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError
                 ));
             };
             if parts.method != axum::http::Method::GET && parts.method != axum::http::Method::HEAD {
-                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if sent != Some(session.csrf_token.as_str()) {
+                let sent = parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !same_secret(&session.csrf_token, sent) {
                     return Err(ApiError::CsrfFailed(
                         "writes from a signed-in session must send the session's CSRF token in X-CSRF-Token".into(),
                     ));

@@ -85,6 +85,12 @@ pub enum ApiError {
     StateConflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Too many failed attempts (sign-in); answered with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -165,6 +171,11 @@ pub const ERROR_TABLE: &[(&str, u16, &str)] = &[
         "The body is larger than the server's limit.",
     ),
     (
+        "too_many_requests",
+        429,
+        "Too many failed attempts (sign-in); wait the seconds `Retry-After` says.",
+    ),
+    (
         "store_unavailable",
         503,
         "The store cannot be reached; retry later.",
@@ -193,6 +204,7 @@ impl ApiError {
             ApiError::StillReferenced(_) => "still_referenced",
             ApiError::StateConflict(_) => "state_conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Unavailable(_) => "store_unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -263,6 +275,14 @@ impl From<StoreError> for ApiError {
                     "an integration key is taken: {e}; choose another, or leave `key` out to have one generated"
                 ),
             )]),
+            // The API checks addresses first and names the other user to those who may
+            // see them; this is the store's own guard against a write that raced it.
+            StoreError::EmailInUse { email, .. } => ApiError::validation(vec![FieldProblem::new(
+                "spec.email",
+                format!(
+                    "{email} is already the email of another user; each email address belongs to one user"
+                ),
+            )]),
             StoreError::MissingReference { .. } => {
                 ApiError::validation(vec![FieldProblem::new("spec", e.to_string())])
             }
@@ -278,7 +298,15 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code(), error = %self, "request failed");
         }
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(retry_seconds(*retry_after)),
+            _ => None,
+        };
         let mut resp = (status, Json(self.body())).into_response();
+        if let Some(seconds) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -290,3 +318,8 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Whole seconds for `Retry-After`, rounded up so that a client that waits them is let in.
+pub fn retry_seconds(d: std::time::Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}

@@ -11,6 +11,7 @@
 pub mod acting;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod console;
 pub mod error;
 pub mod extract;
@@ -50,6 +51,9 @@ pub struct Settings {
     pub slack_api_url: String,
     /// Deadlines and the cap on connections.
     pub connections: listen::Limits,
+    /// Proxies whose `X-Forwarded-For` names the client (for sign-in throttling); empty:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -62,6 +66,7 @@ impl Default for Settings {
             secrets: std::collections::HashMap::new(),
             slack_api_url: "https://slack.com/api".into(),
             connections: listen::Limits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -223,6 +228,7 @@ pub fn app(state: AppState) -> Router {
             observability::track_requests,
         ))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
 

@@ -104,22 +104,31 @@ fn checked(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let expected = signature(token, &url, &params);
-    // Constant time: compare MACs of both.
-    let same = {
-        let mut a = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes())
-            .expect("HMAC takes keys of any length");
-        a.update(given.as_bytes());
-        let mut b = hmac::Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes())
-            .expect("HMAC takes keys of any length");
-        b.update(expected.as_bytes());
-        a.verify_slice(&b.finalize().into_bytes()).is_ok()
-    };
+    let same = crate::auth::same_secret(&expected, given);
     if !same {
         return Err(Box::new(
             (StatusCode::FORBIDDEN, "X-Twilio-Signature does not match").into_response(),
         ));
     }
     Ok(params)
+}
+
+/// Records a callback's identity (Twilio's message or call id and what it asks for) as
+/// used; `Ok(false)` when it already was. A callback without an id is refused: Twilio
+/// always sends one, so it cannot be told apart from a replay.
+async fn first_time(state: &AppState, id: &str) -> Result<bool, String> {
+    let sid = id.split(':').nth(2).unwrap_or("");
+    if sid.is_empty() {
+        return Err(
+            "This request has no MessageSid or CallSid, so shinrai cannot act on it only once"
+                .into(),
+        );
+    }
+    state
+        .store
+        .use_link(id, state.clock.now())
+        .await
+        .map_err(|e| format!("shinrai cannot reach its store: {e}"))
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
@@ -169,6 +178,21 @@ async fn sms(
             None => return message("No open incident is assigned to you; name one: ACK 12."),
         },
     };
+    // Twilio's signature does not expire: a replayed request (or Twilio's own retry) with
+    // the same message and words acts at most once, on every node.
+    let replay = first_time(
+        &state,
+        &format!(
+            "twilio:sms:{}:{incident}:{text}",
+            param(&params, "MessageSid")
+        ),
+    )
+    .await;
+    match replay {
+        Ok(true) => {}
+        Ok(false) => return message("This reply was already handled."),
+        Err(e) => return message(&e),
+    }
     match act(&state, &name, &spec, incident, what).await {
         Ok(i) => message(&format!("#{} {} by {name}.", i.id, what.done())),
         Err(e) => message(&e),
@@ -222,6 +246,20 @@ async fn voice(
         Ok(Some(s)) => s,
         _ => return say("This call is for a user shinrai does not know. Goodbye."),
     };
+    let replay = first_time(
+        &state,
+        &format!(
+            "twilio:voice:{}:{incident}:{name}:{}",
+            param(&params, "CallSid"),
+            param(&params, "Digits")
+        ),
+    )
+    .await;
+    match replay {
+        Ok(true) => {}
+        Ok(false) => return say("This key press was already handled. Goodbye."),
+        Err(e) => return say(&format!("{e}. Goodbye.")),
+    }
     match act(&state, &name, &spec, incident, what).await {
         Ok(i) => say(&format!("Incident {} {}. Goodbye.", i.id, what.done())),
         Err(e) => say(&format!("{e}. Goodbye.")),

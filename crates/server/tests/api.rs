@@ -74,6 +74,10 @@ on_both_backends!(
     the_pager_watches_itself,
     test_notifications_and_the_unreachable_report_say_which_contact_methods_work,
     services_announce_their_incidents_to_slack_and_webhooks,
+    each_email_address_belongs_to_one_user_on_every_path,
+    failed_sign_ins_wait_then_get_429_survive_a_restart_and_are_audited,
+    sign_ins_are_counted_per_client_address_behind_trusted_proxies_only,
+    a_replayed_twilio_callback_acts_once,
 );
 
 const ORG: &str = r#"
@@ -4733,4 +4737,467 @@ fn outbox(
         max_attempts: 8,
         send_timeout: std::time::Duration::from_secs(60),
     }
+}
+
+async fn each_email_address_belongs_to_one_user_on_every_path(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let acme = app
+        .token(
+            "acme-admin",
+            vec![Grant::company(Role::Admin, "acme")],
+            None,
+        )
+        .await;
+    // A company admin gives a new user another person's address, in another case: refused
+    // by field, without naming a user the admin may not see.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&acme),
+            Some(
+                json!({"metadata": {"name": "fake-gus", "labels": {"company": "acme"}},
+                        "spec": {"full_name": "Not Gus", "email": "GUS@globex.test"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.email", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("already the email of another user"),
+        "{body}"
+    );
+    assert!(!message.contains("gus"), "{body}");
+    // A global admin sees whose it is; an update is refused the same way.
+    let pat = |email: &str| {
+        json!({"metadata": {"name": "pat", "labels": {"company": "acme"}},
+               "spec": {"full_name": "Pat Acme", "email": email}})
+    };
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(pat("pat@acme.test")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/api/v1/users/pat",
+            Some(&admin),
+            Some(pat("gus@GLOBEX.test")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.email", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("User gus"),
+        "{body}"
+    );
+    // Keeping one's own address is no conflict.
+    let (status, body) = app
+        .call(
+            Method::PUT,
+            "/api/v1/users/pat",
+            Some(&admin),
+            Some(pat("PAT@acme.test")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Configuration files: among themselves, and against users already in shinrai.
+    let docs = "apiVersion: shinrai/v1\nkind: User\nmetadata: {name: dup-a}\nspec: {full_name: A, email: same@acme.test}\n---\n\
+                apiVersion: shinrai/v1\nkind: User\nmetadata: {name: dup-b}\nspec: {full_name: B, email: Same@Acme.test}\n---\n\
+                apiVersion: shinrai/v1\nkind: User\nmetadata: {name: dup-c}\nspec: {full_name: C, email: ann@ACME.test}\n";
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/plan",
+            Some(&admin),
+            Some(json!({"files": [{"path": "dups.yaml", "content": docs}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let problems = body["errors"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{body}");
+    assert!(
+        problems.iter().all(|p| p["field"] == "spec.email"),
+        "{body}"
+    );
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already the email of User `dup-a` at dups.yaml:"),
+        "{body}"
+    );
+    assert!(
+        problems[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already the email of User `ann` in shinrai"),
+        "{body}"
+    );
+    // Sign-in finds the one user with the address, whatever its case.
+    app.store
+        .set_password(
+            &Name::new("gus").unwrap(),
+            &server::api::session::hash_password("gus password 123").unwrap(),
+            &store::WriteContext {
+                actor: "system".into(),
+                at: test_support::t0(),
+            },
+        )
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            None,
+            Some(json!({"email": "Gus@Globex.test", "password": "gus password 123"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"], "gus");
+}
+
+/// Signs in through the API; returns the status, `Retry-After` and the body.
+async fn sign_in_at(
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Option<String>, Value) {
+    sign_in_from(base, email, password, None).await
+}
+
+async fn sign_in_from(
+    base: &str,
+    email: &str,
+    password: &str,
+    forwarded_for: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"email": email, "password": password}));
+    if let Some(f) = forwarded_for {
+        req = req.header("x-forwarded-for", f);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn failed_sign_ins_wait_then_get_429_survive_a_restart_and_are_audited(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let password = "correct horse battery";
+    app.store
+        .set_password(
+            &Name::new("ann").unwrap(),
+            &server::api::session::hash_password(password).unwrap(),
+            &store::WriteContext {
+                actor: "system".into(),
+                at: test_support::t0(),
+            },
+        )
+        .await
+        .unwrap();
+    // Five wrong passwords are each answered 401; the sixth attempt, even with the right
+    // password, waits: 429 with Retry-After, before any password is checked.
+    for _ in 0..5 {
+        let (status, _, body) = sign_in_at(&app.base, "ann@acme.test", "guess guess guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, retry, body) = sign_in_at(&app.base, "ANN@acme.test", password).await;
+    assert_eq!(
+        (status, retry.as_deref(), body["code"].as_str()),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("1"),
+            Some("too_many_requests")
+        ),
+        "{body}"
+    );
+    // A restarted server (or another node) over the same store still holds the wait.
+    let again = serve_again(&app).await;
+    let (status, retry, _) = sign_in_at(&again, "ann@acme.test", password).await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("1"))
+    );
+    // The wait ends; each further failure doubles it; it is never permanent.
+    app.clock.advance(std::time::Duration::from_secs(1));
+    let (status, _, _) = sign_in_at(&again, "ann@acme.test", "guess guess guess").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, retry, _) = sign_in_at(&again, "ann@acme.test", password).await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("2"))
+    );
+    app.clock.advance(std::time::Duration::from_secs(2));
+    let (status, _, body) = sign_in_at(&app.base, "ann@acme.test", password).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Success forgets the account's failures.
+    let (status, _, _) = sign_in_at(&app.base, "ann@acme.test", "guess guess guess").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // An unknown email is answered like a wrong password, and audited too.
+    let (status, _, body) = sign_in_at(&app.base, "nobody@acme.test", password).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "wrong email or password");
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=100", Some(&admin), None)
+        .await;
+    let failed: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "signin.failed")
+        .collect();
+    assert_eq!(
+        failed.len(),
+        8,
+        "seven wrong passwords and one unknown email: {audit}"
+    );
+    assert_eq!(failed[0]["name"], "", "{}", failed[0]);
+    assert_eq!(failed[0]["after"]["reason"], "no user has this email");
+    assert_eq!(failed[0]["after"]["email"], "nobody@acme.test");
+    assert_eq!(failed[1]["name"], "ann");
+    assert_eq!(failed[1]["after"]["reason"], "wrong password");
+    assert!(
+        failed[1]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("client:127.0.0.1"),
+        "{}",
+        failed[1]
+    );
+    // An acme admin sees ann's failures, not the unknown email's.
+    let acme = app
+        .token(
+            "acme-admin",
+            vec![Grant::company(Role::Admin, "acme")],
+            None,
+        )
+        .await;
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=100", Some(&acme), None)
+        .await;
+    let seen: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "signin.failed")
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, vec!["ann"; 7], "{audit}");
+}
+
+/// Another server over the same store and clock, as after a restart or on another node.
+async fn serve_again(app: &TestApp) -> String {
+    serve_again_with(app, server::Settings::default()).await
+}
+
+async fn serve_again_with(app: &TestApp, settings: server::Settings) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = server::AppState::new(
+        app.store.clone(),
+        std::sync::Arc::new(app.clock.clone()),
+        settings,
+    );
+    tokio::spawn(server::run(listener, state, std::future::pending()));
+    base
+}
+
+async fn sign_ins_are_counted_per_client_address_behind_trusted_proxies_only(store: TestStore) {
+    let app = app(store).await;
+    let behind_proxy = serve_again_with(
+        &app,
+        server::Settings {
+            trusted_proxies: vec![server::client::parse_trusted_proxy("127.0.0.1").unwrap()],
+            ..Default::default()
+        },
+    )
+    .await;
+    // Twenty failures from one client, each on another account, spend its free ones.
+    for i in 0..20 {
+        let (status, _, _) = sign_in_from(
+            &behind_proxy,
+            &format!("user{i}@acme.test"),
+            "guess guess guess",
+            Some("203.0.113.7"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, retry, _) = sign_in_from(
+        &behind_proxy,
+        "someone@acme.test",
+        "guess guess guess",
+        Some("203.0.113.7"),
+    )
+    .await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("1"))
+    );
+    // A hop the client wrote itself in front of the proxy's changes nothing.
+    let (status, _, _) = sign_in_from(
+        &behind_proxy,
+        "someone@acme.test",
+        "guess guess guess",
+        Some("198.51.100.1, 203.0.113.7"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held back.
+    let (status, _, _) = sign_in_from(
+        &behind_proxy,
+        "someone@acme.test",
+        "guess guess guess",
+        Some("203.0.113.8"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Where no proxy is trusted, the header is the client's own word: ignored, so a client
+    // cannot leave its count behind by changing it.
+    for i in 0..20 {
+        let (status, _, _) = sign_in_from(
+            &app.base,
+            &format!("other{i}@acme.test"),
+            "guess guess guess",
+            Some(&format!("198.51.100.{i}")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let (status, _, _) = sign_in_from(
+        &app.base,
+        "other@acme.test",
+        "guess guess guess",
+        Some("198.51.100.99"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_replayed_twilio_callback_acts_once(store: TestStore) {
+    let public = "https://shinrai.example.com";
+    let mut settings = server::Settings {
+        public_url: public.into(),
+        ..Default::default()
+    };
+    settings
+        .secrets
+        .insert("twilio-auth-token".into(), "twilio-token".into());
+    let app = TestApp::start_with(store, settings).await;
+    app.apply("org.yaml", ORG).await;
+    let fixture = ONCALL
+        .replace(
+            "  escalation_policy: shop\n",
+            "  escalation_policy: shop\n  acknowledgement_timeout_minutes: 5\n",
+        )
+        .replace(
+            "spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}]}",
+            "spec: {full_name: Bob Acme, email: bob@acme.test, roles: [{role: responder, company: acme}], \
+             contact_methods: [{name: phone, type: sms, address: \"+15550000001\"}]}",
+        );
+    app.apply("oncall.yaml", &fixture).await;
+    let id = page_orders(&app, "replay").await;
+    let status_of = || async {
+        app.store
+            .get_incident(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .incident
+            .status
+    };
+    let press = |call: &'static str| {
+        let path = format!("/integrations/twilio/voice?incident={id}&user=bob");
+        let params: Vec<(String, String)> = [("CallSid", call), ("Digits", "1")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let signature =
+            server::twilio::signature("twilio-token", &format!("{public}{path}"), &params);
+        let url = format!("{}{path}", app.base);
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("x-twilio-signature", signature)
+                .form(&params)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.text().await.unwrap()
+        }
+    };
+    let twiml = press("CA0007").await;
+    assert!(twiml.contains("acknowledged"), "{twiml}");
+    assert_eq!(status_of().await, paging::Status::Acknowledged);
+    // The acknowledgement times out: the incident is triggered again.
+    app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    app.timers.tick().await.unwrap();
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    // The same signed request, replayed, does nothing.
+    let twiml = press("CA0007").await;
+    assert!(twiml.contains("already handled"), "{twiml}");
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    // A key pressed in another call acts.
+    let twiml = press("CA0008").await;
+    assert!(twiml.contains("acknowledged"), "{twiml}");
+    assert_eq!(status_of().await, paging::Status::Acknowledged);
+
+    // The same for an SMS reply, by its MessageSid.
+    let text = format!("ACK {id}");
+    let reply = |sid: &'static str| {
+        let path = "/integrations/twilio/sms";
+        let params: Vec<(String, String)> = [
+            ("From", "+15550000001"),
+            ("Body", text.as_str()),
+            ("MessageSid", sid),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let signature =
+            server::twilio::signature("twilio-token", &format!("{public}{path}"), &params);
+        let url = format!("{}{path}", app.base);
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .header("x-twilio-signature", signature)
+                .form(&params)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.text().await.unwrap()
+        }
+    };
+    app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    app.timers.tick().await.unwrap();
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    let twiml = reply("SM0001").await;
+    assert!(twiml.contains("acknowledged by bob"), "{twiml}");
+    app.clock.advance(std::time::Duration::from_secs(6 * 60));
+    app.timers.tick().await.unwrap();
+    assert_eq!(status_of().await, paging::Status::Triggered);
+    let twiml = reply("SM0001").await;
+    assert!(twiml.contains("already handled"), "{twiml}");
+    assert_eq!(status_of().await, paging::Status::Triggered);
 }

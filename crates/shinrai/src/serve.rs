@@ -68,6 +68,20 @@ pub struct ServeArgs {
     /// answer; senders retry). No limit unless set.
     #[arg(long, env = "SHINRAI_EVENT_RATE_LIMIT", value_name = "PER_MINUTE")]
     pub event_rate_limit: Option<u32>,
+    /// Reverse proxies (addresses or CIDR networks, comma-separated: `10.0.0.0/8,::1`)
+    /// whose `X-Forwarded-For` header names the client. Sign-in is throttled per client
+    /// address; a request that reaches shinrai through one of these is counted under the
+    /// address the proxy saw, any other request under its own peer address (its
+    /// `X-Forwarded-For` is the client's own word and ignored). Empty (the default): no
+    /// proxy is trusted.
+    #[arg(
+        long,
+        env = "SHINRAI_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        value_delimiter = ',',
+        value_parser = server::client::parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where email notifications go out: `smtp://host:25` (a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
     /// Without it, email notifications are dead letters that say so.
@@ -216,6 +230,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             header_read_timeout: Duration::from_secs(args.http_header_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
+        trusted_proxies: args.trusted_proxies.clone(),
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);

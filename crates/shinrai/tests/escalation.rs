@@ -424,12 +424,23 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let form = browser
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = form.find("name=\"csrf\" value=\"").expect("a CSRF token");
+    let csrf = form[at + 19..].split('"').next().unwrap().to_owned();
     let resp = browser
         .post(format!("{}/login", server.base))
         .form(&[
             ("email", "demo@shinrai.example"),
             ("password", "shinrai-demo-password"),
             ("next", "/incidents"),
+            ("csrf", csrf.as_str()),
         ])
         .send()
         .await

@@ -17,6 +17,10 @@ pub enum OpenError {
     Url(sqlx::Error),
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(sqlx::Error),
+    /// The data needs a person's decision before this build may migrate it (users that
+    /// share an email address); nothing was changed.
+    #[error("cannot upgrade the PostgreSQL database: {0}")]
+    Preflight(store_sql::PreflightError),
     #[error("cannot migrate the PostgreSQL database: {0}")]
     Migrate(sqlx::migrate::MigrateError),
 }
@@ -37,6 +41,12 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<SqlStore, O
         .connect_with(options)
         .await
         .map_err(OpenError::Connect)?;
+    {
+        let mut conn = pool.acquire().await.map_err(OpenError::Connect)?;
+        store_sql::check_before_migrating(&mut conn, Dialect::Postgres)
+            .await
+            .map_err(OpenError::Preflight)?;
+    }
     MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
     tracing::info!("connected to PostgreSQL store");
     Ok(SqlStore::new(pool.clone(), pool, Dialect::Postgres))
@@ -47,6 +57,24 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<SqlStore, O
 pub async fn migrate(url: &str) -> Result<(), OpenError> {
     let store = connect_with(url, 1).await?;
     store.close().await;
+    Ok(())
+}
+
+/// Migrates the database at `url` only up to migration `version`, as a release that
+/// shipped with those migrations would leave it: for tests of upgrades.
+pub async fn migrate_to(url: &str, version: i64) -> Result<(), OpenError> {
+    sqlx::any::install_default_drivers();
+    let options: AnyConnectOptions = url.parse().map_err(OpenError::Url)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(OpenError::Connect)?;
+    MIGRATOR
+        .run_to(version, &pool)
+        .await
+        .map_err(OpenError::Migrate)?;
+    pool.close().await;
     Ok(())
 }
 

@@ -162,3 +162,20 @@ async fn two_nodes_claim_each_due_timer_exactly_once() {
     assert_eq!(all.len(), 500, "every timer acted on");
     assert!(db.store.list_timers().await.unwrap().is_empty());
 }
+
+/// An upgrade over users that share an email address stops and names them (see
+/// `test_support::upgrade`).
+#[tokio::test]
+async fn an_upgrade_stops_at_users_that_share_an_email_until_resolved() {
+    let url = test_support::postgres::empty_database().await;
+    store_postgres::migrate_to(&url, test_support::upgrade::BEFORE_UNIQUE_EMAILS)
+        .await
+        .unwrap();
+    test_support::upgrade::shared_emails_stop_the_upgrade_until_resolved(&url, || async {
+        store_postgres::connect_with(&url, 2)
+            .await
+            .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn store::Store>)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+}

@@ -12,7 +12,10 @@ mod incidents;
 mod notify;
 mod oncall;
 mod rows;
+mod signin;
 mod timers;
+
+pub use signin::{PreflightError, SharedEmails, check_before_migrating};
 
 use std::time::Duration;
 
@@ -231,6 +234,10 @@ impl Store for SqlStore {
         row.as_ref().map(object_from_row).transpose()
     }
 
+    async fn user_by_email(&self, email: &str) -> Result<Option<(ObjectRecord, Option<String>)>> {
+        self.user_by_email_impl(email).await
+    }
+
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
         let mut tx = self.begin().await?;
         let grants = to_json(&token.grants)?;
@@ -422,6 +429,42 @@ impl Store for SqlStore {
             .await
             .map_err(unavailable)?;
         Ok(res.rows_affected())
+    }
+
+    async fn claim_signin(
+        &self,
+        keys: &[ThrottleKey],
+        policy: &SigninPolicy,
+        now: Timestamp,
+    ) -> Result<SigninClaim> {
+        self.claim_signin_impl(keys, policy, now).await
+    }
+
+    async fn signin_succeeded(&self, forget: &[String], undo: &[String]) -> Result<()> {
+        self.signin_succeeded_impl(forget, undo).await
+    }
+
+    async fn forget_signin_failures(&self, before: Timestamp, now: Timestamp) -> Result<u64> {
+        self.forget_signin_failures_impl(before, now).await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_audit(
+            &mut tx,
+            &WriteContext {
+                actor: entry.actor,
+                at: entry.at,
+            },
+            &entry.action,
+            &entry.kind,
+            &entry.name,
+            &entry.scope,
+            None,
+            entry.detail,
+        )
+        .await?;
+        tx.commit().await.map_err(unavailable)
     }
 
     async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>> {
@@ -1004,16 +1047,22 @@ async fn write_keys(
 }
 
 /// Writes what the store indexes of an object: its labels (for selectors), what it refers
-/// to (kept whole at commit), and its lookup keys (unique).
+/// to (kept whole at commit), its lookup keys (unique), and a user's email (unique).
 async fn write_indexes(tx: &mut Transaction<'static, Any>, draft: &ObjectDraft) -> Result<()> {
     write_labels(tx, draft.kind, &draft.name, &draft.labels).await?;
     write_references(tx, draft.kind, &draft.name, &draft.references).await?;
+    if draft.kind == Kind::User {
+        signin::write_email(tx, &draft.name, &draft.spec).await?;
+    }
     write_keys(tx, draft.kind, &draft.name, &draft.lookup_keys).await
 }
 
-/// Removes what the store indexes of an object (labels, references, lookup keys) before
-/// they are written again or the object goes.
+/// Removes what the store indexes of an object (labels, references, lookup keys, a user's
+/// email) before they are written again or the object goes.
 async fn delete_indexes(tx: &mut Transaction<'static, Any>, kind: Kind, name: &Name) -> Result<()> {
+    if kind == Kind::User {
+        signin::delete_email(tx, name).await?;
+    }
     for sql in [
         "DELETE FROM object_labels WHERE kind = $1 AND name = $2",
         "DELETE FROM object_refs WHERE from_kind = $1 AND from_name = $2",

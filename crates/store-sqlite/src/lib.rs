@@ -40,6 +40,13 @@ pub enum OpenError {
     },
     #[error("cannot open SQLite database {path}: {source}")]
     Connect { path: PathBuf, source: sqlx::Error },
+    /// The data needs a person's decision before this build may migrate it (users that
+    /// share an email address); nothing was changed.
+    #[error("cannot upgrade SQLite database {path}: {source}")]
+    Preflight {
+        path: PathBuf,
+        source: store_sql::PreflightError,
+    },
     #[error("cannot migrate SQLite database {path}: {source}")]
     Migrate {
         path: PathBuf,
@@ -151,6 +158,12 @@ pub async fn open(path: &Path, sharing: Sharing) -> Result<SqliteStore, OpenErro
         conn.execute("PRAGMA synchronous = FULL")
             .await
             .map_err(connect_err)?;
+        store_sql::check_before_migrating(&mut conn, Dialect::Sqlite)
+            .await
+            .map_err(|source| OpenError::Preflight {
+                path: path.to_owned(),
+                source,
+            })?;
         MIGRATOR
             .run(&mut conn)
             .await
@@ -174,6 +187,29 @@ pub async fn open(path: &Path, sharing: Sharing) -> Result<SqliteStore, OpenErro
         path: path.to_owned(),
         _lock: lock.map(Arc::new),
     })
+}
+
+/// Creates or migrates the database file at `path` only up to migration `version`, as a
+/// release that shipped with those migrations would leave it: for tests of upgrades.
+pub async fn migrate_to(path: &Path, version: i64) -> Result<(), OpenError> {
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let connect_err = |source| OpenError::Connect {
+        path: path.to_owned(),
+        source,
+    };
+    let options: AnyConnectOptions = url.parse().map_err(connect_err)?;
+    let mut conn = sqlx::AnyConnection::connect_with(&options)
+        .await
+        .map_err(connect_err)?;
+    MIGRATOR
+        .run_to(version, &mut conn)
+        .await
+        .map_err(|source| OpenError::Migrate {
+            path: path.to_owned(),
+            source,
+        })?;
+    conn.close().await.map_err(connect_err)
 }
 
 /// Takes the exclusive lock that makes a database file one process's own. The lock is

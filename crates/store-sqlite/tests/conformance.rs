@@ -50,3 +50,22 @@ async fn the_database_runs_in_wal_mode_with_full_sync() {
 fn tempfile_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary directory")
 }
+
+/// An upgrade over users that share an email address stops and names them (see
+/// `test_support::upgrade`).
+#[tokio::test]
+async fn an_upgrade_stops_at_users_that_share_an_email_until_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(store_sqlite::DB_FILE);
+    store_sqlite::migrate_to(&path, test_support::upgrade::BEFORE_UNIQUE_EMAILS)
+        .await
+        .unwrap();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    test_support::upgrade::shared_emails_stop_the_upgrade_until_resolved(&url, || async {
+        store_sqlite::open(&path, store_sqlite::Sharing::Shared)
+            .await
+            .map(|s| std::sync::Arc::new(s.sql()) as std::sync::Arc<dyn store::Store>)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+}

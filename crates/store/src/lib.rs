@@ -54,6 +54,10 @@ pub enum StoreError {
     },
     #[error("the key is already used by {kind} {name}")]
     KeyInUse { kind: String, name: String },
+    /// Each email address (compared as [`domain::catalog::email_key`]) belongs to one
+    /// user: sign-in finds people by it.
+    #[error("the email address {email} is already the email of User {user}")]
+    EmailInUse { email: String, user: String },
     /// The change does not apply to the object as it is now (acknowledging a resolved
     /// incident).
     #[error("{0}")]
@@ -100,6 +104,12 @@ pub trait Store: Send + Sync + 'static {
     /// The object a lookup key (an integration key) belongs to.
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>>;
 
+    /// The user whose email is `email`, compared as [`domain::catalog::email_key`], with
+    /// their password hash if one is set (one query, so that sign-in costs the same
+    /// whoever asks). Each address belongs to at most one user: a commit that would give
+    /// two users one address fails with [`StoreError::EmailInUse`].
+    async fn user_by_email(&self, email: &str) -> Result<Option<(ObjectRecord, Option<String>)>>;
+
     // API tokens: only a hash of the secret is ever stored.
 
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord>;
@@ -121,6 +131,28 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, hash: &str) -> Result<()>;
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: domain::Timestamp) -> Result<u64>;
+
+    // Sign-in throttling (failures per account and per client address, shared by nodes).
+
+    /// Counts a sign-in attempt against every key, unless one of them must still wait
+    /// ([`SigninClaim::Throttled`], nothing counted). The attempt counts as a failure until
+    /// [`Store::signin_succeeded`] takes it back; each further failure past a key's free
+    /// ones doubles the wait before its next attempt (see [`SigninPolicy`]).
+    async fn claim_signin(
+        &self,
+        keys: &[ThrottleKey],
+        policy: &SigninPolicy,
+        now: Timestamp,
+    ) -> Result<SigninClaim>;
+    /// A claimed attempt succeeded: `forget` keys lose every failure (the account's),
+    /// `undo` keys lose the one the claim counted (the client address's).
+    async fn signin_succeeded(&self, forget: &[String], undo: &[String]) -> Result<()>;
+    /// Forgets keys whose last failure was before `before` and that need no wait at
+    /// `now`; returns how many.
+    async fn forget_signin_failures(&self, before: Timestamp, now: Timestamp) -> Result<u64>;
+    /// Appends one row to the audit log (for events that change no object, such as a
+    /// failed sign-in).
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<()>;
 
     // Alerts and incidents.
 
@@ -165,7 +197,8 @@ pub trait Store: Send + Sync + 'static {
     /// The server secret named `name`: `candidate` if none existed (it is stored then),
     /// else the one stored first, so every node agrees.
     async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String>;
-    /// Marks a link's nonce used; `false` when it already was.
+    /// Marks a one-time nonce used (a signed link's, or a provider callback's identity);
+    /// `false` when it already was.
     async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool>;
 
     // The notification outbox.

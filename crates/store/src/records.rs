@@ -141,13 +141,76 @@ pub struct AuditEntry {
     pub id: i64,
     pub at: Timestamp,
     pub actor: String,
-    /// `create`, `update`, `delete`, `token.create`, `token.revoke`, `password.set`.
+    /// `create`, `update`, `delete`, `token.create`, `token.revoke`, `password.set`,
+    /// `signin.failed`.
     pub action: String,
     pub kind: String,
     pub name: String,
     pub scope: AccessTarget,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+}
+
+/// An audit row for an event that changes no object (a failed sign-in).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub kind: String,
+    pub name: String,
+    pub scope: AccessTarget,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// A key sign-in attempts are counted against (an account, a client address), with the
+/// failures it may have before it must wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThrottleKey {
+    pub key: String,
+    pub free: u32,
+}
+
+/// How failed sign-ins slow the next ones: past a key's free failures, the next attempt
+/// waits `base`, doubling with each further failure up to `max`. Failures older than
+/// `forget` no longer count, so no key is ever locked for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigninPolicy {
+    pub base: std::time::Duration,
+    pub max: std::time::Duration,
+    pub forget: std::time::Duration,
+}
+
+impl Default for SigninPolicy {
+    fn default() -> Self {
+        SigninPolicy {
+            base: std::time::Duration::from_secs(1),
+            max: std::time::Duration::from_secs(15 * 60),
+            forget: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+impl SigninPolicy {
+    /// How long a key with `failures` (of which `free` cost nothing) waits before its next
+    /// attempt.
+    pub fn wait(&self, failures: u32, free: u32) -> std::time::Duration {
+        if failures < free {
+            return std::time::Duration::ZERO;
+        }
+        let doublings = (failures - free).min(30);
+        self.base.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+/// Whether a sign-in attempt may go ahead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SigninClaim {
+    /// Counted; the failures each key has now (this attempt included), in the order of
+    /// the keys.
+    Allowed { failures: Vec<u32> },
+    /// A key must wait this long first; nothing was counted.
+    Throttled { retry_after: std::time::Duration },
 }
 
 /// Which audit rows to read: newest first, before the row `before_id`.

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod postgres;
 pub mod serve;
+pub mod upgrade;
 
 use std::ops::Deref;
 use std::sync::Arc;

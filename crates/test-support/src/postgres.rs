@@ -60,6 +60,22 @@ pub async fn fresh_database() -> String {
     with_database(&server, &name)
 }
 
+/// Creates an empty database (no migrations) and returns its URL: for upgrade tests that
+/// start from an older release's schema.
+pub async fn empty_database() -> String {
+    let server = server_url();
+    let mut admin = PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {DATABASE_URL_VAR} ({server}): {e}"));
+    let name = format!("shinrai_e_{}", &runtime::entropy::secret("")[..16]);
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+    admin.close().await.ok();
+    with_database(&server, &name)
+}
+
 /// Builds the template once per server: the first test to get the advisory lock migrates
 /// a scratch database and renames it into place, so others never copy a half-made one.
 async fn ensure_template(admin: &mut PgConnection, server: &str, template: &str) {

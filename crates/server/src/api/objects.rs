@@ -366,6 +366,32 @@ async fn checked_draft(
                 }
             }
             if let config::Spec::User(user) = &spec {
+                // The store refuses a shared address too; this says it first, by field.
+                // The other user is named only to callers who may see them.
+                if let Some((other, _)) = state.store.user_by_email(&user.email).await?
+                    && name.as_ref() != Some(&other.name)
+                {
+                    let teams = state.store.snapshot(&[Kind::Team]).await?;
+                    let scope = runtime::apply::scope_of(
+                        Kind::User,
+                        &other.name,
+                        &other.labels,
+                        &other.spec,
+                        &teams,
+                    );
+                    let whose = if caller.may(Role::Viewer, &scope) {
+                        format!("User {}", other.name)
+                    } else {
+                        "another user".to_owned()
+                    };
+                    problems.push(FieldProblem::new(
+                        "spec.email",
+                        format!(
+                            "{} is already the email of {whose}; each email address belongs to one user",
+                            user.email
+                        ),
+                    ));
+                }
                 for (i, g) in user.roles.iter().enumerate() {
                     if !caller.principal.may_delegate(g) {
                         return Err(ApiError::Forbidden(format!(

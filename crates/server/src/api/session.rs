@@ -13,6 +13,7 @@ use store::{SessionRecord, WriteContext};
 
 use crate::AppState;
 use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret};
+use crate::client::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::routes::{Access, Doc, Method, Routes};
@@ -24,7 +25,7 @@ pub fn routes(r: Routes) -> Routes {
         Access::Public,
         Doc::new(
             "identity",
-            "Sign in with email and password; sets the session cookie",
+            "Sign in with email and password; sets the session cookie. Repeated failures for an account or from an address are answered 429 with Retry-After",
         )
         .request("LoginInput")
         .response("SessionView")
@@ -98,29 +99,109 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| ApiError::Internal(format!("password hashing task failed: {e}")))
 }
 
-/// Checks an email and password and opens a session: the `Set-Cookie` value and the
-/// session's CSRF token, or `None` for a wrong email or password.
+/// How a sign-in went.
+pub(crate) enum SignIn {
+    /// The `Set-Cookie` value, the session's CSRF token, and the session.
+    Opened(String, String, SessionView),
+    /// A wrong email or password (the answer never says which).
+    Refused,
+    /// Too many recent failures for the account or the client address: try again after
+    /// this long.
+    Throttled(std::time::Duration),
+}
+
+/// Failures an account may have before its next attempt must wait.
+const ACCOUNT_FREE_FAILURES: u32 = 5;
+/// Failures a client address may have before its next attempt must wait: more than an
+/// account's, since several people may sign in from behind one address.
+const CLIENT_FREE_FAILURES: u32 = 20;
+/// From this many failures on, the answer to each further failure is held back a little
+/// longer (a step per failure, at most [`SLOWDOWN_MAX`]).
+const SLOWDOWN_AFTER: u32 = 3;
+const SLOWDOWN_STEP: std::time::Duration = std::time::Duration::from_millis(250);
+const SLOWDOWN_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The keys a sign-in is throttled by: the account (the email as users are found by it,
+/// hashed so that mistyped secrets are not kept) and the client address.
+fn throttle_keys(email: &str, client: std::net::IpAddr) -> Vec<store::ThrottleKey> {
+    vec![
+        store::ThrottleKey {
+            key: format!(
+                "account:{}",
+                hash_secret(&domain::catalog::email_key(email))
+            ),
+            free: ACCOUNT_FREE_FAILURES,
+        },
+        store::ThrottleKey {
+            key: format!("client:{client}"),
+            free: CLIENT_FREE_FAILURES,
+        },
+    ]
+}
+
+/// A hash of a password nobody knows, checked when the email names nobody (or someone
+/// without a password), so that every sign-in costs one argon2 verification.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_password(&runtime::entropy::secret("")).unwrap_or_else(|e| {
+            // Hashing fails only on a bad salt, which `hash_password` never makes; an
+            // unparsable dummy still makes `verify_password` fail.
+            tracing::error!(error = %e, "cannot make the dummy password hash");
+            String::new()
+        })
+    })
+}
+
+/// Checks an email and password and opens a session. Attempts are throttled per account
+/// and per client address (in the store, so the count survives restarts and holds across
+/// nodes), every attempt costs one password verification whether or not the email names
+/// anyone, and each failure is written to the audit log.
 pub(crate) async fn start(
     state: &AppState,
     email: &str,
     password: String,
-) -> ApiResult<Option<(String, String, SessionView)>> {
-    let users = state.store.snapshot(&[Kind::User]).await?;
-    let user = users.into_iter().find(|u| {
-        u.spec
-            .get("email")
-            .and_then(|e| e.as_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
-    });
-    let Some(user) = user else {
-        return Ok(None);
+    client: std::net::IpAddr,
+) -> ApiResult<SignIn> {
+    let email = email.trim();
+    let keys = throttle_keys(email, client);
+    let policy = store::SigninPolicy::default();
+    let failures = match state
+        .store
+        .claim_signin(&keys, &policy, state.clock.now())
+        .await?
+    {
+        store::SigninClaim::Throttled { retry_after } => return Ok(SignIn::Throttled(retry_after)),
+        // The account's failures set how slowly a failure is answered: many people
+        // failing once each behind one address are not slowed down.
+        store::SigninClaim::Allowed { failures } => failures.first().copied().unwrap_or(0),
     };
-    let Some(hash) = state.store.password_hash(&user.name).await? else {
-        return Ok(None);
+    let found = state.store.user_by_email(email).await?;
+    let hash = found.as_ref().and_then(|(_, h)| h.clone());
+    let has_hash = hash.is_some();
+    let ok = blocking(move || match &hash {
+        Some(hash) => verify_password(&password, hash),
+        None => verify_password(&password, dummy_hash()),
+    })
+    .await?;
+    let user = match found {
+        Some((user, _)) if ok && has_hash => user,
+        found => {
+            audit_failure(state, email, client, found.map(|(u, _)| u), has_hash).await?;
+            // Answers to repeated failures slow down; the throttle then turns them away.
+            if failures >= SLOWDOWN_AFTER {
+                let delay = SLOWDOWN_STEP
+                    .saturating_mul(failures - SLOWDOWN_AFTER + 1)
+                    .min(SLOWDOWN_MAX);
+                tokio::time::sleep(delay).await;
+            }
+            return Ok(SignIn::Refused);
+        }
     };
-    if !blocking(move || verify_password(&password, &hash)).await? {
-        return Ok(None);
-    }
+    state
+        .store
+        .signin_succeeded(&[keys[0].key.clone()], &[keys[1].key.clone()])
+        .await?;
     let now = state.clock.now();
     let secret = runtime::entropy::secret("");
     let csrf = runtime::entropy::secret("");
@@ -153,15 +234,73 @@ pub(crate) async fn start(
         csrf_token: csrf.clone(),
         expires_at: expires_at.to_string(),
     };
-    Ok(Some((cookie, csrf, view)))
+    Ok(SignIn::Opened(cookie, csrf, view))
+}
+
+/// Writes a failed sign-in to the audit log: which account was tried (the user, when the
+/// email names one, seen by whoever may see that user), from where, and why it failed.
+/// The same reads happen whether or not the email names anyone.
+async fn audit_failure(
+    state: &AppState,
+    email: &str,
+    client: std::net::IpAddr,
+    user: Option<store::ObjectRecord>,
+    has_password: bool,
+) -> ApiResult<()> {
+    let teams = state.store.snapshot(&[Kind::Team]).await?;
+    let (name, scope, reason) = match &user {
+        Some(u) => (
+            u.name.to_string(),
+            runtime::apply::scope_of(Kind::User, &u.name, &u.labels, &u.spec, &teams),
+            if has_password {
+                "wrong password"
+            } else {
+                "the user has no password"
+            },
+        ),
+        None => (
+            String::new(),
+            domain::AccessTarget::default(),
+            "no user has this email",
+        ),
+    };
+    let email: String = email.chars().take(254).collect();
+    state
+        .store
+        .append_audit(store::NewAuditEntry {
+            at: state.clock.now(),
+            actor: format!("client:{client}"),
+            action: "signin.failed".into(),
+            kind: "User".into(),
+            name,
+            scope,
+            detail: Some(serde_json::json!({
+                "email": email,
+                "client": client.to_string(),
+                "reason": reason,
+            })),
+        })
+        .await?;
+    Ok(())
 }
 
 async fn login(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
-    let Some((cookie, _, body)) = start(&state, &input.email, input.password).await? else {
-        return Err(ApiError::Unauthorized("wrong email or password".into()));
+    let (cookie, body) = match start(&state, &input.email, input.password, client).await? {
+        SignIn::Opened(cookie, _, body) => (cookie, body),
+        SignIn::Refused => return Err(ApiError::Unauthorized("wrong email or password".into())),
+        SignIn::Throttled(retry_after) => {
+            return Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed sign-ins for this account or from this address; try again in {} s",
+                    crate::error::retry_seconds(retry_after)
+                ),
+                retry_after,
+            });
+        }
     };
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -223,4 +362,22 @@ async fn set_password(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unknown email is checked against the dummy hash: it must cost what a real
+    /// user's check costs, so it has the same algorithm and parameters.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let real = hash_password("correct horse battery staple").unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        let dummy = PasswordHash::new(dummy_hash()).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert!(!verify_password("", dummy_hash()));
+    }
 }
