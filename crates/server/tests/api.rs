@@ -69,6 +69,7 @@ on_both_backends!(
     who_is_on_call_shifts_and_overrides,
     calendar_feeds_parse_back_to_the_same_shifts,
     default_feeds_keep_each_shifts_uid_and_times_as_time_passes,
+    a_layer_in_its_own_time_zone_keeps_its_hours_across_the_schedules_dst,
     pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another,
     an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it,
     pages_go_out_by_sms_voice_and_push_and_replies_act,
@@ -3498,6 +3499,117 @@ async fn default_feeds_keep_each_shifts_uid_and_times_as_time_passes(store: Test
     let later = events(ical_events(&app, &admin, schedule.clone()).await);
     assert_eq!(later[..13], first[1..], "{later:?}");
     assert_eq!(later[13].1, first[13].2);
+}
+
+const FOLLOW_THE_SUN: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: kenji, labels: {company: acme}}
+spec: {full_name: Kenji Acme, email: kenji@acme.test}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: yui, labels: {company: acme}}
+spec: {full_name: Yui Acme, email: yui@acme.test}
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: sun, labels: {company: acme}}
+spec:
+  time_zone: Europe/London
+  layers:
+    - {name: london, users: [ann], rotation: 1w, start: "2026-03-02T09:00"}
+    - name: tokyo
+      time_zone: Asia/Tokyo
+      users: [kenji, yui]
+      rotation: 1d
+      start: "2026-03-02T09:00"
+      restrictions: [{start: "09:00", end: "18:00"}]
+"#;
+
+async fn a_layer_in_its_own_time_zone_keeps_its_hours_across_the_schedules_dst(store: TestStore) {
+    let app = app(store).await;
+    app.apply("sun.yaml", FOLLOW_THE_SUN).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let at = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    // A week across the start of British Summer Time (29 March) and one across its end
+    // (25 October): Tokyo's 09:00-18:00 is 00:00-09:00 UTC every day.
+    for from in ["2026-03-25T00:00:00Z", "2026-10-21T00:00:00Z"] {
+        let from: jiff::Timestamp = from.parse().unwrap();
+        let to = from
+            .checked_add(jiff::SignedDuration::from_hours(8 * 24))
+            .unwrap();
+        let day = |d: i64| {
+            let start = from
+                .checked_add(jiff::SignedDuration::from_hours(d * 24))
+                .unwrap();
+            (
+                start,
+                start
+                    .checked_add(jiff::SignedDuration::from_hours(9))
+                    .unwrap(),
+            )
+        };
+        let expected: Vec<_> = (0..8).map(day).collect();
+        let range = format!("from={from}&to={to}");
+        let (status, body) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/schedules/sun/shifts?{range}&layers=true"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["time_zone"], "Europe/London");
+        assert_eq!(body["layers"][0]["time_zone"], "Europe/London");
+        assert_eq!(body["layers"][1]["time_zone"], "Asia/Tokyo");
+        let tokyo = |shifts: &Value| -> Vec<(jiff::Timestamp, jiff::Timestamp)> {
+            shifts
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["source"] == "tokyo")
+                .map(|s| (at(&s["start"]), at(&s["end"])))
+                .collect()
+        };
+        assert_eq!(tokyo(&body["layers"][1]["shifts"]), expected, "{body}");
+        assert_eq!(tokyo(&body["shifts"]), expected, "{body}");
+        // The feed says the same.
+        let feed = ical_events(
+            &app,
+            &admin,
+            format!("/api/v1/schedules/sun/calendar.ics?{range}"),
+        )
+        .await;
+        let events: Vec<_> = feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["summary"].as_str().unwrap().contains(", tokyo)"))
+            .map(|e| (at(&e["start"]), at(&e["end"])))
+            .collect();
+        assert_eq!(events, expected, "{feed}");
+    }
+    // A layer's zone is checked like the schedule's, and named.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/schedules",
+            Some(&admin),
+            Some(json!({
+                "metadata": {"name": "moon", "labels": {"company": "acme"}},
+                "spec": {
+                    "time_zone": "Europe/London",
+                    "layers": [{"name": "l", "time_zone": "Moon/Tranquility", "users": ["ann"], "rotation": "1d", "start": "2026-03-02T09:00"}],
+                },
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.layers[0].time_zone", "{body}");
 }
 
 /// A real SMTP server (Python's aiosmtpd) writing what it receives to a maildir.

@@ -144,6 +144,9 @@ pub struct GapView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LayerView {
     pub name: String,
+    /// The IANA time zone its handoffs and restrictions are read in: its own, or the
+    /// schedule's.
+    pub time_zone: String,
     pub shifts: Vec<ShiftView>,
     pub gaps: Vec<GapView>,
 }
@@ -353,6 +356,10 @@ async fn shifts(
                 let r = c.render_layer(i, from, to);
                 LayerView {
                     name: l.name.clone(),
+                    time_zone: l
+                        .time_zone
+                        .clone()
+                        .unwrap_or_else(|| spec.time_zone.clone()),
                     shifts: r.shifts.iter().map(shift_view).collect(),
                     gaps: gaps(&r),
                 }
