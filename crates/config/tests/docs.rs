@@ -128,21 +128,22 @@ fn kind_fields_follow_the_spec_types() {
     Schedule
     | `description` | string | no | What the schedule is for and who it pages; shown with it. |
     | `layers` | list of layers | yes | Layers, lowest first: where a later layer has someone on call, it wins. Where it has no one (before its start, after its end, outside its restrictions), the layer below shows through. |
-    | `layers[].end` | string | no | When the layer ends, local time in the schedule's zone (`YYYY-MM-DDTHH:MM`), after `start`; it covers nothing from then on. Runs on forever when absent. |
+    | `layers[].end` | string | no | When the layer ends, local time in the layer's zone (`YYYY-MM-DDTHH:MM`), after `start`; it covers nothing from then on. Runs on forever when absent. |
     | `layers[].name` | string | yes | Shown in calendars (`primary`, `follow-the-sun-emea`). |
     | `layers[].restriction_mode` | one of calendar, active_time | no | How restrictions interact with the rotation: `calendar` (default: turns follow the calendar; restricted time is simply not covered) or `active_time` (turns advance only during covered time, so everyone gets the same covered hours; needs restrictions). |
     | `layers[].restrictions` | list of restrictions | no | Only these times of the week are covered by this layer; outside them the layer has a gap (a lower layer may cover it). Absent: always. |
     | `layers[].restrictions[].days` | list of (one of mon, tue, wed, thu, fri, sat, sun) | no | Days it applies to (`mon` … `sun`): the days each window starts on. Every day when absent. |
     | `layers[].restrictions[].end` | string | yes | Local end, `HH:MM`. An end before the start runs past midnight into the next day (`22:00` to `06:00`); an end equal to the start makes a full day. |
     | `layers[].restrictions[].start` | string | yes | Local start, `HH:MM`. |
-    | `layers[].rotation` | string | yes | How long each turn lasts: `1w`, `1d`, `12h`, `2w`, `90m` (jiff's friendly duration syntax: weeks, days, hours, minutes; at most 52 weeks). Days and weeks are calendar days in the time zone, so a daily 09:00 handoff stays at 09:00 across DST changes (a 23 or 25 hour day); hours and minutes are elapsed time. |
-    | `layers[].start` | string | yes | The first handoff, local time in the schedule's zone (`YYYY-MM-DDTHH:MM`, seconds optional): `users[0]` starts here. Every later handoff is this plus a whole number of turns. A start the clock skips moves forward by the gap (later handoffs keep the written time); one it passes twice is the earlier. |
+    | `layers[].rotation` | string | yes | How long each turn lasts: `1w`, `1d`, `12h`, `2w`, `90m` (jiff's friendly duration syntax: weeks, days, hours, minutes; at most 52 weeks). Days and weeks are calendar days in the layer's time zone, so a daily 09:00 handoff stays at 09:00 across DST changes (a 23 or 25 hour day); hours and minutes are elapsed time. |
+    | `layers[].start` | string | yes | The first handoff, local time in the layer's zone (`YYYY-MM-DDTHH:MM`, seconds optional): `users[0]` starts here. Every later handoff is this plus a whole number of turns. A start the clock skips moves forward by the gap (later handoffs keep the written time); one it passes twice is the earlier. |
+    | `layers[].time_zone` | string | no | IANA time zone of this layer's local times (`start`, `end`, handoffs, restrictions), for example `Asia/Tokyo`; the schedule's `time_zone` when absent. A layer covering another office's daytime keeps to that office's clock across both zones' DST changes. |
     | `layers[].users` | list of names | yes | Who takes turns, in order (user names). A name may appear more than once. |
     | `overrides` | list of overrides | no | People covering for others: from `start` to `end` (RFC 3339 instants), `user` is on call instead of whoever the layers say. Where overrides overlap, the later one in the list wins. At most 1000. |
     | `overrides[].end` | string | yes | When it ends (exclusive), an RFC 3339 instant after `start`. |
     | `overrides[].start` | string | yes | When the override begins, an RFC 3339 instant (`2026-03-02T14:00:00Z`). |
     | `overrides[].user` | name | yes | Who is on call (a user name). |
-    | `time_zone` | string | yes | IANA time zone of every local time in the schedule (handoffs, restrictions), for example `Europe/Berlin`. Local times follow its DST changes. |
+    | `time_zone` | string | yes | IANA time zone of every local time in the schedule (handoffs, restrictions), for example `Europe/Berlin`, except in layers that name their own. Local times follow its DST changes. |
 
     EscalationPolicy
     | `description` | string | no | What the policy is for. |

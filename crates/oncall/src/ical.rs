@@ -1,14 +1,72 @@
 //! iCalendar feeds (RFC 5545) of on-call shifts: one `VEVENT` per shift, times in UTC (so
 //! no `VTIMEZONE` is needed), lines ending in CRLF and folded at 75 octets without ever
 //! splitting a UTF-8 character.
+//!
+//! A feed is fetched again and again with a window that moves with the clock (by default
+//! from a week ago to 90 days ahead). Calendar clients match events by UID, so an event
+//! must not change with the window: the window only picks which shifts appear, and each
+//! appears whole, with the UID derived from its true start. [`shifts`] says which.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::schedule::{Compiled, Shift};
+
+/// The longest event. A longer shift (a one-person layer runs on forever) is cut into
+/// events at every multiple of this since the Unix epoch (Thursdays, 00:00 UTC, 13 weeks
+/// apart): instants that do not move with the window.
+pub const LONGEST_EVENT: SignedDuration = SignedDuration::from_hours(13 * 7 * 24);
+
+/// What to render, and load overrides for, to list the events meeting [from, to) with
+/// [`shifts`]: the window and [`LONGEST_EVENT`] either side, where any shift reaching
+/// into the window either ends or is cut at a fixed instant.
+pub fn render_range(from: Timestamp, to: Timestamp) -> (Timestamp, Timestamp) {
+    (
+        from.checked_sub(LONGEST_EVENT).unwrap_or(Timestamp::MIN),
+        to.checked_add(LONGEST_EVENT).unwrap_or(Timestamp::MAX),
+    )
+}
+
+/// The events of a feed for the window [from, to): the final shifts meeting it, whole
+/// (not cut at the window), a shift longer than [`LONGEST_EVENT`] as one event per stretch
+/// between fixed instants. `schedule` must hold its overrides for
+/// [`render_range`]`(from, to)`.
+pub fn shifts(schedule: &Compiled, from: Timestamp, to: Timestamp) -> Vec<Shift> {
+    let (lo, hi) = render_range(from, to);
+    let step = LONGEST_EVENT.as_secs();
+    let mut out = Vec::new();
+    for shift in schedule.render(lo, hi).shifts {
+        if shift.end.duration_since(shift.start) <= LONGEST_EVENT {
+            out.push(shift);
+            continue;
+        }
+        // The first multiple of the step after the start, then every step until the end.
+        // A shift cut at `lo` or `hi` is longer than the step, so it is cut here too, at
+        // instants no later than `from` and no earlier than `to`: its piece beyond them
+        // falls outside the window below.
+        let mut start = shift.start;
+        let mut cut = Timestamp::from_second((start.as_second().div_euclid(step) + 1) * step)
+            .unwrap_or(Timestamp::MAX);
+        while cut < shift.end {
+            out.push(Shift {
+                start,
+                end: cut,
+                ..shift.clone()
+            });
+            start = cut;
+            cut = cut.checked_add(LONGEST_EVENT).unwrap_or(Timestamp::MAX);
+        }
+        out.push(Shift { start, ..shift });
+    }
+    out.retain(|s| s.start < to && from < s.end);
+    out
+}
 
 /// One event of a feed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     /// Stable across refreshes, so calendar clients update events instead of duplicating
-    /// them (`shift-primary-ann-20260302T140000Z@shinrai`).
+    /// them: derived from the shift alone, never from the range asked for
+    /// (`primary-ann-20260302T140000Z-weekly@shinrai`).
     pub uid: String,
     pub start: Timestamp,
     pub end: Timestamp,
@@ -108,6 +166,90 @@ mod tests {
         let unfolded = cal.replace("\r\n ", "");
         assert!(unfolded.contains(&format!("SUMMARY:{summary}\r\n")));
         assert!(unfolded.contains("DTSTART:20260302T140000Z\r\nDTEND:20260309T130000Z"));
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn compile(spec: serde_json::Value) -> Compiled {
+        serde_json::from_value::<crate::schedule::ScheduleSpec>(spec)
+            .unwrap()
+            .compile()
+            .unwrap()
+    }
+
+    fn window(c: &Compiled, from: Timestamp, days: i64) -> Vec<Shift> {
+        let to = from
+            .checked_add(SignedDuration::from_hours(days * 24))
+            .unwrap();
+        shifts(c, from, to)
+    }
+
+    #[test]
+    fn a_feeds_shifts_are_whole_and_do_not_move_with_its_window() {
+        // Weekly turns from Monday 09:00 UTC; carol covers Tuesday to Wednesday noon of the
+        // first week, so ann's turn resumes then.
+        let c = compile(serde_json::json!({
+            "time_zone": "UTC",
+            "layers": [{"name": "weekly", "users": ["ann", "bob"], "rotation": "1w", "start": "2026-03-02T09:00"}],
+            "overrides": [{"user": "carol", "start": "2026-03-03T12:00:00Z", "end": "2026-03-04T12:00:00Z"}],
+        }));
+        let from = at("2026-03-05T17:21:07Z");
+        let first = window(&c, from, 90);
+        assert_eq!(first[0].user.as_str(), "ann");
+        assert_eq!(first[0].start, at("2026-03-04T12:00:00Z"));
+        assert_eq!(first[0].end, at("2026-03-09T09:00:00Z"));
+        let last = first.last().unwrap();
+        assert!(
+            last.end
+                > from
+                    .checked_add(SignedDuration::from_hours(90 * 24))
+                    .unwrap()
+        );
+        assert_eq!(last.end, at("2026-06-08T09:00:00Z"));
+        for secs in [1, 59, 3600, 4 * 3600] {
+            let later = from.checked_add(SignedDuration::from_secs(secs)).unwrap();
+            assert_eq!(window(&c, later, 90), first, "{secs}s later");
+        }
+        // Once the window has passed a shift, it is gone and the rest are unchanged.
+        let next_week = window(&c, at("2026-03-12T00:00:00Z"), 90);
+        assert_eq!(next_week[..next_week.len() - 1], first[1..]);
+    }
+
+    #[test]
+    fn a_shift_longer_than_the_longest_event_is_cut_at_fixed_instants() {
+        let c = compile(serde_json::json!({
+            "time_zone": "Europe/Berlin",
+            "layers": [{"name": "solo", "users": ["ann"], "rotation": "1w", "start": "2020-01-06T09:00"}],
+        }));
+        let from = at("2026-03-05T17:21:07Z");
+        let first = window(&c, from, 90);
+        let step = LONGEST_EVENT.as_secs();
+        let to = from
+            .checked_add(SignedDuration::from_hours(90 * 24))
+            .unwrap();
+        assert!(first[0].start <= from && first.last().unwrap().end >= to);
+        for w in first.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+        }
+        for s in &first {
+            assert!(s.end.duration_since(s.start) <= LONGEST_EVENT, "{s:?}");
+            assert_eq!(s.start.as_second() % step, 0, "{s:?}");
+        }
+        for days in [1, 17, 40] {
+            let later = window(
+                &c,
+                from.checked_add(SignedDuration::from_hours(days * 24))
+                    .unwrap(),
+                90,
+            );
+            for s in &later {
+                if let Some(same) = first.iter().find(|f| f.start == s.start) {
+                    assert_eq!(same, s);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! Schedules (config kind `Schedule`): who is on call when.
 //!
-//! A schedule is a stack of layers in one IANA time zone, plus overrides. Each layer is a
-//! rotation: its users take turns of a fixed length, the first starting at the layer's
-//! `start`. Later layers win where they have someone on call; overrides win over all
-//! layers. [`ScheduleSpec`] is the configured data; [`Compiled`] is the parsed form that
-//! renders shifts for any range.
+//! A schedule is a stack of layers, plus overrides. Each layer is a rotation in an IANA
+//! time zone (the schedule's, unless the layer names its own): its users take turns of a
+//! fixed length, the first starting at the layer's `start`. Later layers win where they
+//! have someone on call; overrides win over all layers. [`ScheduleSpec`] is the configured
+//! data; [`Compiled`] is the parsed form that renders shifts for any range.
 //!
 //! # Time
 //!
-//! Every local time (a layer's start and end, restriction windows) is converted to an
-//! instant with jiff's bundled time-zone database and its compatible disambiguation: a
-//! local time the clock skips (spring forward) moves forward by the gap, one it passes
-//! twice (fall back) is the earlier.
+//! Every local time (a layer's start and end, restriction windows) is read in the layer's
+//! zone and converted to an instant with jiff's bundled time-zone database and its
+//! compatible disambiguation: a local time the clock skips (spring forward) moves forward
+//! by the gap, one it passes twice (fall back) is the earlier. A layer in a zone of its own
+//! (follow the sun) thus keeps to that zone's clock whatever the schedule's zone does.
 //!
 //! The k-th handoff of a layer is computed from the start, never cumulatively: the
 //! rotation's days and weeks are added to the start as a *local* date-time (so a daily
@@ -57,8 +58,8 @@ pub const LOOKAHEAD: SignedDuration = SignedDuration::from_hours(106 * 7 * 24);
 const ROTATION_FORMS: &str =
     "a rotation like 1w, 2w, 1d, 12h or 90m: weeks, days, hours and minutes, at most 52 weeks";
 
-/// An on-call schedule: layers of rotations in one time zone; later layers win, overrides
-/// win over all.
+/// An on-call schedule: layers of rotations, each in the schedule's time zone or its own;
+/// later layers win, overrides win over all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
@@ -66,7 +67,8 @@ pub struct ScheduleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// IANA time zone of every local time in the schedule (handoffs, restrictions), for
-    /// example `Europe/Berlin`. Local times follow its DST changes.
+    /// example `Europe/Berlin`, except in layers that name their own. Local times follow
+    /// its DST changes.
     pub time_zone: String,
     /// Layers, lowest first: where a later layer has someone on call, it wins. Where it has
     /// no one (before its start, after its end, outside its restrictions), the layer below
@@ -87,17 +89,23 @@ pub struct Layer {
     pub name: String,
     /// Who takes turns, in order (user names). A name may appear more than once.
     pub users: Vec<Name>,
+    /// IANA time zone of this layer's local times (`start`, `end`, handoffs, restrictions),
+    /// for example `Asia/Tokyo`; the schedule's `time_zone` when absent. A layer covering
+    /// another office's daytime keeps to that office's clock across both zones' DST
+    /// changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     /// How long each turn lasts: `1w`, `1d`, `12h`, `2w`, `90m` (jiff's friendly duration
     /// syntax: weeks, days, hours, minutes; at most 52 weeks). Days and weeks are calendar
-    /// days in the time zone, so a daily 09:00 handoff stays at 09:00 across DST changes (a
-    /// 23 or 25 hour day); hours and minutes are elapsed time.
+    /// days in the layer's time zone, so a daily 09:00 handoff stays at 09:00 across DST
+    /// changes (a 23 or 25 hour day); hours and minutes are elapsed time.
     pub rotation: String,
-    /// The first handoff, local time in the schedule's zone (`YYYY-MM-DDTHH:MM`, seconds
+    /// The first handoff, local time in the layer's zone (`YYYY-MM-DDTHH:MM`, seconds
     /// optional): `users[0]` starts here. Every later handoff is this plus a whole number
     /// of turns. A start the clock skips moves forward by the gap (later handoffs keep the
     /// written time); one it passes twice is the earlier.
     pub start: String,
-    /// When the layer ends, local time in the schedule's zone (`YYYY-MM-DDTHH:MM`), after
+    /// When the layer ends, local time in the layer's zone (`YYYY-MM-DDTHH:MM`), after
     /// `start`; it covers nothing from then on. Runs on forever when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
@@ -112,7 +120,8 @@ pub struct Layer {
     pub restriction_mode: RestrictionMode,
 }
 
-/// A time of the week a layer covers: from `start` to `end`, local time, on some days.
+/// A time of the week a layer covers: from `start` to `end`, local time in the layer's
+/// zone, on some days.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Restriction {
@@ -319,16 +328,30 @@ impl ScheduleSpec {
     }
 }
 
-/// Checks one layer, pushing its problems; its plan when it has none (and the zone is
-/// known).
+/// Checks one layer, pushing its problems; its plan when it has none (and its zone, its
+/// own or else the schedule's, is known).
 fn check_layer(
     i: usize,
     layer: &Layer,
-    tz: Option<&TimeZone>,
+    schedule_tz: Option<&TimeZone>,
     errors: &mut Vec<FieldError>,
 ) -> Option<LayerPlan> {
     let before = errors.len();
     let path = |field: &str| format!("layers[{i}].{field}");
+    let own_tz = match layer.time_zone.as_deref().map(domain::civil::time_zone) {
+        None => None,
+        Some(Ok(tz)) => Some(tz),
+        Some(Err(why)) => {
+            errors.push(FieldError::new(path("time_zone"), why));
+            None
+        }
+    };
+    // A layer whose own zone is wrong is not read in the schedule's instead: its local
+    // times would mean other instants.
+    let tz = match (&layer.time_zone, &own_tz) {
+        (None, _) => schedule_tz,
+        (Some(_), own) => own.as_ref(),
+    };
     if layer.name.trim().is_empty() {
         errors.push(FieldError::new(path("name"), "must not be empty"));
     }
@@ -512,6 +535,12 @@ impl Compiled {
     /// A layer's name (`None` past the last layer).
     pub fn layer_name(&self, layer: usize) -> Option<&str> {
         self.layers.get(layer).map(|l| l.name.as_str())
+    }
+
+    /// The time zone a layer's local times are read in: its own, or the schedule's (`None`
+    /// past the last layer).
+    pub fn layer_time_zone(&self, layer: usize) -> Option<&TimeZone> {
+        self.layers.get(layer).map(|l| &l.tz)
     }
 
     /// The overrides meeting [from, to), clipped to it, sorted by start (equal starts in list order). Unlike the final

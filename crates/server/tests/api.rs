@@ -68,6 +68,8 @@ on_both_backends!(
     escalations_page_level_by_level_until_someone_acknowledges,
     who_is_on_call_shifts_and_overrides,
     calendar_feeds_parse_back_to_the_same_shifts,
+    default_feeds_keep_each_shifts_uid_and_times_as_time_passes,
+    a_layer_in_its_own_time_zone_keeps_its_hours_across_the_schedules_dst,
     pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_another,
     an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_acknowledges_it,
     pages_go_out_by_sms_voice_and_push_and_replies_act,
@@ -3369,48 +3371,7 @@ async fn calendar_feeds_parse_back_to_the_same_shifts(store: TestStore) {
             None,
         )
         .await;
-    let parse = |path: String| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let resp = app
-                .http
-                .get(format!("{}{path}", app.base))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), StatusCode::OK);
-            assert_eq!(
-                resp.headers()["content-type"],
-                "text/calendar; charset=utf-8"
-            );
-            let ics = resp.bytes().await.unwrap();
-            let out = tokio::task::spawn_blocking(move || {
-                use std::io::Write;
-                let mut child = std::process::Command::new("python3")
-                    .arg(concat!(
-                        env!("CARGO_MANIFEST_DIR"),
-                        "/tests/senders/ical_parse.py"
-                    ))
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .expect("run python3 (scripts/test provides it with icalendar)");
-                child.stdin.take().unwrap().write_all(&ics).unwrap();
-                child.wait_with_output().unwrap()
-            })
-            .await
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "icalendar failed (run through scripts/test, which installs it):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice::<Value>(&out.stdout).unwrap()
-        }
-    };
+    let parse = |path: String| ical_events(&app, &admin, path);
     let feed = parse(format!("/api/v1/schedules/ny/calendar.ics?{range}")).await;
     assert!(feed["longest_line"].as_u64().unwrap() <= 75, "{feed}");
     let events = feed["events"].as_array().unwrap();
@@ -3440,6 +3401,219 @@ async fn calendar_feeds_parse_back_to_the_same_shifts(store: TestStore) {
         "{bob}"
     );
     assert_eq!(bob["name"], "On call: bob");
+}
+
+/// An iCalendar feed fetched and read back with Python's `icalendar`: its events (uid,
+/// start, end, summary), its name and its longest physical line.
+async fn ical_events(app: &TestApp, token: &str, path: String) -> Value {
+    let resp = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let ics = resp.bytes().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/senders/ical_parse.py"
+            ))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run python3 (scripts/test provides it with icalendar)");
+        child.stdin.take().unwrap().write_all(&ics).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "icalendar failed (run through scripts/test, which installs it):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()
+}
+
+async fn default_feeds_keep_each_shifts_uid_and_times_as_time_passes(store: TestStore) {
+    let app = app(store).await;
+    app.apply("oncall.yaml", ONCALL).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    // (uid, start, end) of every event, start and end as instants.
+    let events = |feed: Value| -> Vec<(String, jiff::Timestamp, jiff::Timestamp)> {
+        let instant = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["uid"].as_str().unwrap().to_owned(),
+                    instant(&e["start"]),
+                    instant(&e["end"]),
+                )
+            })
+            .collect()
+    };
+    let schedule = "/api/v1/schedules/primary/calendar.ics".to_owned();
+    let person = "/api/v1/users/bob/calendar.ics".to_owned();
+    // The weekly turns hand off on Mondays at 09:00 UTC from 2023-11-13. Two weeks after
+    // the clock's start, it is Tuesday 2023-11-28 22:13:20Z: the default window (7 days
+    // back, 90 ahead) cuts a turn at each end, to the second.
+    app.clock
+        .advance(std::time::Duration::from_secs(14 * 24 * 3600));
+    let first = events(ical_events(&app, &admin, schedule.clone()).await);
+    let bobs = events(ical_events(&app, &admin, person.clone()).await);
+    let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(first.len(), 14, "{first:?}");
+    // The turns at the window's edges are shown whole.
+    assert_eq!(first[0].1, at("2023-11-20T09:00:00Z"), "{first:?}");
+    assert_eq!(first[13].2, at("2024-02-26T09:00:00Z"), "{first:?}");
+    for w in first.windows(2) {
+        assert_eq!(w[0].2, w[1].1, "{first:?}");
+        assert_eq!(w[0].2.duration_since(w[0].1).as_hours(), 7 * 24);
+    }
+    // A second, an hour, a day later: the same events, with the same UIDs and times.
+    for step in [1, 3600, 23 * 3600] {
+        app.clock.advance(std::time::Duration::from_secs(step));
+        assert_eq!(
+            events(ical_events(&app, &admin, schedule.clone()).await),
+            first
+        );
+        assert_eq!(
+            events(ical_events(&app, &admin, person.clone()).await),
+            bobs
+        );
+    }
+    // A week on, the oldest turn has left the window and a new one has come in; the turns
+    // in both feeds are unchanged.
+    app.clock
+        .advance(std::time::Duration::from_secs(7 * 24 * 3600));
+    let later = events(ical_events(&app, &admin, schedule.clone()).await);
+    assert_eq!(later[..13], first[1..], "{later:?}");
+    assert_eq!(later[13].1, first[13].2);
+}
+
+const FOLLOW_THE_SUN: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: kenji, labels: {company: acme}}
+spec: {full_name: Kenji Acme, email: kenji@acme.test}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: yui, labels: {company: acme}}
+spec: {full_name: Yui Acme, email: yui@acme.test}
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {name: sun, labels: {company: acme}}
+spec:
+  time_zone: Europe/London
+  layers:
+    - {name: london, users: [ann], rotation: 1w, start: "2026-03-02T09:00"}
+    - name: tokyo
+      time_zone: Asia/Tokyo
+      users: [kenji, yui]
+      rotation: 1d
+      start: "2026-03-02T09:00"
+      restrictions: [{start: "09:00", end: "18:00"}]
+"#;
+
+async fn a_layer_in_its_own_time_zone_keeps_its_hours_across_the_schedules_dst(store: TestStore) {
+    let app = app(store).await;
+    app.apply("sun.yaml", FOLLOW_THE_SUN).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let at = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    // A week across the start of British Summer Time (29 March) and one across its end
+    // (25 October): Tokyo's 09:00-18:00 is 00:00-09:00 UTC every day.
+    for from in ["2026-03-25T00:00:00Z", "2026-10-21T00:00:00Z"] {
+        let from: jiff::Timestamp = from.parse().unwrap();
+        let to = from
+            .checked_add(jiff::SignedDuration::from_hours(8 * 24))
+            .unwrap();
+        let day = |d: i64| {
+            let start = from
+                .checked_add(jiff::SignedDuration::from_hours(d * 24))
+                .unwrap();
+            (
+                start,
+                start
+                    .checked_add(jiff::SignedDuration::from_hours(9))
+                    .unwrap(),
+            )
+        };
+        let expected: Vec<_> = (0..8).map(day).collect();
+        let range = format!("from={from}&to={to}");
+        let (status, body) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/schedules/sun/shifts?{range}&layers=true"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["time_zone"], "Europe/London");
+        assert_eq!(body["layers"][0]["time_zone"], "Europe/London");
+        assert_eq!(body["layers"][1]["time_zone"], "Asia/Tokyo");
+        let tokyo = |shifts: &Value| -> Vec<(jiff::Timestamp, jiff::Timestamp)> {
+            shifts
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["source"] == "tokyo")
+                .map(|s| (at(&s["start"]), at(&s["end"])))
+                .collect()
+        };
+        assert_eq!(tokyo(&body["layers"][1]["shifts"]), expected, "{body}");
+        assert_eq!(tokyo(&body["shifts"]), expected, "{body}");
+        // The feed says the same.
+        let feed = ical_events(
+            &app,
+            &admin,
+            format!("/api/v1/schedules/sun/calendar.ics?{range}"),
+        )
+        .await;
+        let events: Vec<_> = feed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["summary"].as_str().unwrap().contains(", tokyo)"))
+            .map(|e| (at(&e["start"]), at(&e["end"])))
+            .collect();
+        assert_eq!(events, expected, "{feed}");
+    }
+    // A layer's zone is checked like the schedule's, and named.
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/schedules",
+            Some(&admin),
+            Some(json!({
+                "metadata": {"name": "moon", "labels": {"company": "acme"}},
+                "spec": {
+                    "time_zone": "Europe/London",
+                    "layers": [{"name": "l", "time_zone": "Moon/Tranquility", "users": ["ann"], "rotation": "1d", "start": "2026-03-02T09:00"}],
+                },
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "spec.layers[0].time_zone", "{body}");
 }
 
 /// A real SMTP server (Python's aiosmtpd) writing what it receives to a maildir.

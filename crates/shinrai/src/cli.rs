@@ -901,6 +901,41 @@ async fn list(kind: Kind, args: ListArgs, out: Output) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
+/// A row per layer of a schedule: who takes turns, how often, from when, and the time
+/// zone its times are in (its own, or the schedule's).
+fn schedule_layers(spec: &serde_json::Value) -> Vec<Vec<String>> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let Some(layers) = spec["layers"].as_array() else {
+        return Vec::new();
+    };
+    layers
+        .iter()
+        .map(|l| {
+            let users: Vec<String> = l["users"]
+                .as_array()
+                .map(|u| u.iter().map(text).collect())
+                .unwrap_or_default();
+            let zone = l["time_zone"]
+                .as_str()
+                .map_or_else(|| text(&spec["time_zone"]), str::to_owned);
+            let mut what = format!(
+                "{} take turns of {} from {} ({zone})",
+                users.join(", "),
+                text(&l["rotation"]),
+                text(&l["start"]),
+            );
+            if let Some(windows) = l["restrictions"].as_array().filter(|r| !r.is_empty()) {
+                let windows: Vec<String> = windows
+                    .iter()
+                    .map(|w| format!("{}–{}", text(&w["start"]), text(&w["end"])))
+                    .collect();
+                what.push_str(&format!(", only {}", windows.join(", ")));
+            }
+            vec![format!("layer {}", text(&l["name"])), what]
+        })
+        .collect()
+}
+
 async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCode> {
     let client = Client::new(&args.client)?;
     let obj: serde_json::Value = client
@@ -935,6 +970,9 @@ async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCod
                         },
                     ]);
                 }
+            }
+            if kind == Kind::Schedule {
+                rows.extend(schedule_layers(&obj["spec"]));
             }
             if let Some(integrations) = obj["status"]["integrations"].as_object() {
                 for (name, i) in integrations {

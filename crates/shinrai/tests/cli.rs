@@ -439,6 +439,20 @@ metadata: {{name: primary, labels: {{company: acme}}}}
 spec:
   time_zone: Europe/Berlin
   layers: [{{name: weekly, users: [ann, bob], rotation: 1w, start: \"2026-03-02T09:00\"}}]
+---
+apiVersion: shinrai/v1
+kind: Schedule
+metadata: {{name: follow-the-sun, labels: {{company: acme}}}}
+spec:
+  time_zone: Europe/Berlin
+  layers:
+    - {{name: weekly, users: [ann, bob], rotation: 1w, start: \"2026-03-02T09:00\"}}
+    - name: tokyo-days
+      time_zone: Asia/Tokyo
+      users: [ann]
+      rotation: 1d
+      start: \"2026-03-02T09:00\"
+      restrictions: [{{start: \"09:00\", end: \"18:00\"}}]
 "
     );
     std::fs::write(&file, config).unwrap();
@@ -467,6 +481,24 @@ spec:
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    // Each layer shows the zone its times are in.
+    let (ok, shown, err) = cli(&["schedule", "show", "follow-the-sun"]);
+    assert!(ok, "{err}");
+    let layer = |name: &str| {
+        shown
+            .lines()
+            .find(|l| l.contains(&format!("layer {name} ")))
+            .unwrap_or_else(|| panic!("no layer {name} in {shown}"))
+            .to_owned()
+    };
+    assert!(
+        layer("weekly").contains("from 2026-03-02T09:00 (Europe/Berlin)"),
+        "{shown}"
+    );
+    assert!(
+        layer("tokyo-days").contains("from 2026-03-02T09:00 (Asia/Tokyo), only 09:00–18:00"),
+        "{shown}"
+    );
     // Europe/Berlin: the handoff stays at 09:00 local across the change to summer time.
     let (ok, shifts, err) = cli(&[
         "oncall",

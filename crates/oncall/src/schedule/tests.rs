@@ -19,6 +19,7 @@ fn layer(layer_name: &str, users: &[&str], rotation: &str, start: &str) -> Layer
     Layer {
         name: layer_name.into(),
         users: users.iter().map(|u| name(u)).collect(),
+        time_zone: None,
         rotation: rotation.into(),
         start: start.into(),
         end: None,
@@ -944,6 +945,112 @@ fn on_call_at_and_next_after() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Follow the sun: a layer in its own time zone.
+
+/// A London schedule: a weekly London layer around the clock, and over it a daily Tokyo
+/// layer covering 09:00–18:00 Tokyo time.
+fn london_with_tokyo_days() -> ScheduleSpec {
+    serde_json::from_value(serde_json::json!({
+        "time_zone": "Europe/London",
+        "layers": [
+            {"name": "london", "users": ["alice", "bob"], "rotation": "1w", "start": "2026-03-02T09:00"},
+            {
+                "name": "tokyo", "time_zone": "Asia/Tokyo", "users": ["kenji", "yui"],
+                "rotation": "1d", "start": "2026-03-02T09:00",
+                "restrictions": [{"start": "09:00", "end": "18:00"}],
+            },
+        ],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_tokyo_layer_on_a_london_schedule_keeps_to_tokyo_time_across_bst() {
+    let c = compile(&london_with_tokyo_days());
+    assert_eq!(
+        c.layer_time_zone(1).and_then(TimeZone::iana_name),
+        Some("Asia/Tokyo")
+    );
+    assert_eq!(
+        c.layer_time_zone(0).and_then(TimeZone::iana_name),
+        Some("Europe/London")
+    );
+    // British Summer Time runs from 2026-03-29 to 2026-10-25: a week across each change.
+    // Tokyo has no DST, so its 09:00–18:00 is 00:00–09:00 UTC every day.
+    for from in ["2026-03-25T00:00:00Z", "2026-10-21T00:00:00Z"] {
+        let from = at(from);
+        let to = from.checked_add(hours(8 * 24)).unwrap();
+        let day = |d: i64| from.checked_add(hours(d * 24)).unwrap();
+        let first = day(0).duration_since(at("2026-03-02T00:00:00Z")).as_hours() / 24;
+        let expected: Vec<_> = (0..8)
+            .map(|d| {
+                let who = ["kenji", "yui"][((first + d) % 2) as usize];
+                (name(who), day(d), day(d).checked_add(hours(9)).unwrap())
+            })
+            .collect();
+        let alone = c.render_layer(1, from, to);
+        let seen: Vec<_> = alone
+            .shifts
+            .iter()
+            .map(|s| (s.user.clone(), s.start, s.end))
+            .collect();
+        assert_eq!(seen, expected);
+        // In the final schedule, Tokyo has the same hours and London the rest.
+        let r = c.render(from, to);
+        tiles(&r, from, to).unwrap();
+        let tokyo: Vec<_> = r
+            .shifts
+            .iter()
+            .filter(|s| s.source == layer_source(1, "tokyo"))
+            .map(|s| (s.user.clone(), s.start, s.end))
+            .collect();
+        assert_eq!(tokyo, expected);
+        assert_eq!(r.gaps, []);
+    }
+    // The London layer still hands off at 09:00 London time: 09:00 UTC in winter, 08:00
+    // in summer.
+    let handoffs: Vec<_> = c
+        .render_layer(0, at("2026-03-23T00:00:00Z"), at("2026-04-07T00:00:00Z"))
+        .shifts
+        .iter()
+        .skip(1)
+        .map(|s| s.start)
+        .collect();
+    assert_eq!(
+        handoffs,
+        [
+            at("2026-03-23T09:00:00Z"),
+            at("2026-03-30T08:00:00Z"),
+            at("2026-04-06T08:00:00Z")
+        ]
+    );
+}
+
+#[test]
+fn a_layers_time_zone_is_checked_and_its_local_times_are_read_in_it() {
+    let mut s = london_with_tokyo_days();
+    s.layers[1].time_zone = Some("Asia/Atlantis".into());
+    let e = errors(&s);
+    assert_eq!(
+        e.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        ["layers[1].time_zone"]
+    );
+    assert!(e[0].1.contains("IANA"), "{}", e[0].1);
+    // The end is read in the layer's zone too: noon in Tokyo is 03:00 UTC.
+    let mut s = london_with_tokyo_days();
+    s.layers[1].end = Some("2026-03-30T12:00".into());
+    let c = compile(&s);
+    let r = c.render_layer(1, at("2026-03-29T00:00:00Z"), at("2026-04-01T00:00:00Z"));
+    assert_eq!(
+        brief(&r),
+        [
+            row("yui", "2026-03-29T00:00:00Z", "2026-03-29T09:00:00Z"),
+            row("kenji", "2026-03-30T00:00:00Z", "2026-03-30T03:00:00Z"),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Validation.
 
 fn errors(s: &ScheduleSpec) -> Vec<(String, String)> {
@@ -1431,6 +1538,35 @@ proptest! {
             let now = c.on_call_at(shift.start);
             prop_assert_eq!(now.map(|s| s.user), Some(shift.user.clone()));
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A layer naming its own zone renders exactly as it would in a schedule of that zone,
+    /// whatever the schedule's zone is.
+    #[test]
+    fn a_layer_in_its_own_zone_renders_as_in_a_schedule_of_that_zone(
+        (zone, start, near, rotation, users, offset, length) in arb_case(),
+        schedule_zone in proptest::sample::select(zones()),
+        restricted in any::<bool>(),
+    ) {
+        let tz = jiff::tz::db().get(&zone).unwrap();
+        let start = near
+            .and_then(|delta| near_transition(&tz, start, delta))
+            .unwrap_or(start);
+        let mut l = layer("l", &USERS[..users], rotation, &start.strftime("%Y-%m-%dT%H:%M").to_string());
+        if restricted {
+            l.restrictions = vec![weekdays("09:00", "18:00")];
+        }
+        let home = compile(&spec(&zone, vec![l.clone()]));
+        l.time_zone = Some(zone.clone());
+        let abroad = compile(&spec(&schedule_zone, vec![l]));
+        let start_ts = tz.to_timestamp(start).unwrap();
+        let from = start_ts.checked_add(SignedDuration::from_mins(offset)).unwrap();
+        let to = from.checked_add(SignedDuration::from_mins(length)).unwrap();
+        prop_assert_eq!(abroad.render(from, to), home.render(from, to));
     }
 }
 

@@ -144,6 +144,9 @@ pub struct GapView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LayerView {
     pub name: String,
+    /// The IANA time zone its handoffs and restrictions are read in: its own, or the
+    /// schedule's.
+    pub time_zone: String,
     pub shifts: Vec<ShiftView>,
     pub gaps: Vec<GapView>,
 }
@@ -353,6 +356,10 @@ async fn shifts(
                 let r = c.render_layer(i, from, to);
                 LayerView {
                     name: l.name.clone(),
+                    time_zone: l
+                        .time_zone
+                        .clone()
+                        .unwrap_or_else(|| spec.time_zone.clone()),
                     shifts: r.shifts.iter().map(shift_view).collect(),
                     gaps: gaps(&r),
                 }
@@ -628,10 +635,9 @@ async fn schedule_feed(
     let (record, _) = schedule(&state, &caller, &name, Role::Viewer).await?;
     let now = state.clock.now();
     let (from, to) = feed_range(&p, now)?;
-    let c = compiled(&state, &record, from, to).await?;
-    let events: Vec<_> = c
-        .render(from, to)
-        .shifts
+    let (lo, hi) = oncall::ical::render_range(from, to);
+    let c = compiled(&state, &record, lo, hi).await?;
+    let events: Vec<_> = oncall::ical::shifts(&c, from, to)
         .iter()
         .map(|s| event(&record.name, s))
         .collect();
@@ -652,15 +658,14 @@ async fn user_feed(
     let user = record.name;
     let now = state.clock.now();
     let (from, to) = feed_range(&p, now)?;
+    let (lo, hi) = oncall::ical::render_range(from, to);
     let mut events = Vec::new();
     for record in all_visible(&state, &caller, Kind::Schedule).await? {
         if let Some(c) =
-            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, from, to)
-                .await?
+            runtime::oncall::schedule_with_overrides(state.store.as_ref(), &record, lo, hi).await?
         {
             events.extend(
-                c.render(from, to)
-                    .shifts
+                oncall::ical::shifts(&c, from, to)
                     .iter()
                     .filter(|s| s.user == user)
                     .map(|s| event(&record.name, s)),

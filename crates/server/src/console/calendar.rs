@@ -66,6 +66,8 @@ pub struct Entry {
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub name: String,
+    /// A layer's own time zone, when it is not the schedule's (empty otherwise).
+    pub zone: String,
     /// `layer`, `overrides` or `final`.
     pub kind: &'static str,
     /// One list of pieces per day.
@@ -257,9 +259,15 @@ pub fn build(
     };
     match view {
         View::Week => {
+            let schedule_zone = c.time_zone().iana_name();
             for i in 0..c.layer_count() {
+                let zone = c.layer_time_zone(i).and_then(TimeZone::iana_name);
                 cal.rows.push(Row {
                     name: c.layer_name(i).unwrap_or_default().to_owned(),
+                    zone: match zone {
+                        Some(z) if zone != schedule_zone => z.to_owned(),
+                        _ => String::new(),
+                    },
                     kind: "layer",
                     cells: split(&pieces(&c.render_layer(i, from, to), false), &days, tz),
                 });
@@ -270,11 +278,13 @@ pub fn build(
             };
             cal.rows.push(Row {
                 name: "Overrides".into(),
+                zone: String::new(),
                 kind: "overrides",
                 cells: split(&pieces(&overrides, false), &days, tz),
             });
             cal.rows.push(Row {
                 name: "On call".into(),
+                zone: String::new(),
                 kind: "final",
                 cells: split(&rendered, &days, tz),
             });
@@ -363,6 +373,38 @@ mod tests {
         );
         // Saturday: nobody all day.
         assert_eq!(brief(&cal.rows[2].cells[5]), ["nobody 00:00-24:00 gap"]);
+    }
+
+    #[test]
+    fn a_layer_in_its_own_zone_is_labelled_with_it_and_keeps_its_hours() {
+        let c = spec(serde_json::json!({
+            "time_zone": "Europe/London",
+            "layers": [
+                {"name": "london", "users": ["ann"], "rotation": "1w", "start": "2026-03-02T09:00"},
+                {
+                    "name": "tokyo", "time_zone": "Asia/Tokyo", "users": ["kenji"],
+                    "rotation": "1d", "start": "2026-03-02T09:00",
+                    "restrictions": [{"start": "09:00", "end": "18:00"}],
+                },
+            ],
+        }))
+        .compile()
+        .unwrap();
+        let london = TimeZone::get("Europe/London").unwrap();
+        let cal = build(
+            &c,
+            View::Week,
+            date("2026-03-25"),
+            date("2026-03-25"),
+            &london,
+        )
+        .unwrap();
+        let zones: Vec<&str> = cal.rows.iter().map(|r| r.zone.as_str()).collect();
+        assert_eq!(zones, ["", "Asia/Tokyo", "", ""]);
+        // Tokyo's 09:00 to 18:00 is 00:00 to 09:00 in London until British Summer Time
+        // starts on Sunday 29 March at 01:00 UTC, and an hour later from then on.
+        assert_eq!(brief(&cal.rows[1].cells[0]), ["kenji 00:00-09:00 shift"]);
+        assert_eq!(brief(&cal.rows[1].cells[6]), ["kenji 00:00-10:00 shift"]);
     }
 
     #[test]
