@@ -510,13 +510,14 @@ pub async fn act(
         },
         "reassign" => {
             // Only people this person may see can be chosen, like the form offers.
-            let visible = people(&state, &session).await;
             let to = form.get("to").unwrap_or_default().trim();
-            match Name::new(to) {
-                Ok(n) if visible.iter().any(|p| p == n.as_str()) => {
-                    IncidentAction::Reassign { to: vec![n] }
-                }
-                _ => {
+            let found = crate::api::objects::Referents::new(&state, &session.caller)
+                .find(Kind::User, to)
+                .await;
+            match found {
+                Ok(Some(u)) => IncidentAction::Reassign { to: vec![u.name] },
+                Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+                Ok(None) => {
                     return error_page(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         &format!("to: there is no person named {to:?} to assign it to."),
@@ -798,7 +799,14 @@ pub async fn create_override(
         .parse::<jiff::civil::DateTime>()
         .ok()
         .and_then(|dt| dt.to_zoned(tz.clone()).ok());
-    let user = Name::new(form.user.as_str()).ok();
+    // Only people this person may see can be chosen, like the form offers.
+    let user = match crate::api::objects::Referents::new(&state, &session.caller)
+        .find(Kind::User, form.user.trim())
+        .await
+    {
+        Ok(found) => found.map(|u| u.name),
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
     let (Some(start), Some(user), 1..=720) = (start, user, form.hours) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
