@@ -47,6 +47,8 @@ pub struct Settings {
     pub secrets: std::collections::HashMap<String, String>,
     /// Slack's Web API (`https://slack.com/api`); a test or a proxy may stand in.
     pub slack_api_url: String,
+    /// How long an integration's previous key keeps working after a rotation.
+    pub integration_key_overlap: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             event_rate_limit: None,
             secrets: std::collections::HashMap::new(),
             slack_api_url: "https://slack.com/api".into(),
+            integration_key_overlap: runtime::integrations::DEFAULT_OVERLAP,
         }
     }
 }

@@ -105,6 +105,37 @@ pub struct ServeArgs {
         default_value = "shinrai <shinrai@localhost>"
     )]
     pub mail_from: String,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// Keys and secrets: how long a rotated integration key keeps working.
+#[derive(clap::Args, Debug)]
+pub struct SecretArgs {
+    /// How long an integration's previous key keeps working after `shinrai service
+    /// rotate-key` (or the console's Rotate button) gives it a new one, so senders can move
+    /// over without losing events: `24h`, `90m`, `7d`. After it, events with the old
+    /// key are refused as from an unknown key.
+    #[arg(
+        long,
+        env = "SHINRAI_INTEGRATION_KEY_OVERLAP",
+        default_value = "24h",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub integration_key_overlap: Duration,
+}
+
+/// A duration such as `24h`, `90m`, `1d 12h` or `PT24H`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = match s.parse::<jiff::SignedDuration>() {
+        Ok(d) => d,
+        Err(_) => s
+            .parse::<jiff::Span>()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+            .map_err(|e| format!("{s:?} is not a duration such as 24h, 90m or 7d: {e}"))?,
+    };
+    Duration::try_from(d).map_err(|_| format!("{s:?} must not be negative"))
 }
 
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
@@ -176,6 +207,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         event_rate_limit: args.event_rate_limit,
         secrets: secrets_from_environment(),
         slack_api_url: args.slack_api_url.clone(),
+        integration_key_overlap: args.secrets.integration_key_overlap,
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);

@@ -59,6 +59,23 @@ impl From<ObjectRecord> for ObjectView {
     }
 }
 
+impl ObjectView {
+    /// The object as `caller` may see it: integration keys only for those who may manage
+    /// it (whoever the API lets change it), since a key lets its holder act on the
+    /// object's incidents through the integration endpoints.
+    pub fn for_caller(caller: &Caller, mut o: ObjectRecord, target: &domain::AccessTarget) -> Self {
+        if !may_manage(caller, target) {
+            runtime::integrations::hide_keys(&mut o.spec, &mut o.status);
+        }
+        o.into()
+    }
+}
+
+/// Whether `caller` may manage (change, and see the secrets of) an object in `target`.
+pub(crate) fn may_manage(caller: &Caller, target: &domain::AccessTarget) -> bool {
+    caller.may(Role::Admin, target)
+}
+
 /// The body of a create or update.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +181,23 @@ pub fn routes(mut r: Routes) -> Routes {
                 Doc::new(tag, format!("Delete a {}", kind.as_str())).status(204),
                 move |s: State<AppState>, c: Caller, p: Path<String>| remove(kind, s, c, p),
             );
+    }
+    for kind in [Kind::Service, Kind::Router] {
+        let plural = kind.plural();
+        r = r.add(
+            Method::Post,
+            &format!("/api/v1/{plural}/{{name}}/integrations/{{integration}}/rotate"),
+            Access::Role(Role::Admin),
+            Doc::new(
+                plural,
+                format!(
+                    "Rotate the key of a {}'s integration: the new key works at once, the old one until the server's overlap ends (24 h unless set)",
+                    kind.as_str()
+                ),
+            )
+            .response("ObjectView"),
+            move |s: State<AppState>, c: Caller, p: Path<(String, String)>| rotate_key(kind, s, c, p),
+        );
     }
     r
 }
@@ -342,7 +376,13 @@ async fn list(
         items.last().map(|o| o.name.to_string())
     };
     Ok(Json(ObjectList {
-        items: items.into_iter().map(ObjectView::from).collect(),
+        items: items
+            .into_iter()
+            .map(|o| {
+                let target = scope_of(kind, &o.name, &o.labels, &o.spec, &teams);
+                ObjectView::for_caller(&caller, o, &target)
+            })
+            .collect(),
         next_after,
     }))
 }
@@ -353,12 +393,8 @@ async fn get_one(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ObjectView>> {
-    let n = Name::new(name.as_str()).map_err(|_| hidden(kind, &name))?;
-    let teams = teams_for(&state, kind).await?;
-    match state.store.get_object(kind, &n).await? {
-        Some(o) if visible(&caller, &o, &teams) => Ok(Json(o.into())),
-        _ => Err(hidden(kind, &name)),
-    }
+    let (o, target) = find_visible(&state, &caller, kind, &name).await?;
+    Ok(Json(ObjectView::for_caller(&caller, o, &target)))
 }
 
 /// Checks an input against the kind's rules and returns the normalised draft.
@@ -618,6 +654,48 @@ async fn remove(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn rotate_key(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, integration)): Path<(String, String)>,
+) -> ApiResult<Json<ObjectView>> {
+    let (before, target) = find_visible(&state, &caller, kind, &name).await?;
+    if !may_manage(&caller, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not rotate the keys of {kind} {name}: that needs the admin role over it",
+            caller.principal.subject
+        )));
+    }
+    let draft = runtime::integrations::rotate(&before, &integration, state.clock.now()).map_err(
+        |e| match e {
+            runtime::integrations::RotateError::NoSuchIntegration { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            runtime::integrations::RotateError::Declared { .. } => {
+                ApiError::StateConflict(e.to_string())
+            }
+        },
+    )?;
+    // The generated status is the object's own: files that manage the object do not
+    // declare it, so a managed object's key rotates too.
+    let stored = state
+        .commit_objects(
+            vec![Change::Update {
+                draft,
+                expected_version: Some(before.version),
+                scope: target.clone(),
+            }],
+            &ctx(&state, &caller),
+        )
+        .await?;
+    stored
+        .into_iter()
+        .next()
+        .map(|o| Json(ObjectView::for_caller(&caller, o, &target)))
+        .ok_or_else(|| ApiError::Internal("empty commit".into()))
 }
 
 /// Whether the caller may see the object (by its kind's name, as the store reports it)

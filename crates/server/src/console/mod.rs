@@ -26,6 +26,9 @@ use crate::auth::{Caller, SESSION_COOKIE, cookie, hash_secret};
 pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
 const HTMX: &[u8] = include_bytes!("../../assets/htmx-2.0.11.min.js");
 const CSS: &str = include_str!("../../assets/shinrai.css");
+/// The copy buttons' script (`<button data-copy="ID">`); `service.html` names it.
+pub const COPY_JS_PATH: &str = "/assets/copy.js";
+const COPY_JS: &str = include_str!("../../assets/copy.js");
 
 /// One console route and the least role it needs (`None`: public).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +61,11 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("GET", "/inbox", Some(Role::Viewer)),
     route("GET", "/services", Some(Role::Viewer)),
     route("GET", "/services/{name}", Some(Role::Viewer)),
+    route(
+        "POST",
+        "/services/{name}/integrations/{integration}/rotate",
+        Some(Role::Admin),
+    ),
     route("GET", "/teams/{name}", Some(Role::Viewer)),
     route("GET", "/me", Some(Role::Viewer)),
     route("POST", "/me/test-notification", Some(Role::Viewer)),
@@ -70,6 +78,7 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
     route("GET", HTMX_PATH, None),
     route("GET", "/assets/shinrai.css", None),
+    route("GET", COPY_JS_PATH, None),
 ];
 
 /// The signed-in person and their session's CSRF token, for handlers.
@@ -109,6 +118,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/inbox", get(pages::inbox))
         .route("/services", get(pages::services))
         .route("/services/{name}", get(pages::service))
+        .route(
+            "/services/{name}/integrations/{integration}/rotate",
+            post(pages::rotate_key),
+        )
         .route("/teams/{name}", get(pages::team))
         .route("/me", get(pages::me))
         .route("/me/test-notification", post(pages::test_notification))
@@ -125,6 +138,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/assets/shinrai.css",
             get(|| async { asset("text/css; charset=utf-8", CSS.as_bytes()) }),
+        )
+        .route(
+            COPY_JS_PATH,
+            get(|| async { asset("text/javascript; charset=utf-8", COPY_JS.as_bytes()) }),
         )
         .route_layer(axum::middleware::from_fn_with_state(state, enforce))
 }
