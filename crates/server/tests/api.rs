@@ -3565,11 +3565,7 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
     let worker = |channel| outbox(&app, channel);
-    let link_secret = app
-        .store
-        .server_secret("links", "a-candidate-secret", test_support::t0())
-        .await
-        .unwrap();
+    let link_secret = app.link_secret().await;
     let email = worker(std::sync::Arc::new(
         runtime::notify::Email::new(
             &format!("smtp://127.0.0.1:{}", smtp.port),
@@ -3945,11 +3941,7 @@ async fn an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_ac
         .await;
     let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
     let worker = |channel| outbox(&app, channel);
-    let secret = app
-        .store
-        .server_secret("links", "candidate", test_support::t0())
-        .await
-        .unwrap();
+    let secret = app.link_secret().await;
     let email = worker(std::sync::Arc::new(
         runtime::notify::Email::new(
             &format!("smtp://127.0.0.1:{}", smtp.port),
@@ -4293,12 +4285,7 @@ async fn pages_go_out_by_sms_voice_and_push_and_replies_act(store: TestStore) {
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
     let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
-    let secret = app
-        .store
-        .server_secret("links", "candidate", test_support::t0())
-        .await
-        .unwrap()
-        .into_bytes();
+    let secret = app.link_secret().await.into_bytes();
     let twilio = std::sync::Arc::new(runtime::notify::Twilio {
         http: reqwest::Client::new(),
         base_url: base.clone(),

@@ -72,6 +72,9 @@ pub enum Command {
     /// Incidents, through a running server: list, show, acknowledge, resolve, note.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// The key that seals stored secrets (directly on the store; stop the server first).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// The demo started by `shinrai serve --demo`.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -174,6 +177,24 @@ pub enum ObjectCommand {
     List(ListArgs),
     /// Show one object.
     Show(ShowArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Reseal every stored secret with a new key, in one transaction. Stop shinrai (every
+    /// node) first; then start it with the new key. The current key is read as `serve`
+    /// reads it (--secret-key-file, SHINRAI_SECRET_KEY, or the file beside the data
+    /// directory).
+    RotateKey {
+        /// The new key: read when the file exists, else generated and written there
+        /// (readable only by its owner).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+        #[command(flatten)]
+        key: crate::secrets::SecretKeyArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// The verbs of kinds that have integration keys (services, routers).
@@ -444,6 +465,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Maintenance(ObjectCommand::Show(a)) => show(Kind::MaintenanceWindow, a, out).await,
         Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
         Command::Oncall(cmd) => crate::oncall::run(cmd, out).await,
+        Command::Secrets(SecretsCommand::RotateKey {
+            new_key_file,
+            key,
+            store,
+        }) => crate::secrets::rotate_key(&key, &new_key_file, &store, out).await,
         Command::Demo(DemoCommand::Remove { data_dir }) => {
             crate::demo::remove(&data_dir, out).await
         }

@@ -109,9 +109,12 @@ pub struct ServeArgs {
     pub secrets: SecretArgs,
 }
 
-/// Keys and secrets: how long a rotated integration key keeps working.
+/// Keys and secrets: the key that seals stored secrets, and how long a rotated
+/// integration key keeps working.
 #[derive(clap::Args, Debug)]
 pub struct SecretArgs {
+    #[command(flatten)]
+    pub key: crate::secrets::SecretKeyArgs,
     /// How long an integration's previous key keeps working after `shinrai service
     /// rotate-key` (or the console's Rotate button) gives it a new one, so senders can move
     /// over without losing events: `24h`, `90m`, `7d`. After it, events with the old
@@ -161,6 +164,22 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let opened = args.store.open(true).await?;
     let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
+    // Stored secrets are sealed with the key from settings; a node with another key
+    // stops here, and secrets from before sealing are sealed now.
+    let secret_key = args
+        .secrets
+        .key
+        .key_for(&args.store, store.as_ref())
+        .await?;
+    let sealed = runtime::sealed::prepare(store.as_ref(), &secret_key, clock.now())
+        .await
+        .context("cannot start")?;
+    if sealed > 0 {
+        tracing::info!(
+            count = sealed,
+            "sealed stored secrets that were in plain text"
+        );
+    }
     if args.demo {
         crate::demo::prepare(&store, clock.now()).await?;
     }
@@ -208,6 +227,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         secrets: secrets_from_environment(),
         slack_api_url: args.slack_api_url.clone(),
         integration_key_overlap: args.secrets.integration_key_overlap,
+        secret_key: secret_key.clone(),
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
@@ -240,10 +260,14 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let watch = tokio::spawn(watch.run(Duration::from_secs(60), stop_rx.clone()));
     let mut senders = Vec::new();
-    let link_secret = store
-        .server_secret("links", &runtime::entropy::secret(""), clock.now())
-        .await
-        .context("cannot read the link-signing secret from the store")?;
+    let link_secret = runtime::sealed::server_secret(
+        store.as_ref(),
+        &secret_key,
+        runtime::links::SECRET_NAME,
+        clock.now(),
+    )
+    .await
+    .context("cannot read the link-signing secret from the store")?;
     let channels = channels(
         &args,
         &state.settings,
@@ -370,6 +394,10 @@ fn secrets_from_environment() -> std::collections::HashMap<String, String> {
     #[allow(clippy::disallowed_methods)] // The binary is the environment's one reader.
     let vars = std::env::vars();
     vars.filter_map(|(k, v)| {
+        // The sealing key's own variables are settings, not named secrets.
+        if crate::secrets::KEY_VARIABLES.contains(&k.as_str()) {
+            return None;
+        }
         let name = k.strip_prefix("SHINRAI_SECRET_")?;
         Some((name.to_ascii_lowercase().replace('_', "-"), v))
     })
