@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the platform: the HTTP API and background workers.
-    Serve(crate::serve::ServeArgs),
+    Serve(Box<crate::serve::ServeArgs>),
     /// Check configuration files and report every problem as `file:line: field: message`.
     Validate {
         /// YAML files or folders of them.
@@ -430,7 +430,7 @@ pub enum LogFormat {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = cli.output;
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(*args).await,
         Command::Validate { paths } => validate(&paths, out),
         Command::Plan(args) => apply(args, out, false).await,
         Command::Apply(args) => apply(args, out, true).await,
