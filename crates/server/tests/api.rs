@@ -232,7 +232,8 @@ async fn a_company_admin_sees_and_touches_nothing_of_another_company(store: Test
             assert_eq!(o["metadata"]["labels"]["company"], "acme", "{plural}: {o}");
         }
     }
-    // Creating into another company is refused; into one's own works.
+    // Creating into another company is refused; into one's own works. Another
+    // company's team does not exist for acme, so naming it is a validation error.
     let svc = |company: &str, team: &str| json!({"metadata": {"name": format!("new-{company}"), "labels": {"company": company}}, "spec": {"owner_team": team}});
     let (status, _) = app
         .call(
@@ -240,6 +241,15 @@ async fn a_company_admin_sees_and_touches_nothing_of_another_company(store: Test
             "/api/v1/services",
             Some(&acme),
             Some(svc("globex", "ads")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&acme),
+            Some(svc("globex", "shop")),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
