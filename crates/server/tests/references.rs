@@ -33,6 +33,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_reference_outside_the_callers_scope_answers_as_an_unknown_name,
+    every_route_naming_an_object_outside_the_callers_scope_answers_as_for_an_unknown_one,
     references_an_object_already_holds_stay_when_it_is_edited,
 );
 
@@ -344,4 +345,73 @@ async fn references_an_object_already_holds_stay_when_it_is_edited(store: TestSt
         !body.to_string().contains("ads-friends"),
         "another company's team is not named: {body}"
     );
+}
+
+async fn every_route_naming_an_object_outside_the_callers_scope_answers_as_for_an_unknown_one(
+    store: TestStore,
+) {
+    let app = app(store).await;
+    let acme = app
+        .token(
+            "acme-admin",
+            vec![Grant::company(Role::Admin, "acme")],
+            None,
+        )
+        .await;
+    let foreign = [
+        ("users", "gus"),
+        ("teams", "ads"),
+        ("services", "bidder"),
+        ("schedules", "ads-primary"),
+        ("escalation-policies", "ads-policy"),
+    ];
+    let mut differ = Vec::new();
+    let mut checked = 0;
+    for r in server::routes::all().list {
+        for (plural, name) in foreign {
+            let prefix = format!("/api/v1/{plural}/{{name}}");
+            if !r.path.starts_with(&prefix) {
+                continue;
+            }
+            let method = match r.method {
+                server::routes::Method::Get => Method::GET,
+                server::routes::Method::Post => Method::POST,
+                server::routes::Method::Put => Method::PUT,
+                server::routes::Method::Delete => Method::DELETE,
+            };
+            let body = |n: &str| {
+                if r.path.ends_with("/password") {
+                    json!({"password": "long enough password"})
+                } else {
+                    json!({"metadata": {"name": n}, "spec": {}})
+                }
+            };
+            let path = |n: &str| {
+                r.path
+                    .replace("{name}", n)
+                    .replace("{integration}", "prom")
+                    .replace("{id}", "1")
+            };
+            let (unknown_status, unknown) = app
+                .call(
+                    method.clone(),
+                    &path(UNKNOWN),
+                    Some(&acme),
+                    Some(body(UNKNOWN)),
+                )
+                .await;
+            let (status, got) = app
+                .call(method.clone(), &path(name), Some(&acme), Some(body(name)))
+                .await;
+            checked += 1;
+            if (status, shape(&got, name)) != (unknown_status, shape(&unknown, UNKNOWN)) {
+                differ.push(format!(
+                    "{method} {}: {status} {got}, for an unknown name {unknown_status} {unknown}",
+                    path(name)
+                ));
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} routes checked");
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
