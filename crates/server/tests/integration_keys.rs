@@ -145,6 +145,7 @@ async fn keys_show_only_to_those_who_may_manage_the_service(store: TestStore) {
         "/api/v1/services/checkout",
         "/api/v1/routers",
         "/api/v1/routers/acme-alerts",
+        "/api/v1/audit",
     ];
     for (who, token) in [
         ("a global viewer", &viewer),
@@ -167,8 +168,16 @@ async fn keys_show_only_to_those_who_may_manage_the_service(store: TestStore) {
             );
         }
     }
-    // Those who may manage the service see every key.
-    for path in reads {
+    // Those who may manage the service see every key (the audit log holds only those
+    // set in a spec).
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit", Some(&admin), None)
+        .await;
+    assert!(
+        audit.to_string().contains("acme-declared-key-0001"),
+        "{audit}"
+    );
+    for path in &reads[..4] {
         let (status, body) = app.call(Method::GET, path, Some(&admin), None).await;
         assert_eq!(status, StatusCode::OK);
         let text = body.to_string();
