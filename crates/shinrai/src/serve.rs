@@ -502,3 +502,18 @@ fn channels(
         push,
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_are_read_as_durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(24 * 3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 24 * 3600)));
+        assert_eq!(parse_duration("PT1H"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("-1h").unwrap_err().contains("negative"));
+        assert!(parse_duration("soon").unwrap_err().contains("24h"));
+    }
+}
