@@ -102,6 +102,27 @@ impl Store for InstrumentedStore {
         )
         .await
     }
+    async fn secret_key_fingerprint(&self) -> Result<Option<String>> {
+        self.timed(
+            "secret_key_fingerprint",
+            self.inner.secret_key_fingerprint(),
+        )
+        .await
+    }
+    async fn reseal_secrets(
+        &self,
+        expected: Option<&str>,
+        fingerprint: &str,
+        rewrite: &store::Reseal<'_>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        self.timed(
+            "reseal_secrets",
+            self.inner
+                .reseal_secrets(expected, fingerprint, rewrite, now),
+        )
+        .await
+    }
     async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool> {
         self.timed("use_link", self.inner.use_link(nonce, now))
             .await

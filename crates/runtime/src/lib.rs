@@ -18,6 +18,7 @@ pub mod links;
 pub mod notify;
 pub mod oncall;
 pub mod ratelimit;
+pub mod sealed;
 pub mod timers;
 pub mod workers;
 

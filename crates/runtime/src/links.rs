@@ -1,13 +1,17 @@
 //! Signed, single-purpose, expiring links for acting on an incident from an email or an
 //! SMS: `{public_url}/l/{action}/{token}`. The token names the incident, the action, the
 //! person, when it expires and a nonce, signed with HMAC-SHA256 under a secret every node
-//! shares (kept in the store). A GET only shows a confirmation page (mail scanners follow
+//! shares (kept in the store, sealed). A GET only shows a confirmation page (mail scanners follow
 //! links); a POST acts, once.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{Name, Timestamp};
 use hmac::Mac;
+
+/// The name of the server secret links are signed with (sealed in the store, see
+/// [`crate::sealed`]).
+pub const SECRET_NAME: &str = "links";
 
 /// What a link does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -416,9 +416,14 @@ async fn find_integration(
             None => return Ok(None),
         },
     };
+    // A rotated-out key finds its owner until it is replaced, but is taken only within
+    // the overlap; after it, it answers as any unknown key.
+    let at = state.clock.now();
+    let overlap = state.settings.integration_key_overlap;
     let found = owner.status["integrations"].as_object().and_then(|all| {
         all.iter().find(|(_, i)| {
-            i["key"].as_str() == Some(key) && i["type"].as_str() == Some(kind.as_str())
+            i["type"].as_str() == Some(kind.as_str())
+                && runtime::integrations::accepts(i, key, at, overlap)
         })
     });
     let Some(integration) = found.and_then(|(name, _)| Name::new(name.as_str()).ok()) else {

@@ -54,6 +54,11 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` names the client (for sign-in throttling); empty:
     /// the connection's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long an integration's previous key keeps working after a rotation.
+    pub integration_key_overlap: std::time::Duration,
+    /// The key that seals the secrets shinrai stores (`runtime::sealed`). The default
+    /// is a new random key, for tests; the binary always sets the store's own.
+    pub secret_key: runtime::sealed::SecretKey,
 }
 
 impl Default for Settings {
@@ -67,6 +72,8 @@ impl Default for Settings {
             slack_api_url: "https://slack.com/api".into(),
             connections: listen::Limits::default(),
             trusted_proxies: Vec::new(),
+            integration_key_overlap: runtime::integrations::DEFAULT_OVERLAP,
+            secret_key: runtime::sealed::SecretKey::generate(),
         }
     }
 }
@@ -169,15 +176,22 @@ impl AppState {
         self.slack.as_deref()
     }
 
-    /// The key that signs links, shared by every node through the store.
+    /// The key that signs links, shared by every node through the store (sealed there
+    /// with the settings' secret key).
     pub async fn link_secret(&self) -> store::Result<Arc<Vec<u8>>> {
         self.link_secret
             .get_or_try_init(|| async {
-                let candidate = runtime::entropy::secret("");
-                let s = self
-                    .store
-                    .server_secret("links", &candidate, self.clock.now())
-                    .await?;
+                let s = runtime::sealed::server_secret(
+                    self.store.as_ref(),
+                    &self.settings.secret_key,
+                    runtime::links::SECRET_NAME,
+                    self.clock.now(),
+                )
+                .await
+                .map_err(|e| match e {
+                    runtime::sealed::SealError::Store(e) => e,
+                    other => store::StoreError::Corrupt(other.to_string()),
+                })?;
                 Ok(Arc::new(s.into_bytes()))
             })
             .await

@@ -238,7 +238,8 @@ async fn a_company_admin_sees_and_touches_nothing_of_another_company(store: Test
             assert_eq!(o["metadata"]["labels"]["company"], "acme", "{plural}: {o}");
         }
     }
-    // Creating into another company is refused; into one's own works.
+    // Creating into another company is refused; into one's own works. Another
+    // company's team does not exist for acme, so naming it is a validation error.
     let svc = |company: &str, team: &str| json!({"metadata": {"name": format!("new-{company}"), "labels": {"company": company}}, "spec": {"owner_team": team}});
     let (status, _) = app
         .call(
@@ -246,6 +247,15 @@ async fn a_company_admin_sees_and_touches_nothing_of_another_company(store: Test
             "/api/v1/services",
             Some(&acme),
             Some(svc("globex", "ads")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/services",
+            Some(&acme),
+            Some(svc("globex", "shop")),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -3743,11 +3753,7 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
     let worker = |channel| outbox(&app, channel);
-    let link_secret = app
-        .store
-        .server_secret("links", "a-candidate-secret", test_support::t0())
-        .await
-        .unwrap();
+    let link_secret = app.link_secret().await;
     let email = worker(std::sync::Arc::new(
         runtime::notify::Email::new(
             &format!("smtp://127.0.0.1:{}", smtp.port),
@@ -4123,11 +4129,7 @@ async fn an_unacknowledged_incident_escalates_by_email_and_slack_until_a_link_ac
         .await;
     let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
     let worker = |channel| outbox(&app, channel);
-    let secret = app
-        .store
-        .server_secret("links", "candidate", test_support::t0())
-        .await
-        .unwrap();
+    let secret = app.link_secret().await;
     let email = worker(std::sync::Arc::new(
         runtime::notify::Email::new(
             &format!("smtp://127.0.0.1:{}", smtp.port),
@@ -4471,12 +4473,7 @@ async fn pages_go_out_by_sms_voice_and_push_and_replies_act(store: TestStore) {
         .token("admin", vec![Grant::global(Role::Admin)], None)
         .await;
     let clock: std::sync::Arc<dyn runtime::Clock> = std::sync::Arc::new(app.clock.clone());
-    let secret = app
-        .store
-        .server_secret("links", "candidate", test_support::t0())
-        .await
-        .unwrap()
-        .into_bytes();
+    let secret = app.link_secret().await.into_bytes();
     let twilio = std::sync::Arc::new(runtime::notify::Twilio {
         http: reqwest::Client::new(),
         base_url: base.clone(),

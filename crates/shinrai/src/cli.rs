@@ -53,7 +53,7 @@ pub enum Command {
     Team(ObjectCommand),
     /// Services, through a running server.
     #[command(subcommand)]
-    Service(ObjectCommand),
+    Service(KeyedCommand),
     /// Who is on call, shifts and overrides, through a running server.
     #[command(subcommand)]
     Oncall(OncallCommand),
@@ -65,13 +65,16 @@ pub enum Command {
     Policy(ObjectCommand),
     /// Team routers (one integration, rules that pick the service), through a running server.
     #[command(subcommand)]
-    Router(ObjectCommand),
+    Router(KeyedCommand),
     /// Maintenance windows (alerts kept, nobody paged), through a running server.
     #[command(subcommand)]
     Maintenance(ObjectCommand),
     /// Incidents, through a running server: list, show, acknowledge, resolve, note.
     #[command(subcommand)]
     Incident(IncidentCommand),
+    /// The key that seals stored secrets (directly on the store; stop the server first).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// The demo started by `shinrai serve --demo`.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -174,6 +177,45 @@ pub enum ObjectCommand {
     List(ListArgs),
     /// Show one object.
     Show(ShowArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Reseal every stored secret with a new key, in one transaction. Stop shinrai (every
+    /// node) first; then start it with the new key. The current key is read as `serve`
+    /// reads it (--secret-key-file, SHINRAI_SECRET_KEY, or the file beside the data
+    /// directory).
+    RotateKey {
+        /// The new key: read when the file exists, else generated and written there
+        /// (readable only by its owner).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+        #[command(flatten)]
+        key: crate::secrets::SecretKeyArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// The verbs of kinds that have integration keys (services, routers).
+#[derive(Subcommand, Debug)]
+pub enum KeyedCommand {
+    /// List the objects the token may see.
+    List(ListArgs),
+    /// Show one object. Integration keys show only to tokens that may manage it.
+    Show(ShowArgs),
+    /// Give an integration a new key. The old key keeps working for the server's
+    /// overlap (--integration-key-overlap, 24 hours unless set), so senders can move
+    /// over; after it, events with the old key are refused as from an unknown key.
+    RotateKey {
+        /// The service's (or router's) name.
+        name: String,
+        /// The integration whose key to rotate.
+        #[arg(long)]
+        integration: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -401,18 +443,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Team(ObjectCommand::List(a)) => list(Kind::Team, a, out).await,
         Command::Team(ObjectCommand::Show(a)) => show(Kind::Team, a, out).await,
-        Command::Service(ObjectCommand::List(a)) => list(Kind::Service, a, out).await,
-        Command::Service(ObjectCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Service(KeyedCommand::List(a)) => list(Kind::Service, a, out).await,
+        Command::Service(KeyedCommand::Show(a)) => show(Kind::Service, a, out).await,
+        Command::Service(KeyedCommand::RotateKey {
+            name,
+            integration,
+            client,
+        }) => rotate_key(Kind::Service, &name, &integration, &client, out).await,
         Command::Schedule(ObjectCommand::List(a)) => list(Kind::Schedule, a, out).await,
         Command::Schedule(ObjectCommand::Show(a)) => show(Kind::Schedule, a, out).await,
         Command::Policy(ObjectCommand::List(a)) => list(Kind::EscalationPolicy, a, out).await,
         Command::Policy(ObjectCommand::Show(a)) => show(Kind::EscalationPolicy, a, out).await,
-        Command::Router(ObjectCommand::List(a)) => list(Kind::Router, a, out).await,
-        Command::Router(ObjectCommand::Show(a)) => show(Kind::Router, a, out).await,
+        Command::Router(KeyedCommand::List(a)) => list(Kind::Router, a, out).await,
+        Command::Router(KeyedCommand::Show(a)) => show(Kind::Router, a, out).await,
+        Command::Router(KeyedCommand::RotateKey {
+            name,
+            integration,
+            client,
+        }) => rotate_key(Kind::Router, &name, &integration, &client, out).await,
         Command::Maintenance(ObjectCommand::List(a)) => list(Kind::MaintenanceWindow, a, out).await,
         Command::Maintenance(ObjectCommand::Show(a)) => show(Kind::MaintenanceWindow, a, out).await,
         Command::Incident(cmd) => crate::incidents::run(cmd, out).await,
         Command::Oncall(cmd) => crate::oncall::run(cmd, out).await,
+        Command::Secrets(SecretsCommand::RotateKey {
+            new_key_file,
+            key,
+            store,
+        }) => crate::secrets::rotate_key(&key, &new_key_file, &store, out).await,
         Command::Demo(DemoCommand::Remove { data_dir }) => {
             crate::demo::remove(&data_dir, out).await
         }
@@ -978,11 +1035,56 @@ async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCod
                 for (name, i) in integrations {
                     rows.push(vec![
                         format!("integration {name} ({})", i["type"].as_str().unwrap_or("")),
-                        format!("key {}", i["key"].as_str().unwrap_or("")),
+                        match i["key"].as_str() {
+                            Some(key) => format!("key {key}"),
+                            None => "key hidden (needs the admin role over it)".to_owned(),
+                        },
                     ]);
+                    if let (Some(previous), Some(at)) =
+                        (i["previous_key"].as_str(), i["rotated_at"].as_str())
+                    {
+                        rows.push(vec![
+                            format!("integration {name} previous key"),
+                            format!("{previous} (rotated out at {at})"),
+                        ]);
+                    }
                 }
             }
             print_table(&["FIELD", "VALUE"], rows.into_iter());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rotate_key(
+    kind: Kind,
+    name: &str,
+    integration: &str,
+    args: &ClientArgs,
+    out: Output,
+) -> anyhow::Result<ExitCode> {
+    let client = Client::new(args)?;
+    let obj = client
+        .post(
+            &format!(
+                "/api/v1/{}/{name}/integrations/{integration}/rotate",
+                kind.plural()
+            ),
+            &serde_json::json!({}),
+        )
+        .await?;
+    let entry = &obj["status"]["integrations"][integration];
+    match out {
+        Output::Json => print_json(&obj),
+        Output::Table => {
+            println!(
+                "{kind} {name}: integration {integration} has the key {}",
+                entry["key"].as_str().unwrap_or("")
+            );
+            println!(
+                "The previous key keeps working for the server's overlap after {}; move senders to the new key before then.",
+                entry["rotated_at"].as_str().unwrap_or("now")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -141,6 +141,15 @@ pub async fn remove(
     held.close().await;
     drop(held);
     std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    // The key that sealed the demo's secrets lives beside its data directory.
+    let key = crate::settings::StoreArgs {
+        data_dir: Some(dir.to_owned()),
+        database_url: None,
+    }
+    .default_key_file();
+    if let Some(key) = key.filter(|k| k.exists()) {
+        std::fs::remove_file(&key).with_context(|| format!("cannot remove {}", key.display()))?;
+    }
     if matches!(out, crate::output::Output::Table) {
         println!("Removed the demo data in {}.", dir.display());
     }

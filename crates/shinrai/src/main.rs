@@ -10,6 +10,7 @@ mod demo;
 mod incidents;
 mod oncall;
 mod output;
+mod secrets;
 mod serve;
 mod settings;
 

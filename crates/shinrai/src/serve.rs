@@ -155,6 +155,40 @@ pub struct ServeArgs {
         default_value = "shinrai <shinrai@localhost>"
     )]
     pub mail_from: String,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// Keys and secrets: the key that seals stored secrets, and how long a rotated
+/// integration key keeps working.
+#[derive(clap::Args, Debug)]
+pub struct SecretArgs {
+    #[command(flatten)]
+    pub key: crate::secrets::SecretKeyArgs,
+    /// How long an integration's previous key keeps working after `shinrai service
+    /// rotate-key` (or the console's Rotate button) gives it a new one, so senders can move
+    /// over without losing events: `24h`, `90m`, `7d`. After it, events with the old
+    /// key are refused as from an unknown key.
+    #[arg(
+        long,
+        env = "SHINRAI_INTEGRATION_KEY_OVERLAP",
+        default_value = "24h",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub integration_key_overlap: Duration,
+}
+
+/// A duration such as `24h`, `90m`, `1d 12h` or `PT24H`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = match s.parse::<jiff::SignedDuration>() {
+        Ok(d) => d,
+        Err(_) => s
+            .parse::<jiff::Span>()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
+            .map_err(|e| format!("{s:?} is not a duration such as 24h, 90m or 7d: {e}"))?,
+    };
+    Duration::try_from(d).map_err(|_| format!("{s:?} must not be negative"))
 }
 
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
@@ -180,6 +214,22 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let opened = args.store.open(true).await?;
     let store = InstrumentedStore::wrap(opened.store.clone(), clock.clone());
+    // Stored secrets are sealed with the key from settings; a node with another key
+    // stops here, and secrets from before sealing are sealed now.
+    let secret_key = args
+        .secrets
+        .key
+        .key_for(&args.store, store.as_ref())
+        .await?;
+    let sealed = runtime::sealed::prepare(store.as_ref(), &secret_key, clock.now())
+        .await
+        .context("cannot start")?;
+    if sealed > 0 {
+        tracing::info!(
+            count = sealed,
+            "sealed stored secrets that were in plain text"
+        );
+    }
     if args.demo {
         crate::demo::prepare(&store, clock.now()).await?;
     }
@@ -231,6 +281,8 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
         trusted_proxies: args.trusted_proxies.clone(),
+        integration_key_overlap: args.secrets.integration_key_overlap,
+        secret_key: secret_key.clone(),
         ..server::Settings::default()
     };
     let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
@@ -263,10 +315,14 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let watch = tokio::spawn(watch.run(Duration::from_secs(60), stop_rx.clone()));
     let mut senders = Vec::new();
-    let link_secret = store
-        .server_secret("links", &runtime::entropy::secret(""), clock.now())
-        .await
-        .context("cannot read the link-signing secret from the store")?;
+    let link_secret = runtime::sealed::server_secret(
+        store.as_ref(),
+        &secret_key,
+        runtime::links::SECRET_NAME,
+        clock.now(),
+    )
+    .await
+    .context("cannot read the link-signing secret from the store")?;
     let channels = channels(
         &args,
         &state.settings,
@@ -393,6 +449,10 @@ fn secrets_from_environment() -> std::collections::HashMap<String, String> {
     #[allow(clippy::disallowed_methods)] // The binary is the environment's one reader.
     let vars = std::env::vars();
     vars.filter_map(|(k, v)| {
+        // The sealing key's own variables are settings, not named secrets.
+        if crate::secrets::KEY_VARIABLES.contains(&k.as_str()) {
+            return None;
+        }
         let name = k.strip_prefix("SHINRAI_SECRET_")?;
         Some((name.to_ascii_lowercase().replace('_', "-"), v))
     })
@@ -507,4 +567,19 @@ fn channels(
         },
         push,
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_are_read_as_durations() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(24 * 3600)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 24 * 3600)));
+        assert_eq!(parse_duration("PT1H"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("-1h").unwrap_err().contains("negative"));
+        assert!(parse_duration("soon").unwrap_err().contains("24h"));
+    }
 }

@@ -42,6 +42,26 @@ impl StoreArgs {
             .unwrap_or_else(|| PathBuf::from("./shinrai-data"))
     }
 
+    /// Where the embedded store's secret key is kept unless one is given: a file beside
+    /// the database (`./shinrai-data.key` for `./shinrai-data`), outside the directory
+    /// that backups copy. `None` for PostgreSQL, whose nodes must be given the key.
+    pub fn default_key_file(&self) -> Option<PathBuf> {
+        let base = match self.database_url.as_deref() {
+            Some(url) if url.starts_with("sqlite:") => PathBuf::from(
+                url.trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default(),
+            ),
+            Some(_) => return None,
+            None => self.dir(),
+        };
+        let mut name = base.file_name()?.to_os_string();
+        name.push(".key");
+        Some(base.with_file_name(name))
+    }
+
     /// Opens the store. `serving` takes the SQLite data directory's lock.
     pub async fn open(&self, serving: bool) -> anyhow::Result<OpenStore> {
         let sharing = if serving {

@@ -8,13 +8,21 @@ use test_support::serve::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
 
-/// `shinrai serve` on a data directory.
+/// `shinrai serve` on a data directory, with its secret key given (so that no key file
+/// is made beside a temporary directory and left behind).
 fn serve(data_dir: &Path) -> Server {
     Server::start(
         BIN,
-        &[std::ffi::OsStr::new("--data-dir"), data_dir.as_os_str()],
+        &[
+            std::ffi::OsStr::new("--data-dir"),
+            data_dir.as_os_str(),
+            std::ffi::OsStr::new("--secret-key"),
+            std::ffi::OsStr::new(SECRET_KEY),
+        ],
     )
 }
+
+const SECRET_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 fn shinrai(args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(args).output().expect("run shinrai")

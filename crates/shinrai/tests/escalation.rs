@@ -13,6 +13,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_shinrai");
 const KEY: &str = "orders-events-key-0001";
 
 /// `shinrai serve` with a store's flags and others.
+/// The key PostgreSQL nodes seal stored secrets with in these tests.
+const SECRET_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 fn serve(store: &[&str], extra: &[&str]) -> Server {
     // The webhook receivers listen on loopback, which the egress policy refuses unless
     // allowed.
@@ -259,7 +262,8 @@ async fn two_nodes_on_one_postgresql_take_each_of_500_due_steps_once() {
         "--database-url",
         &url,
     ]);
-    let store = ["--database-url", url.as_str()];
+    // Every node on one PostgreSQL seals and opens stored secrets with the same key.
+    let store = ["--database-url", url.as_str(), "--secret-key", SECRET_KEY];
     let a = serve(&store, &[]);
     let b = serve(&store, &[]);
     let sends: Vec<_> = (0..500)
@@ -386,7 +390,10 @@ async fn a_page_claimed_by_a_node_that_died_before_sending_is_sent_once_by_anoth
     drop(node1);
 
     // Node 2 takes over once the lease has run out.
-    let server = serve(&["--database-url", url.as_str()], &["--lease-seconds", "2"]);
+    let server = serve(
+        &["--database-url", url.as_str(), "--secret-key", SECRET_KEY],
+        &["--lease-seconds", "2"],
+    );
     let ids = eventually("the page sent by node 2", 30, async || {
         let d = got.lock().unwrap().clone();
         (!d.is_empty()).then_some(d)

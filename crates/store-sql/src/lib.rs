@@ -540,6 +540,72 @@ impl Store for SqlStore {
         Ok(value)
     }
 
+    async fn secret_key_fingerprint(&self) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT fingerprint FROM secret_key WHERE id = 1")
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(unavailable)?;
+        row.map(|r| r.try_get("fingerprint").map_err(corrupt))
+            .transpose()
+    }
+
+    async fn reseal_secrets(
+        &self,
+        expected: Option<&str>,
+        fingerprint: &str,
+        rewrite: &store::Reseal<'_>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        // Recording the fingerprint first takes the row's lock: two nodes resealing at
+        // once wait for each other, and the second finds the fingerprint moved.
+        let recorded = match expected {
+            None => sqlx::query(
+                "INSERT INTO secret_key (id, fingerprint, set_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(fingerprint)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await,
+            Some(old) => sqlx::query(
+                "UPDATE secret_key SET fingerprint = $1, set_at = $2 WHERE id = 1 AND fingerprint = $3",
+            )
+            .bind(fingerprint)
+            .bind(micros(now))
+            .bind(old)
+            .execute(&mut *tx)
+            .await,
+        }
+        .map_err(unavailable)?;
+        if recorded.rows_affected() != 1 {
+            return Err(StoreError::Conflict(
+                "the store's secret key changed meanwhile (another node sealed or rotated its secrets); start again".into(),
+            ));
+        }
+        let rows = sqlx::query("SELECT name, value FROM server_secrets ORDER BY name")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let mut changed = 0;
+        for row in rows {
+            let name: String = row.try_get("name").map_err(corrupt)?;
+            let value: String = row.try_get("value").map_err(corrupt)?;
+            let new = rewrite(&name, &value)
+                .map_err(|e| StoreError::Corrupt(format!("server secret {name}: {e}")))?;
+            if new != value {
+                sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = $2")
+                    .bind(&new)
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                changed += 1;
+            }
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(changed)
+    }
+
     async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(

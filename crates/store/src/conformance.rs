@@ -47,6 +47,7 @@ macro_rules! conformance_suite {
             people_snooze_escalate_and_reassign,
             schedule_overrides_are_kept_listed_by_range_and_removed,
             notifications_are_claimed_per_channel_and_recorded_once,
+            server_secrets_are_resealed_under_one_recorded_key,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {
@@ -2561,5 +2562,103 @@ pub async fn notifications_are_claimed_per_channel_and_recorded_once(store: &dyn
     assert!(
         store.list_timers().await.unwrap().is_empty(),
         "acknowledging stopped the escalation"
+    );
+}
+
+pub async fn server_secrets_are_resealed_under_one_recorded_key(store: &dyn Store) {
+    assert_eq!(store.secret_key_fingerprint().await.unwrap(), None);
+    // The first value stored for a name stays; later candidates are ignored.
+    assert_eq!(
+        store.server_secret("links", "plain", t(0)).await.unwrap(),
+        "plain"
+    );
+    assert_eq!(
+        store.server_secret("links", "other", t(1)).await.unwrap(),
+        "plain"
+    );
+    store
+        .server_secret("webhooks", "hooks", t(1))
+        .await
+        .unwrap();
+
+    // Resealing rewrites every value and records the key, all at once.
+    let wrap = |name: &str, value: &str| -> std::result::Result<String, String> {
+        Ok(format!("A({name}:{value})"))
+    };
+    assert_eq!(
+        store
+            .reseal_secrets(None, "key-a", &wrap, t(2))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.secret_key_fingerprint().await.unwrap().as_deref(),
+        Some("key-a")
+    );
+    assert_eq!(
+        store.server_secret("links", "x", t(3)).await.unwrap(),
+        "A(links:plain)"
+    );
+    // Unchanged values are not counted.
+    let keep =
+        |_: &str, value: &str| -> std::result::Result<String, String> { Ok(value.to_owned()) };
+    assert_eq!(
+        store
+            .reseal_secrets(Some("key-a"), "key-a", &keep, t(3))
+            .await
+            .unwrap(),
+        0
+    );
+
+    // A stale expectation (another node got there first) changes nothing.
+    let err = store
+        .reseal_secrets(None, "key-b", &wrap, t(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let err = store
+        .reseal_secrets(Some("key-z"), "key-b", &wrap, t(4))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    // A value that cannot be rewritten fails the whole batch.
+    let refuse = |name: &str, value: &str| -> std::result::Result<String, String> {
+        if name == "webhooks" {
+            Err("does not open".into())
+        } else {
+            Ok(format!("B({value})"))
+        }
+    };
+    let err = store
+        .reseal_secrets(Some("key-a"), "key-b", &refuse, t(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert_eq!(
+        store.secret_key_fingerprint().await.unwrap().as_deref(),
+        Some("key-a")
+    );
+    assert_eq!(
+        store.server_secret("links", "x", t(6)).await.unwrap(),
+        "A(links:plain)"
+    );
+    // Rotation moves both.
+    let rotate =
+        |_: &str, value: &str| -> std::result::Result<String, String> { Ok(format!("B({value})")) };
+    assert_eq!(
+        store
+            .reseal_secrets(Some("key-a"), "key-b", &rotate, t(7))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.server_secret("webhooks", "x", t(8)).await.unwrap(),
+        "B(A(webhooks:hooks))"
+    );
+    assert_eq!(
+        store.secret_key_fingerprint().await.unwrap().as_deref(),
+        Some("key-b")
     );
 }

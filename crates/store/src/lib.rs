@@ -74,6 +74,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// What [`Store::reseal_secrets`] does to each server secret: its name and stored value
+/// in, the value to store out (or why it cannot be rewritten).
+pub type Reseal<'a> = dyn Fn(&str, &str) -> std::result::Result<String, String> + Send + Sync + 'a;
+
 /// The storage contract. Object-safe, so the server holds an `Arc<dyn Store>` and never
 /// learns which backend it talks to.
 #[async_trait]
@@ -197,6 +201,20 @@ pub trait Store: Send + Sync + 'static {
     /// The server secret named `name`: `candidate` if none existed (it is stored then),
     /// else the one stored first, so every node agrees.
     async fn server_secret(&self, name: &str, candidate: &str, now: Timestamp) -> Result<String>;
+    /// The fingerprint of the key the server secrets are sealed with, once one is set.
+    async fn secret_key_fingerprint(&self) -> Result<Option<String>>;
+    /// Rewrites every server secret's value through `rewrite(name, value)` and records
+    /// `fingerprint` as the key they are sealed with, in one transaction, provided the
+    /// recorded fingerprint is still `expected` (`None`: none recorded yet); `Conflict`
+    /// otherwise (another node changed it first). A `rewrite` error fails the whole
+    /// transaction as `Corrupt`. Returns how many values changed.
+    async fn reseal_secrets(
+        &self,
+        expected: Option<&str>,
+        fingerprint: &str,
+        rewrite: &Reseal<'_>,
+        now: Timestamp,
+    ) -> Result<u64>;
     /// Marks a one-time nonce used (a signed link's, or a provider callback's identity);
     /// `false` when it already was.
     async fn use_link(&self, nonce: &str, now: Timestamp) -> Result<bool>;

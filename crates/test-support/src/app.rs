@@ -18,6 +18,8 @@ pub struct TestApp {
     /// The server's timers, stepped by the test (`app.timers.tick()`), never in the
     /// background.
     pub timers: runtime::timers::TimerWorker,
+    /// The key the server seals stored secrets with.
+    pub secret_key: runtime::sealed::SecretKey,
     stop: Option<oneshot::Sender<()>>,
     _store: TestStore,
 }
@@ -44,6 +46,7 @@ impl TestApp {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
+        let secret_key = settings.secret_key.clone();
         let mut state =
             server::AppState::new(store.store.clone(), Arc::new(clock.clone()), settings);
         state.channels = channels;
@@ -62,6 +65,7 @@ impl TestApp {
                 lease: std::time::Duration::from_secs(60),
             },
             clock,
+            secret_key,
             stop: Some(tx),
             _store: store,
         }
@@ -87,6 +91,18 @@ impl TestApp {
             .await
             .expect("create token");
         secret
+    }
+
+    /// The key that signs links, as the server has it (sealed in the store).
+    pub async fn link_secret(&self) -> String {
+        runtime::sealed::server_secret(
+            self.store.as_ref(),
+            &self.secret_key,
+            runtime::links::SECRET_NAME,
+            crate::t0(),
+        )
+        .await
+        .expect("the link-signing secret")
     }
 
     /// Applies configuration documents (as if from `file`) through the normal apply path.

@@ -90,6 +90,14 @@ async fn list(
         for e in rows {
             before_id = Some(e.id);
             if row_visible(&caller, &e) && (items.len() as u32) < limit {
+                // Keys set in a spec are shown only to those who may manage the object.
+                let hide = !super::objects::may_manage(&caller, &e.scope);
+                let shown = |mut v: Option<serde_json::Value>| {
+                    if hide && let Some(v) = v.as_mut().and_then(|v| v.get_mut("spec")) {
+                        runtime::integrations::hide_keys(v, &mut serde_json::Value::Null);
+                    }
+                    v
+                };
                 items.push(AuditRow {
                     id: e.id,
                     at: e.at.to_string(),
@@ -97,8 +105,8 @@ async fn list(
                     action: e.action,
                     kind: e.kind,
                     name: e.name,
-                    before: e.before,
-                    after: e.after,
+                    before: shown(e.before),
+                    after: shown(e.after),
                 });
             }
         }

@@ -670,11 +670,12 @@ async fn reassign(
     }
     let mut problems = Vec::new();
     let mut users = Vec::new();
+    let mut referents = super::objects::Referents::new(&state, &caller);
     for (i, u) in input.to.iter().enumerate() {
-        let found = match Name::new(u.as_str()) {
-            Ok(n) => state.store.get_object(Kind::User, &n).await?.map(|_| n),
-            Err(_) => None,
-        };
+        let found = referents
+            .find(Kind::User, u.as_str())
+            .await?
+            .map(|o| o.name);
         match found {
             Some(n) if !users.contains(&n) => users.push(n),
             Some(_) => problems.push(FieldProblem::new(
@@ -713,16 +714,12 @@ async fn open(
             None
         }),
     };
-    let service = Name::new(input.service.as_str()).ok();
-    let found = match &service {
-        Some(n) => state.store.get_object(Kind::Service, n).await?,
-        None => None,
-    };
-    let target = found
-        .as_ref()
-        .map(|s| runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]));
+    let mut referents = super::objects::Referents::new(&state, &caller);
+    let found = referents.find(Kind::Service, &input.service).await?;
+    let target = found.as_ref().map(|s| referents.target(s));
+    let service = found.map(|s| s.name);
     match &target {
-        Some(t) if caller.may(Role::Viewer, t) => {
+        Some(t) => {
             if !caller.may(Role::Responder, t) {
                 return Err(ApiError::Forbidden(format!(
                     "{} may not open incidents on service {}: that needs the responder role over it",

@@ -59,6 +59,23 @@ impl From<ObjectRecord> for ObjectView {
     }
 }
 
+impl ObjectView {
+    /// The object as `caller` may see it: integration keys only for those who may manage
+    /// it (whoever the API lets change it), since a key lets its holder act on the
+    /// object's incidents through the integration endpoints.
+    pub fn for_caller(caller: &Caller, mut o: ObjectRecord, target: &domain::AccessTarget) -> Self {
+        if !may_manage(caller, target) {
+            runtime::integrations::hide_keys(&mut o.spec, &mut o.status);
+        }
+        o.into()
+    }
+}
+
+/// Whether `caller` may manage (change, and see the secrets of) an object in `target`.
+pub(crate) fn may_manage(caller: &Caller, target: &domain::AccessTarget) -> bool {
+    caller.may(Role::Admin, target)
+}
+
 /// The body of a create or update.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -165,6 +182,23 @@ pub fn routes(mut r: Routes) -> Routes {
                 move |s: State<AppState>, c: Caller, p: Path<String>| remove(kind, s, c, p),
             );
     }
+    for kind in [Kind::Service, Kind::Router] {
+        let plural = kind.plural();
+        r = r.add(
+            Method::Post,
+            &format!("/api/v1/{plural}/{{name}}/integrations/{{integration}}/rotate"),
+            Access::Role(Role::Admin),
+            Doc::new(
+                plural,
+                format!(
+                    "Rotate the key of a {}'s integration: the new key works at once, the old one until the server's overlap ends (24 h unless set)",
+                    kind.as_str()
+                ),
+            )
+            .response("ObjectView"),
+            move |s: State<AppState>, c: Caller, p: Path<(String, String)>| rotate_key(kind, s, c, p),
+        );
+    }
     r
 }
 
@@ -232,6 +266,55 @@ pub(crate) async fn all_visible(
         .collect())
 }
 
+/// Resolves the names a request gives for other objects (a team's members, a service's
+/// owner team and policy, a schedule's people, an override's or a reassignment's person,
+/// a token's user): an object is found only when it exists and the caller may see it.
+/// Objects outside a caller's scope do not exist for them, so a name in another company
+/// answers exactly as an unknown name does and cannot be probed. Every reference a write
+/// takes goes through here.
+pub(crate) struct Referents<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    /// The teams, read once when a user is looked up (users belong to teams).
+    teams: Option<Vec<ObjectRecord>>,
+}
+
+impl<'a> Referents<'a> {
+    pub(crate) fn new(state: &'a AppState, caller: &'a Caller) -> Self {
+        Referents {
+            state,
+            caller,
+            teams: None,
+        }
+    }
+
+    /// The object named `name`, when it exists and the caller may see it.
+    pub(crate) async fn find(&mut self, kind: Kind, name: &str) -> ApiResult<Option<ObjectRecord>> {
+        let Ok(n) = Name::new(name) else {
+            return Ok(None);
+        };
+        let Some(o) = self.state.store.get_object(kind, &n).await? else {
+            return Ok(None);
+        };
+        if kind == Kind::User && self.teams.is_none() {
+            self.teams = Some(teams_for(self.state, kind).await?);
+        }
+        let teams = self.teams.as_deref().unwrap_or_default();
+        Ok(visible(self.caller, &o, teams).then_some(o))
+    }
+
+    /// The object's access target, as [`find`](Self::find) saw it.
+    pub(crate) fn target(&self, o: &ObjectRecord) -> domain::AccessTarget {
+        scope_of(
+            o.kind,
+            &o.name,
+            &o.labels,
+            &o.spec,
+            self.teams.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
 fn hidden(kind: Kind, name: &str) -> ApiError {
     ApiError::NotFound(format!("{kind} {name} does not exist"))
 }
@@ -293,7 +376,13 @@ async fn list(
         items.last().map(|o| o.name.to_string())
     };
     Ok(Json(ObjectList {
-        items: items.into_iter().map(ObjectView::from).collect(),
+        items: items
+            .into_iter()
+            .map(|o| {
+                let target = scope_of(kind, &o.name, &o.labels, &o.spec, &teams);
+                ObjectView::for_caller(&caller, o, &target)
+            })
+            .collect(),
         next_after,
     }))
 }
@@ -304,12 +393,8 @@ async fn get_one(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<ObjectView>> {
-    let n = Name::new(name.as_str()).map_err(|_| hidden(kind, &name))?;
-    let teams = teams_for(&state, kind).await?;
-    match state.store.get_object(kind, &n).await? {
-        Some(o) if visible(&caller, &o, &teams) => Ok(Json(o.into())),
-        _ => Err(hidden(kind, &name)),
-    }
+    let (o, target) = find_visible(&state, &caller, kind, &name).await?;
+    Ok(Json(ObjectView::for_caller(&caller, o, &target)))
 }
 
 /// Checks an input against the kind's rules and returns the normalised draft.
@@ -318,6 +403,7 @@ async fn checked_draft(
     kind: Kind,
     input: ObjectInput,
     caller: &Caller,
+    before: Option<&ObjectRecord>,
 ) -> ApiResult<ObjectDraft> {
     let mut problems = Vec::new();
     if let Some(v) = &input.api_version
@@ -357,8 +443,24 @@ async fn checked_draft(
             for e in spec.validate() {
                 problems.push(FieldProblem::new(format!("spec.{}", e.path), e.message));
             }
+            // A reference the object already holds stays (whoever set it may see more
+            // than this caller; naming it again reveals nothing). A new one must name an
+            // object the caller may see.
+            let held: Vec<(Kind, Name)> = before
+                .and_then(|b| config::Spec::from_value(kind, b.spec.clone()).ok())
+                .map(|b| {
+                    b.references()
+                        .into_iter()
+                        .map(|r| (r.kind, r.name))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut referents = Referents::new(state, caller);
             for r in spec.references() {
-                if state.store.get_object(r.kind, &r.name).await?.is_none() {
+                if held.contains(&(r.kind, r.name.clone())) {
+                    continue;
+                }
+                if referents.find(r.kind, r.name.as_str()).await?.is_none() {
                     problems.push(FieldProblem::new(
                         format!("spec.{}", r.path),
                         format!("no {} named {} exists", r.kind, r.name),
@@ -451,7 +553,7 @@ async fn create(
     caller: Caller,
     ApiJson(input): ApiJson<ObjectInput>,
 ) -> ApiResult<(StatusCode, Json<ObjectView>)> {
-    let mut draft = checked_draft(&state, kind, input, &caller).await?;
+    let mut draft = checked_draft(&state, kind, input, &caller, None).await?;
     runtime::integrations::complete(&mut draft, None);
     let teams = teams_for(&state, kind).await?;
     let target = scope_of(kind, &draft.name, &draft.labels, &draft.spec, &teams);
@@ -503,7 +605,7 @@ async fn update(
     }
     managed(&before)?;
     let expected_version = input.metadata.version;
-    let mut draft = checked_draft(&state, kind, input, &caller).await?;
+    let mut draft = checked_draft(&state, kind, input, &caller, Some(&before)).await?;
     runtime::integrations::complete(&mut draft, Some(&before.status));
     let target_before = scope_of(kind, &n, &before.labels, &before.spec, &teams);
     let target_after = scope_of(kind, &n, &draft.labels, &draft.spec, &teams);
@@ -555,7 +657,7 @@ async fn remove(
     }
     managed(&before)?;
     // The store refuses a delete that would leave references dangling.
-    state
+    let deleted = state
         .commit_objects(
             vec![Change::Delete {
                 kind,
@@ -565,6 +667,76 @@ async fn remove(
             }],
             &ctx(&state, &caller),
         )
+        .await;
+    match deleted {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        // The object that still names it is named only to those who may see it.
+        Err(store::StoreError::StillReferenced {
+            by_kind, by_name, ..
+        }) if !referrer_visible(&state, &caller, &by_kind, &by_name).await? => {
+            Err(ApiError::StillReferenced(format!(
+                "{kind} {name} is still named by an object outside your scope; someone who may see it must change it first"
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn rotate_key(
+    kind: Kind,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, integration)): Path<(String, String)>,
+) -> ApiResult<Json<ObjectView>> {
+    let (before, target) = find_visible(&state, &caller, kind, &name).await?;
+    if !may_manage(&caller, &target) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not rotate the keys of {kind} {name}: that needs the admin role over it",
+            caller.principal.subject
+        )));
+    }
+    let draft = runtime::integrations::rotate(&before, &integration, state.clock.now()).map_err(
+        |e| match e {
+            runtime::integrations::RotateError::NoSuchIntegration { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+            runtime::integrations::RotateError::Declared { .. } => {
+                ApiError::StateConflict(e.to_string())
+            }
+        },
+    )?;
+    // The generated status is the object's own: files that manage the object do not
+    // declare it, so a managed object's key rotates too.
+    let stored = state
+        .commit_objects(
+            vec![Change::Update {
+                draft,
+                expected_version: Some(before.version),
+                scope: target.clone(),
+            }],
+            &ctx(&state, &caller),
+        )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    stored
+        .into_iter()
+        .next()
+        .map(|o| Json(ObjectView::for_caller(&caller, o, &target)))
+        .ok_or_else(|| ApiError::Internal("empty commit".into()))
+}
+
+/// Whether the caller may see the object (by its kind's name, as the store reports it)
+/// that refers to one they are changing.
+async fn referrer_visible(
+    state: &AppState,
+    caller: &Caller,
+    kind: &str,
+    name: &str,
+) -> ApiResult<bool> {
+    let Ok(kind) = kind.parse::<Kind>() else {
+        return Ok(false);
+    };
+    Ok(Referents::new(state, caller)
+        .find(kind, name)
+        .await?
+        .is_some())
 }

@@ -516,9 +516,12 @@ async fn create_override(
 ) -> ApiResult<(axum::http::StatusCode, Json<OverrideView>)> {
     let (record, _) = schedule(&state, &caller, &name, Role::Responder).await?;
     let mut problems = Vec::new();
-    let user = match Name::new(input.user.as_str()) {
-        Ok(n) if state.store.get_object(Kind::User, &n).await?.is_some() => Some(n),
-        _ => {
+    let found = super::objects::Referents::new(&state, &caller)
+        .find(Kind::User, &input.user)
+        .await?;
+    let user = match found {
+        Some(u) => Some(u.name),
+        None => {
             problems.push(FieldProblem::new(
                 "user",
                 format!("no user named {:?} exists", input.user),

@@ -328,12 +328,10 @@ async fn set_password(
     Path(name): Path<String>,
     ApiJson(input): ApiJson<PasswordInput>,
 ) -> ApiResult<StatusCode> {
-    let n = super::objects::parse_name("name", &name)?;
-    let teams = state.store.snapshot(&[Kind::Team]).await?;
-    let Some(user) = state.store.get_object(Kind::User, &n).await? else {
-        return Err(ApiError::NotFound(format!("User {name} does not exist")));
-    };
-    let target = runtime::apply::scope_of(Kind::User, &n, &user.labels, &user.spec, &teams);
+    // A person outside the caller's scope does not exist for them (everyone sees
+    // themselves).
+    let (user, target) = super::objects::find_visible(&state, &caller, Kind::User, &name).await?;
+    let n = user.name;
     if caller.user() != Some(&n) && !caller.may(Role::Admin, &target) {
         return Err(ApiError::Forbidden(format!(
             "{} may not set the password of {name}",

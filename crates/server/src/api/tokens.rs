@@ -184,10 +184,9 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let now = state.clock.now();
     if let Some(user) = &input.user {
-        let n = super::objects::parse_name("user", user)?;
-        if state
-            .store
-            .get_object(domain::Kind::User, &n)
+        super::objects::parse_name("user", user)?;
+        if super::objects::Referents::new(&state, &caller)
+            .find(domain::Kind::User, user)
             .await?
             .is_none()
         {

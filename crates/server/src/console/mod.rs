@@ -68,6 +68,11 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("GET", "/inbox", Some(Role::Viewer)),
     route("GET", "/services", Some(Role::Viewer)),
     route("GET", "/services/{name}", Some(Role::Viewer)),
+    route(
+        "POST",
+        "/services/{name}/integrations/{integration}/rotate",
+        Some(Role::Admin),
+    ),
     route("GET", "/teams/{name}", Some(Role::Viewer)),
     route("GET", "/me", Some(Role::Viewer)),
     route("POST", "/me/test-notification", Some(Role::Viewer)),
@@ -120,6 +125,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/inbox", get(pages::inbox))
         .route("/services", get(pages::services))
         .route("/services/{name}", get(pages::service))
+        .route(
+            "/services/{name}/integrations/{integration}/rotate",
+            post(pages::rotate_key),
+        )
         .route("/teams/{name}", get(pages::team))
         .route("/me", get(pages::me))
         .route("/me/test-notification", post(pages::test_notification))

@@ -576,13 +576,14 @@ pub async fn act(
         },
         "reassign" => {
             // Only people this person may see can be chosen, like the form offers.
-            let visible = people(&state, &session).await;
             let to = form.get("to").unwrap_or_default().trim();
-            match Name::new(to) {
-                Ok(n) if visible.iter().any(|p| p == n.as_str()) => {
-                    IncidentAction::Reassign { to: vec![n] }
-                }
-                _ => {
+            let found = crate::api::objects::Referents::new(&state, &session.caller)
+                .find(Kind::User, to)
+                .await;
+            match found {
+                Ok(Some(u)) => IncidentAction::Reassign { to: vec![u.name] },
+                Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+                Ok(None) => {
                     return error_page(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         &format!("to: there is no person named {to:?} to assign it to."),
@@ -864,7 +865,14 @@ pub async fn create_override(
         .parse::<jiff::civil::DateTime>()
         .ok()
         .and_then(|dt| dt.to_zoned(tz.clone()).ok());
-    let user = Name::new(form.user.as_str()).ok();
+    // Only people this person may see can be chosen, like the form offers.
+    let user = match crate::api::objects::Referents::new(&state, &session.caller)
+        .find(Kind::User, form.user.trim())
+        .await
+    {
+        Ok(found) => found.map(|u| u.name),
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
     let (Some(start), Some(user), 1..=720) = (start, user, form.hours) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1008,6 +1016,8 @@ pub async fn service(
         Ok(r) => r,
         Err(page) => return page,
     };
+    // Keys are shown (masked until revealed) only to those who may manage the service.
+    let manage = crate::api::objects::may_manage(&session.caller, &scope(&r, &[]));
     let integrations: Vec<serde_json::Value> = r.status["integrations"]
         .as_object()
         .map(|all| {
@@ -1017,7 +1027,33 @@ pub async fn service(
                         "pagerduty" => "/v2/enqueue (routing_key)".to_owned(),
                         t => format!("/integrations/{t}/KEY"),
                     };
-                    serde_json::json!({"name": name, "type": i["type"], "key": i["key"], "endpoint": path})
+                    let key = if manage {
+                        i["key"].clone()
+                    } else {
+                        serde_json::Value::Null
+                    };
+                    let previous_until = match (manage, i["rotated_at"].as_str()) {
+                        (true, Some(at)) if i["previous_key"].is_string() => at
+                            .parse::<Timestamp>()
+                            .ok()
+                            .and_then(|at| {
+                                at.checked_add(
+                                    jiff::SignedDuration::try_from(
+                                        state.settings.integration_key_overlap,
+                                    )
+                                    .ok()?,
+                                )
+                                .ok()
+                            })
+                            .filter(|until| *until > state.clock.now())
+                            .map(|until| session.when(until)),
+                        _ => None,
+                    };
+                    serde_json::json!({
+                        "name": name, "type": i["type"], "key": key, "endpoint": path,
+                        "previous_until": previous_until,
+                        "declared": declared_key(&r.spec, name),
+                    })
                 })
                 .collect()
         })
@@ -1038,9 +1074,61 @@ pub async fn service(
         serde_json::json!({
             "name": r.name, "labels": labels_text(&r), "description": r.spec["description"],
             "owner": r.spec["owner_team"], "policy": r.spec["escalation_policy"], "tier": r.spec["tier"],
-            "integrations": integrations, "runbooks": runbooks, "managed_by": r.source
+            "integrations": integrations, "runbooks": runbooks, "managed_by": r.source,
+            "manage": manage, "csrf": session.csrf,
         }),
     )
+}
+
+/// Whether the spec itself sets an integration's key (then only the spec changes it).
+fn declared_key(spec: &serde_json::Value, integration: &str) -> bool {
+    spec["integrations"].as_array().is_some_and(|all| {
+        all.iter()
+            .any(|i| i["name"].as_str() == Some(integration) && i.get("key").is_some())
+    })
+}
+
+/// Rotates an integration's key from the service page: a new key at once, the old one
+/// accepted until the overlap ends.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path((name, integration)): Path<(String, String)>,
+) -> Response {
+    let r = match visible_object(&state, &session, Kind::Service, "service", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let target = scope(&r, &[]);
+    if !crate::api::objects::may_manage(&session.caller, &target) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Rotating a key needs the admin role over this service.",
+        );
+    }
+    let draft = match runtime::integrations::rotate(&r, &integration, state.clock.now()) {
+        Ok(d) => d,
+        Err(e @ runtime::integrations::RotateError::NoSuchIntegration { .. }) => {
+            return error_page(StatusCode::NOT_FOUND, &format!("{e}."));
+        }
+        Err(e) => return error_page(StatusCode::CONFLICT, &format!("{e}.")),
+    };
+    let ctx = WriteContext {
+        actor: session.caller.actor(),
+        at: state.clock.now(),
+    };
+    let change = store::Change::Update {
+        draft,
+        expected_version: Some(r.version),
+        scope: target,
+    };
+    match state.commit_objects(vec![change], &ctx).await {
+        Ok(_) => Redirect::to(&format!("/services/{}", r.name)).into_response(),
+        Err(e @ store::StoreError::VersionConflict { .. }) => {
+            error_page(StatusCode::CONFLICT, &e.to_string())
+        }
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
 }
 
 pub async fn team(
