@@ -215,6 +215,10 @@ impl Store for SqlStore {
     }
 
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        // No key is stored with a NUL (PostgreSQL could not even be asked for one).
+        if domain::text::check_key("key", key).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {} FROM objects o JOIN object_keys k ON k.kind = o.kind AND k.name = o.name WHERE k.key = $1",
             OBJECT_COLUMNS

@@ -54,9 +54,15 @@ impl SqlStore {
         &self,
         id: i64,
         fence: i64,
-        outcome: Delivery,
+        mut outcome: Delivery,
         now: Timestamp,
     ) -> Result<bool> {
+        // A provider's answer is outside text: kept cleaned and cut, whatever the worker
+        // passed on, so that no reply can make recording its outcome fail.
+        let (Delivery::Sent { answer: text }
+        | Delivery::Retry { error: text, .. }
+        | Delivery::Dead { error: text }) = &mut outcome;
+        domain::text::clean_in_place(text, domain::text::MAX_ANSWER);
         let mut tx = self.begin().await?;
         let row = sqlx::query(built(format!(
             "SELECT {COLUMNS} FROM notifications WHERE id = $1 AND fence = $2 AND status = 'pending'{}",
