@@ -162,11 +162,13 @@ mod tests {
 
     #[test]
     fn json_is_cleaned_at_every_depth_keys_included() {
-        let mut v = json!({"labels": {"a\u{0}b": "c\u{0}", "n": 1}, "list": ["x\u{0}", {"k": "long"}], "ok": null});
-        clean_json(&mut v, 3);
+        let mut v = json!({"l": {"a\u{0}b": "c\u{0}", "n": 1}, "xs": ["x\u{0}", {"k": "longer"}],
+                           "keylong": "v", "ok": null});
+        clean_json(&mut v, 4);
         assert_eq!(
             v,
-            json!({"labels": {"a\u{FFFD}b": "c\u{FFFD}", "n": 1}, "list": ["x\u{FFFD}", {"k": "lon"}], "ok": null})
+            json!({"l": {"a\u{FFFD}b": "c\u{FFFD}", "n": 1}, "xs": ["x\u{FFFD}", {"k": "long"}],
+                   "keyl": "v", "ok": null})
         );
     }
 
