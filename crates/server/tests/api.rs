@@ -4883,6 +4883,16 @@ async fn text_with_nul_is_kept_cleaned_and_keys_with_nul_are_refused(store: Test
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "dedup_key", "{body}");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({"name": "ci\u{0}", "role": "viewer", "company": "acme"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "name", "{body}");
     // A routing key with a NUL names no integration.
     let (status, body) = enqueue(&app, trigger("acme\u{0}key", Some("x"), "disk full")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");

@@ -236,6 +236,7 @@ impl Store for SqlStore {
     }
 
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
+        domain::text::check_key("name", &token.name)?;
         let mut tx = self.begin().await?;
         let grants = to_json(&token.grants)?;
         let res = sqlx::query(

@@ -2255,6 +2255,18 @@ pub async fn outside_text_is_kept_cleaned_and_keys_with_nul_are_refused(store: &
         }
     }
     assert_eq!(store.list_incidents(&incidents(10)).await.unwrap().len(), 1);
+    let token = NewToken {
+        name: "ci\0".into(),
+        hash: "h-nul".into(),
+        grants: vec![Grant::global(Role::Viewer)],
+        user: None,
+        expires_at: None,
+    };
+    match store.create_token(token, &ctx("user:root", 1)).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.field(), "name", "{e}"),
+        other => panic!("a token name with a NUL: {other:?}"),
+    }
+    assert!(store.list_tokens().await.unwrap().is_empty());
     // Looking a key with a NUL up finds nothing.
     assert!(store.find_by_key("key\0").await.unwrap().is_none());
     let none = store
