@@ -2319,7 +2319,7 @@ pub async fn outside_text_is_kept_cleaned_and_keys_with_nul_are_refused(store: &
 
 /// A provider's reply is outside text too: one with a NUL (a webhook receiver's error
 /// page) is recorded cleaned and cut to `domain::text::MAX_ANSWER`, on every backend, so
-/// that recording it never fails.
+/// that recording it never fails; so is an address queued with one.
 pub async fn a_providers_reply_with_nul_is_recorded_cleaned(store: &dyn Store) {
     let create = |kind, n: &str, spec| Change::Create {
         draft: draft(kind, n, Labels::new(), spec),
@@ -2355,7 +2355,8 @@ pub async fn a_providers_reply_with_nul_is_recorded_cleaned(store: &dyn Store) {
             user: name("ann"),
             channel: "webhook".into(),
             contact: "hook".into(),
-            address: "https://hooks.acme.test/".into(),
+            // An address that slipped past the checks with a NUL is queued cleaned.
+            address: "https://hooks.acme.test/\0".into(),
             event: "triggered".into(),
             delivery_id: "d-nul".into(),
             due_at: t(4),
@@ -2401,6 +2402,7 @@ pub async fn a_providers_reply_with_nul_is_recorded_cleaned(store: &dyn Store) {
         })
         .await
         .unwrap();
+    assert_eq!(kept[0].address, "https://hooks.acme.test/\u{FFFD}");
     let error = kept[0].last_error.clone().unwrap();
     assert!(error.starts_with("HTTP 500 \u{FFFD}y"), "{error}");
     assert_eq!(error.chars().count(), domain::text::MAX_ANSWER);
