@@ -101,14 +101,9 @@ pub struct Event {
 }
 
 impl AlertBody {
-    /// The body as it may be kept: every free-text field cleaned by [`domain::text`] to
-    /// its stated limit, the custom details (labels included) at every depth.
-    pub fn cleaned(mut self) -> AlertBody {
-        self.clean();
-        self
-    }
-
-    /// [`AlertBody::cleaned`] in place.
+    /// Makes the body what may be kept: every free-text field cleaned by
+    /// [`domain::text`] to its stated limit, the custom details (labels included) at
+    /// every depth.
     pub fn clean(&mut self) {
         use domain::text::{MAX_DETAIL, MAX_FIELD, MAX_SUMMARY, clean_in_place, clean_json};
         clean_in_place(&mut self.summary, MAX_SUMMARY);
