@@ -82,7 +82,8 @@ impl ContactType {
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             }
             ContactType::Webhook => {
-                address.starts_with("https://") || address.starts_with("http://")
+                (address.starts_with("https://") || address.starts_with("http://"))
+                    && !address.chars().any(|c| c.is_whitespace() || c.is_control())
             }
         };
         if ok {
@@ -99,7 +100,9 @@ impl ContactType {
                 ContactType::Push => format!(
                     "{address:?} is not an ntfy topic (1 to 64 letters, digits, '-' and '_')"
                 ),
-                ContactType::Webhook => format!("{address:?} must be an http or https URL"),
+                ContactType::Webhook => format!(
+                    "{address:?} must be an http or https URL, without spaces or control characters"
+                ),
             })
         }
     }
@@ -264,6 +267,7 @@ mod tests {
             m("slack", ContactType::Slack, "U024BE7LH"),
             m("slack", ContactType::Push, "ann alerts"),
             m("hook", ContactType::Webhook, "ftp://x"),
+            m("nul", ContactType::Webhook, "https://hooks.test/\0"),
         ];
         let rules = NotificationRules {
             high: vec![rule("pager", 0), rule("email", 2000)],
@@ -280,6 +284,7 @@ mod tests {
                 "contact_methods[2].name",
                 "contact_methods[2].address",
                 "contact_methods[3].address",
+                "contact_methods[4].address",
                 "notification_rules.high[0].contact",
                 "notification_rules.high[1].after_minutes"
             ]

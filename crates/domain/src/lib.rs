@@ -16,6 +16,7 @@ pub mod name;
 pub mod recurrence;
 pub mod routing;
 pub mod severity;
+pub mod text;
 
 pub use access::{AccessTarget, Grant, Principal, Role, Scope, Subject};
 pub use catalog::{Integration, IntegrationType, Kind, ServiceSpec, TeamSpec, UserSpec};

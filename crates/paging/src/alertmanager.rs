@@ -61,10 +61,16 @@ pub fn parse(body: &[u8]) -> Result<Message, Vec<String>> {
     let mut errors = Vec::new();
     if msg.group_key.is_empty() {
         errors.push("'groupKey' is empty".to_owned());
+    } else if let Err(e) = domain::text::check_key("groupKey", &msg.group_key) {
+        errors.push(e.to_string());
     }
     for (i, a) in msg.alerts.iter().enumerate() {
         if a.fingerprint.is_empty() {
             errors.push(format!("'alerts[{i}].fingerprint' is empty"));
+        } else if let Err(e) =
+            domain::text::check_key(&format!("alerts[{i}].fingerprint"), &a.fingerprint)
+        {
+            errors.push(e.to_string());
         }
         if a.status != "firing" && a.status != "resolved" {
             errors.push(format!(

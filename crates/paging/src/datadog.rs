@@ -30,11 +30,13 @@ pub fn parse(body: &[u8], routing_key: &str) -> Result<Event, Vec<String>> {
     };
     let mut errors = Vec::new();
     let dedup_key = text("dedup_key");
-    if dedup_key.is_none() {
-        errors.push(
+    match dedup_key.map(|k| domain::text::check_key_length("dedup_key", k)) {
+        None => errors.push(
             "'dedup_key' is missing: set it to $ALERT_CYCLE_KEY in the webhook's payload"
                 .to_owned(),
-        );
+        ),
+        Some(Err(e)) => errors.push(e.to_string()),
+        Some(Ok(())) => {}
     }
     let action = match text("transition").map(str::to_ascii_lowercase).as_deref() {
         Some(t) if t.contains("recovered") => Some(Action::Resolve),

@@ -99,3 +99,55 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
 }
+
+impl AlertBody {
+    /// Makes the body what may be kept: every free-text field cleaned by
+    /// [`domain::text`] to its stated limit, the custom details (labels included) at
+    /// every depth.
+    pub fn clean(&mut self) {
+        use domain::text::{MAX_DETAIL, MAX_FIELD, MAX_SUMMARY, clean_in_place, clean_json};
+        clean_in_place(&mut self.summary, MAX_SUMMARY);
+        clean_in_place(&mut self.source, MAX_FIELD);
+        let optional = [
+            &mut self.component,
+            &mut self.group,
+            &mut self.class,
+            &mut self.client,
+            &mut self.client_url,
+        ];
+        for s in optional.into_iter().flatten() {
+            clean_in_place(s, MAX_FIELD);
+        }
+        for l in &mut self.links {
+            clean_in_place(&mut l.href, MAX_FIELD);
+            if let Some(t) = &mut l.text {
+                clean_in_place(t, MAX_FIELD);
+            }
+        }
+        for i in &mut self.images {
+            clean_in_place(&mut i.src, MAX_FIELD);
+            for s in [&mut i.href, &mut i.alt].into_iter().flatten() {
+                clean_in_place(s, MAX_FIELD);
+            }
+        }
+        clean_json(&mut self.details, MAX_DETAIL);
+    }
+}
+
+impl Event {
+    /// Refuses keys that cannot be kept (a dedup key or group with NUL, naming the
+    /// field) and cleans the body's free text: the one check every sender's event passes
+    /// before it is queued.
+    pub fn guard(&mut self) -> Result<(), domain::text::TextError> {
+        if let Some(k) = &self.dedup_key {
+            domain::text::check_key("dedup_key", k)?;
+        }
+        if let Some(g) = &self.group {
+            domain::text::check_key("group", g)?;
+        }
+        if let Some(b) = &mut self.body {
+            b.clean();
+        }
+        Ok(())
+    }
+}

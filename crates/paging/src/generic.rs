@@ -45,10 +45,11 @@ pub fn parse(body: &[u8], routing_key: &str) -> Result<Event, Vec<String>> {
         }
     };
     let dedup_key = text("dedup_key").map(str::to_owned);
-    if let Some(k) = &dedup_key
-        && k.chars().count() > crate::pagerduty::MAX_DEDUP_KEY
+    if let Some(Err(e)) = dedup_key
+        .as_deref()
+        .map(|k| domain::text::check_key_length("dedup_key", k))
     {
-        errors.push("'dedup_key' is longer than 255 characters".into());
+        errors.push(e.to_string());
     }
     if dedup_key.is_none() && matches!(action, Some(Action::Acknowledge | Action::Resolve)) {
         errors.push("'dedup_key' is required to acknowledge or resolve".into());

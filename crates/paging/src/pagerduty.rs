@@ -13,9 +13,9 @@ use crate::event::{Action, AlertBody, Event, Image, Link, Severity};
 /// PagerDuty's limit on a request body.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 /// Longest dedup key accepted.
-pub const MAX_DEDUP_KEY: usize = 255;
+pub const MAX_DEDUP_KEY: usize = domain::text::MAX_KEY;
 /// Longest summary kept; longer ones are cut at a character boundary, as PagerDuty does.
-pub const MAX_SUMMARY: usize = 1024;
+pub const MAX_SUMMARY: usize = domain::text::MAX_SUMMARY;
 
 /// The answer to an accepted v2 event (HTTP 202).
 pub fn accepted(dedup_key: &str) -> Value {
@@ -264,10 +264,11 @@ fn dedup_key(
             return None;
         }
     };
-    if let Some(v) = &value
-        && v.chars().count() > MAX_DEDUP_KEY
+    if let Some(Err(e)) = value
+        .as_deref()
+        .map(|v| domain::text::check_key_length(key, v))
     {
-        errors.push(format!("'{key}' is longer than {MAX_DEDUP_KEY} characters"));
+        errors.push(e.to_string());
     }
     if value.is_none() && matches!(action, Some(Action::Acknowledge | Action::Resolve)) {
         errors.push(format!(

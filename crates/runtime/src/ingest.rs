@@ -3,6 +3,10 @@
 //! sender therefore always means a durable commit, while a burst of events costs one
 //! fsync instead of one each.
 //!
+//! A batch that fails while the store still answers is tried again event by event, so an
+//! event the store refuses (a key it cannot keep) fails only its own sender; when the
+//! store cannot be reached, every sender of the batch gets that error and retries.
+//!
 //! [`IngestWriter::tick`] is one round — wait for an event, take everything queued, commit,
 //! answer — so tests can hold requests back and commit them in a single step.
 
@@ -108,41 +112,62 @@ impl IngestWriter {
         self.queued.fetch_sub(batch.len(), Ordering::SeqCst);
         let n = batch.len();
         let events: Vec<IngestEvent> = batch.iter().map(|p| p.event.clone()).collect();
+        let results = match self.commit(events.clone()).await {
+            Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+            Err(e) if n == 1 => vec![Err(e)],
+            Err(e) if self.store.ping().await.is_ok() => {
+                // The store answers, so the batch failed because of what is in it: one
+                // event the store cannot take must not fail every sender that happened
+                // to share its transaction. Each event is tried on its own.
+                tracing::warn!(error = %e, events = n, "an event batch failed; trying its events one by one");
+                let mut each = Vec::with_capacity(n);
+                for event in events {
+                    each.push(self.commit(vec![event]).await.and_then(|mut o| {
+                        o.pop().ok_or_else(|| {
+                            StoreError::Corrupt("the store answered no outcome".into())
+                        })
+                    }));
+                }
+                each
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, events = n, "an event batch failed; senders get an error and retry");
+                let message = e.to_string();
+                (0..n)
+                    .map(|_| Err(StoreError::Unavailable(message.clone())))
+                    .collect()
+            }
+        };
+        metrics::histogram!("shinrai_ingest_batch_events").record(n as f64);
+        for (p, result) in batch.into_iter().zip(results) {
+            let label = match &result {
+                Ok(IngestOutcome::Opened { .. }) => "opened",
+                Ok(IngestOutcome::Joined { .. }) => "joined",
+                Ok(IngestOutcome::Repeated { .. }) => "repeated",
+                Ok(IngestOutcome::Acknowledged { .. }) => "acknowledged",
+                Ok(IngestOutcome::Resolved { .. }) => "resolved",
+                Ok(IngestOutcome::Held { .. }) => "held",
+                Ok(IngestOutcome::Ignored { .. }) => "ignored",
+                Err(StoreError::Invalid(_)) => "refused",
+                Err(_) => "failed",
+            };
+            metrics::counter!("shinrai_events_total", "outcome" => label).increment(1);
+            let _ = p.reply.send(result);
+        }
+        n
+    }
+
+    /// Commits events in one transaction, running it again when it met a concurrent
+    /// writer (another node committed the same alert first, which the next run sees).
+    async fn commit(&self, events: Vec<IngestEvent>) -> store::Result<Vec<IngestOutcome>> {
         let mut result = self.store.ingest(events.clone()).await;
         for _ in 0..RETRIES {
-            // Another node committed the same alert first: run the batch again, which
-            // now sees that alert.
             if !matches!(result, Err(StoreError::Contention(_))) {
                 break;
             }
             result = self.store.ingest(events.clone()).await;
         }
-        metrics::histogram!("shinrai_ingest_batch_events").record(n as f64);
-        match result {
-            Ok(outcomes) => {
-                for (p, outcome) in batch.into_iter().zip(outcomes) {
-                    let label = match &outcome {
-                        IngestOutcome::Opened { .. } => "opened",
-                        IngestOutcome::Joined { .. } => "joined",
-                        IngestOutcome::Repeated { .. } => "repeated",
-                        IngestOutcome::Acknowledged { .. } => "acknowledged",
-                        IngestOutcome::Resolved { .. } => "resolved",
-                        IngestOutcome::Held { .. } => "held",
-                        IngestOutcome::Ignored { .. } => "ignored",
-                    };
-                    metrics::counter!("shinrai_events_total", "outcome" => label).increment(1);
-                    let _ = p.reply.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, events = n, "an event batch failed; senders get an error and retry");
-                let message = e.to_string();
-                for p in batch {
-                    let _ = p.reply.send(Err(StoreError::Unavailable(message.clone())));
-                }
-            }
-        }
-        n
+        result
     }
 
     /// Ticks until every handle is gone and the queue is drained: a graceful shutdown

@@ -3,6 +3,12 @@
 //! and records the outcome once (fenced), with the provider's answer on the incident's
 //! timeline. Failures are retried with backoff (never before a provider's `Retry-After`);
 //! permanent refusals and attempts past the limit become dead letters.
+//!
+//! One row never holds back another: a row whose incident cannot be read, or whose
+//! outcome cannot be recorded, is left to its lease while the rest of the claim is sent
+//! and recorded. An outcome that cannot be recorded with the provider's answer is
+//! recorded without it; every claim counts as an attempt, so a row claimed past the
+//! limit (its last outcomes were lost) becomes a dead letter without being sent again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,12 +108,25 @@ impl OutboxWorker {
         // Pages to one address claimed together are bundled when the channel can (SMS and
         // calls in an alert storm): one message, "7 incidents triggered".
         let mut groups: Vec<Vec<(NotificationRecord, Option<IncidentRecord>)>> = Vec::new();
+        let mut recorded = 0;
         for n in claimed {
-            let incident = self
-                .store
-                .get_incident(n.incident_id)
-                .await?
-                .map(|d| d.incident);
+            if n.attempts > self.max_attempts {
+                let error = format!(
+                    "gave up after {} attempts (the outcome of the last could not be recorded)",
+                    n.attempts - 1
+                );
+                self.count("dead");
+                recorded += usize::from(self.record(&n, Delivery::Dead { error }).await);
+                continue;
+            }
+            let incident = match self.store.get_incident(n.incident_id).await {
+                Ok(found) => found.map(|d| d.incident),
+                Err(e) => {
+                    tracing::warn!(error = %e, notification = n.id, channel = self.channel.name(),
+                        "cannot read the incident of a notification; it waits for its lease to end");
+                    continue;
+                }
+            };
             let bundle = self.channel.bundles() && n.event == "triggered" && incident.is_some();
             match groups.iter_mut().find(|g| {
                 bundle && g[0].0.address == n.address && g[0].0.event == n.event && g[0].1.is_some()
@@ -116,7 +135,6 @@ impl OutboxWorker {
                 None => groups.push(vec![(n, incident)]),
             }
         }
-        let mut recorded = 0;
         for group in groups {
             let sent = match &group[..] {
                 [(_, None)] => Err(SendError::Permanent {
@@ -157,23 +175,52 @@ impl OutboxWorker {
                         at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
                     },
                 };
-                let label = match &outcome {
+                self.count(match &outcome {
                     Delivery::Sent { .. } => "sent",
                     Delivery::Retry { .. } => "retry",
                     Delivery::Dead { .. } => "dead",
-                };
-                metrics::counter!("shinrai_notifications_total", "channel" => self.channel.name(), "outcome" => label)
-                    .increment(1);
-                if self
-                    .store
-                    .finish_notification(n.id, n.fence, outcome, self.clock.now())
-                    .await?
-                {
-                    recorded += 1;
-                }
+                });
+                recorded += usize::from(self.record(n, outcome).await);
             }
         }
         Ok(recorded)
+    }
+
+    fn count(&self, outcome: &'static str) {
+        metrics::counter!("shinrai_notifications_total", "channel" => self.channel.name(), "outcome" => outcome)
+            .increment(1);
+    }
+
+    /// Records one row's outcome; `true` when it was recorded (`false` also when the
+    /// claim was lost). A failure is never passed on: the other rows of the claim are
+    /// still recorded. When the outcome cannot be recorded as it is, it is recorded
+    /// without the provider's text; when even that fails, the row waits for its lease to
+    /// end, and its next claim counts as another attempt.
+    async fn record(&self, n: &NotificationRecord, outcome: Delivery) -> bool {
+        let finish = |outcome| {
+            self.store
+                .finish_notification(n.id, n.fence, outcome, self.clock.now())
+        };
+        let first = match finish(outcome.clone()).await {
+            Ok(done) => return done,
+            Err(e) => e,
+        };
+        tracing::warn!(error = %first, notification = n.id, channel = self.channel.name(),
+            "cannot record a notification's outcome; recording it without the provider's answer");
+        let plain = "the provider's answer could not be recorded (see the server log)".to_owned();
+        let plain = match outcome {
+            Delivery::Sent { .. } => Delivery::Sent { answer: plain },
+            Delivery::Retry { at, .. } => Delivery::Retry { error: plain, at },
+            Delivery::Dead { .. } => Delivery::Dead { error: plain },
+        };
+        match finish(plain).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, notification = n.id, channel = self.channel.name(),
+                    "cannot record a notification's outcome; it waits for its lease to end");
+                false
+            }
+        }
     }
 
     /// A send, cut off after the send timeout.

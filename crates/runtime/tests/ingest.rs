@@ -107,3 +107,61 @@ async fn fifty_identical_concurrent_triggers_open_one_incident() {
         .unwrap();
     assert_eq!(all.len(), 1);
 }
+
+/// A hundred senders at once, one of them with a dedup key the store cannot keep (a NUL)
+/// and one with a NUL in its summary: the key is refused, naming the field, for its own
+/// sender only; the other 99 commit, the NUL in the summary kept as U+FFFD. The same on
+/// both backends.
+async fn one_poison_event_fails_only_its_own_sender(store: test_support::TestStore) {
+    let (ingest, mut writer) = runtime::ingest::channel(store.store.clone(), 1024);
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let ingest = ingest.clone();
+            let mut event = trigger(&format!("alert-{i}"));
+            match i {
+                37 => event.dedup_key = "poison\0key".into(),
+                61 => event.body.as_mut().unwrap().summary = "nul\0in the summary".into(),
+                _ => {}
+            }
+            tokio::spawn(async move { ingest.submit(event).await })
+        })
+        .collect();
+    while ingest.queued() < 100 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(writer.tick().await, 100, "one batch held all 100");
+    let mut opened = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(IngestOutcome::Opened { .. }) => opened += 1,
+            Err(store::StoreError::Invalid(e)) if i == 37 => {
+                assert_eq!(e.field(), "dedup_key", "{e}");
+            }
+            other => panic!("sender {i}: {other:?}"),
+        }
+    }
+    assert_eq!(opened, 99);
+    let all = store
+        .list_incidents(&IncidentQuery {
+            limit: 200,
+            ..IncidentQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 99);
+    assert!(
+        all.iter().any(|i| i.summary == "nul\u{FFFD}in the summary"),
+        "{:?}",
+        all.iter().map(|i| &i.summary).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_poison_event_among_a_hundred_senders_fails_only_its_own_on_sqlite() {
+    one_poison_event_fails_only_its_own_sender(test_support::sqlite_store().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_poison_event_among_a_hundred_senders_fails_only_its_own_on_postgres() {
+    one_poison_event_fails_only_its_own_sender(test_support::postgres_store().await).await;
+}

@@ -286,6 +286,7 @@ impl From<StoreError> for ApiError {
             StoreError::MissingReference { .. } => {
                 ApiError::validation(vec![FieldProblem::new("spec", e.to_string())])
             }
+            StoreError::Invalid(t) => ApiError::bad_request(t.field(), t.to_string()),
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             StoreError::Corrupt(_) => ApiError::Internal(e.to_string()),
         }

@@ -182,13 +182,15 @@ async fn change_v2(State(state): State<AppState>, body: Result<Bytes, BytesRejec
             ..
         } => (router.default_service().clone(), integration),
     };
-    let record = store::NewChange {
+    let mut record = store::NewChange {
         service,
         integration,
         at: change.timestamp.unwrap_or_else(|| state.clock.now()),
         summary: change.summary.clone(),
         body: serde_json::to_value(&change).unwrap_or_default(),
     };
+    domain::text::clean_in_place(&mut record.summary, domain::text::MAX_SUMMARY);
+    domain::text::clean_json(&mut record.body, domain::text::MAX_DETAIL);
     match state.store.record_change(record).await {
         Ok(_) => (StatusCode::ACCEPTED, Json(pagerduty::change_accepted())).into_response(),
         Err(e) => unavailable(&e),
@@ -227,10 +229,13 @@ async fn enqueue(
         Version::Datadog(_) => IntegrationType::Datadog,
         Version::V1 | Version::V2 => IntegrationType::Pagerduty,
     };
-    let event = match parsed {
+    let mut event = match parsed {
         Ok(e) => e,
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
+    if let Err(e) = event.guard() {
+        return invalid(StatusCode::BAD_REQUEST, &[e.to_string()]);
+    }
     let found = match find_integration(&state, &event.routing_key, kind).await {
         Ok(Some(found)) => found,
         Ok(None) => {
@@ -268,6 +273,7 @@ async fn enqueue(
                 (StatusCode::OK, Json(pagerduty::accepted_v1(&dedup_key))).into_response()
             }
         },
+        Err(store::StoreError::Invalid(e)) => invalid(StatusCode::BAD_REQUEST, &[e.to_string()]),
         Err(e) => unavailable(&e),
     }
 }
@@ -555,7 +561,10 @@ async fn alertmanager_webhook(
         }
     }
     let mut batch: Vec<IngestEvent> = Vec::with_capacity(events.len());
-    for e in events {
+    for mut e in events {
+        if let Err(problem) = e.guard() {
+            return reply(StatusCode::BAD_REQUEST, false, problem.to_string());
+        }
         let key = e.dedup_key.clone().unwrap_or_default();
         match shape(&state, &found, e, key).await {
             Ok(Some(ingest)) => batch.push(ingest),
@@ -570,6 +579,7 @@ async fn alertmanager_webhook(
             true,
             format!("{n} alert event(s) processed"),
         ),
+        Err(store::StoreError::Invalid(e)) => reply(StatusCode::BAD_REQUEST, false, e.to_string()),
         Err(e) => unavailable(&e),
     }
 }
@@ -712,7 +722,7 @@ async fn sentry_event(
     if !within_limit(state, key) {
         return throttled(StatusCode::TOO_MANY_REQUESTS);
     }
-    let event = match paging::sentry::parse(header("sentry-hook-resource"), body, key) {
+    let mut event = match paging::sentry::parse(header("sentry-hook-resource"), body, key) {
         Ok(paging::sentry::Outcome::Event(e)) => e,
         Ok(paging::sentry::Outcome::Ignored(reason)) => {
             return reply(
@@ -722,10 +732,14 @@ async fn sentry_event(
         }
         Err(errors) => return invalid(StatusCode::BAD_REQUEST, &errors),
     };
+    if let Err(e) = event.guard() {
+        return error(StatusCode::BAD_REQUEST, e.to_string());
+    }
     let dedup_key = event.dedup_key.clone().unwrap_or_default();
     match shape(state, &found, event, dedup_key.clone()).await {
         Ok(Some(ingest)) => match state.ingest.submit(ingest).await {
             Ok(_) => (StatusCode::ACCEPTED, Json(pagerduty::accepted(&dedup_key))).into_response(),
+            Err(store::StoreError::Invalid(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
             Err(e) => unavailable(&e),
         },
         Ok(None) => unavailable(&"the service this event routes to is gone"),

@@ -54,6 +54,7 @@ on_both_backends!(
     change_events_show_on_incidents_nearby,
     datadog_webhooks_trigger_and_recover,
     people_open_incidents_by_hand,
+    text_with_nul_is_kept_cleaned_and_keys_with_nul_are_refused,
     responders_merge_incidents_they_may_act_on,
     urgency_rules_follow_the_services_business_hours,
     alerts_with_the_same_labels_share_an_incident,
@@ -5371,4 +5372,171 @@ async fn a_replayed_twilio_callback_acts_once(store: TestStore) {
     let twiml = reply("SM0001").await;
     assert!(twiml.contains("already handled"), "{twiml}");
     assert_eq!(status_of().await, paging::Status::Triggered);
+}
+
+/// Outside text with a NUL, from senders and people alike: free text is kept with U+FFFD
+/// in its place, a key is refused with a 400 naming its field, and nothing answers 503.
+async fn text_with_nul_is_kept_cleaned_and_keys_with_nul_are_refused(store: TestStore) {
+    let app = app(store).await;
+    let admin = app
+        .token("admin", vec![Grant::global(Role::Admin)], None)
+        .await;
+    let key = "acme-checkout-key-0001";
+
+    // A person opening an incident by hand.
+    let (status, made) = app
+        .call(
+            Method::POST,
+            "/api/v1/incidents",
+            Some(&admin),
+            Some(
+                json!({"service": "checkout", "summary": "Orders\u{0}failing",
+                        "details": {"why\u{0}": "db\u{0}"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["summary"], "Orders\u{FFFD}failing");
+    let id = made["id"].as_i64().unwrap();
+    let (status, noted) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/incidents/{id}/notes"),
+            Some(&admin),
+            Some(json!({"text": "restarted\u{0}it"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{noted}");
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/incidents/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        shown["alerts"][0]["body"]["details"],
+        json!({"why\u{FFFD}": "db\u{FFFD}"}),
+        "{shown}"
+    );
+    let note = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "note")
+        .unwrap();
+    assert_eq!(note["data"]["text"], "restarted\u{FFFD}it");
+
+    // A sender's free text, nested custom details and labels included.
+    let mut event = trigger(key, Some("nul-summary"), "p99\u{0}high");
+    event["payload"]["custom_details"] =
+        json!({"labels": {"team\u{0}": "web\u{0}"}, "deep": [["x\u{0}"]]});
+    let (status, body) = enqueue(&app, event).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (_, alerts) = app
+        .call(
+            Method::GET,
+            "/api/v1/alerts?dedup_key=nul-summary",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let alert = &alerts["items"][0];
+    assert_eq!(alert["body"]["summary"], "p99\u{FFFD}high", "{alerts}");
+    assert_eq!(
+        alert["body"]["details"],
+        json!({"labels": {"team\u{FFFD}": "web\u{FFFD}"}, "deep": [["x\u{FFFD}"]]})
+    );
+
+    // Keys with a NUL are refused, each naming its field in the sender's own terms.
+    let (status, body) = enqueue(&app, trigger(key, Some("db\u{0}1"), "disk full")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["errors"],
+        json!(["'dedup_key' contains a NUL character, which shinrai does not accept in keys"])
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/generic/2010-04-15/create_event.json",
+            None,
+            Some(
+                json!({"service_key": key, "event_type": "trigger", "incident_key": "a\u{0}",
+                        "description": "disk full"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("'incident_key' contains a NUL"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/integrations/generic/acme-checkout-generic-01",
+            None,
+            Some(json!({"dedup_key": "g\u{0}", "status": "trigger", "summary": "disk full"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("'dedup_key' contains a NUL"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/integrations/alertmanager/acme-checkout-am-hook-01",
+            None,
+            Some(json!({"version": "4", "groupKey": "{}:{alertname=\"x\"}", "status": "firing",
+                        "receiver": "shinrai", "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+                        "externalURL": "http://am", "truncatedAlerts": 0,
+                        "alerts": [{"status": "firing", "labels": {"alertname": "x"}, "annotations": {},
+                                    "fingerprint": "f\u{0}1"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("'alerts[0].fingerprint' contains a NUL"),
+        "{body}"
+    );
+    let (status, body) = app
+        .call(
+            Method::GET,
+            "/api/v1/alerts?dedup_key=a%00b",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "dedup_key", "{body}");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({"name": "ci\u{0}", "role": "viewer", "company": "acme"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "name", "{body}");
+    // A routing key with a NUL names no integration.
+    let (status, body) = enqueue(&app, trigger("acme\u{0}key", Some("x"), "disk full")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let (_, list) = app
+        .call(Method::GET, "/api/v1/incidents", Some(&admin), None)
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "{list}");
 }

@@ -396,7 +396,10 @@ async fn only_those_who_may_manage_a_service_rotate_its_keys(store: TestStore) {
     assert!(html.contains("<details class=\"secret\">"), "{html}");
     assert!(html.contains("data-copy=\"key-prom\""), "{html}");
     assert!(!html.contains("<script>"), "no inline script: {html}");
-    assert!(html.contains("<script src=\"/assets/shinrai.js\""), "{html}");
+    assert!(
+        html.contains("<script src=\"/assets/shinrai.js\""),
+        "{html}"
+    );
     let js = ann
         .get(format!("{}/assets/shinrai.js", app.base))
         .send()

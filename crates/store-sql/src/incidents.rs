@@ -34,8 +34,9 @@ impl SqlStore {
     pub(crate) async fn ingest_one(
         &self,
         tx: &mut Transaction<'static, Any>,
-        ev: IngestEvent,
+        mut ev: IngestEvent,
     ) -> Result<IngestOutcome> {
+        guard(&mut ev)?;
         let arm = ev.handling.arm.clone();
         let at = micros(ev.received_at);
         let outcome = self.apply_event(tx, ev).await?;
@@ -592,6 +593,10 @@ impl SqlStore {
         service: &Name,
         group: &str,
     ) -> Result<Vec<String>> {
+        // No group is kept with a NUL; PostgreSQL could not even be asked for one.
+        if domain::text::check_key("group", group).is_err() {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT a.dedup_key FROM alerts a JOIN incidents i ON i.id = a.incident_id
              WHERE i.service = $1 AND i.group_key = $2 AND i.status <> 'resolved' AND a.status <> 'resolved'
@@ -685,7 +690,9 @@ impl SqlStore {
             .collect()
     }
 
-    pub(crate) async fn record_change_impl(&self, c: NewChange) -> Result<ChangeRecord> {
+    pub(crate) async fn record_change_impl(&self, mut c: NewChange) -> Result<ChangeRecord> {
+        domain::text::clean_in_place(&mut c.summary, domain::text::MAX_SUMMARY);
+        domain::text::clean_json(&mut c.body, domain::text::MAX_DETAIL);
         let row = sqlx::query(
             "INSERT INTO change_events (service, integration, at, summary, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -836,6 +843,10 @@ impl SqlStore {
             );
         }
         if let Some(key) = &q.dedup_key {
+            // No alert is kept with a NUL in its key.
+            if domain::text::check_key("dedup_key", key).is_err() {
+                return Ok(Vec::new());
+            }
             let p = crate::push_param(&mut texts, key);
             sql.push_str(&format!(" AND dedup_key = {p}"));
         }
@@ -963,6 +974,7 @@ impl SqlStore {
                 }
             }
             IncidentAction::Note(text) => {
+                let text = domain::text::clean_owned(text, domain::text::MAX_NOTE);
                 log(
                     &mut tx,
                     id,
@@ -1397,4 +1409,25 @@ fn escalation_from_json(text: &str) -> Result<Escalation> {
         level: v["level"].as_u64().unwrap_or(0) as usize,
         exhausted: v["exhausted"].as_bool().unwrap_or(false),
     })
+}
+
+/// Outside text in an event, made safe to keep whatever the boundary did (defence in
+/// depth, the same on every backend): keys with a NUL are refused naming the field, free
+/// text is cleaned by `domain::text`.
+fn guard(ev: &mut IngestEvent) -> Result<()> {
+    domain::text::check_key("dedup_key", &ev.dedup_key)?;
+    domain::text::check_key("routing_key", &ev.routing_key)?;
+    if let Some(g) = &ev.group {
+        domain::text::check_key("group", g)?;
+    }
+    if let Some(body) = &mut ev.body {
+        body.clean();
+    }
+    if let Some(actor) = &mut ev.actor {
+        domain::text::clean_in_place(actor, domain::text::MAX_FIELD);
+    }
+    if let Some(hold) = &mut ev.handling.hold {
+        domain::text::clean_in_place(&mut hold.reason, domain::text::MAX_FIELD);
+    }
+    Ok(())
 }

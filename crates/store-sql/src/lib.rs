@@ -218,6 +218,10 @@ impl Store for SqlStore {
     }
 
     async fn find_by_key(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        // No key is stored with a NUL (PostgreSQL could not even be asked for one).
+        if domain::text::check_key("key", key).is_err() {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {} FROM objects o JOIN object_keys k ON k.kind = o.kind AND k.name = o.name WHERE k.key = $1",
             OBJECT_COLUMNS
@@ -239,6 +243,7 @@ impl Store for SqlStore {
     }
 
     async fn create_token(&self, token: NewToken, ctx: &WriteContext) -> Result<TokenRecord> {
+        domain::text::check_key("name", &token.name)?;
         let mut tx = self.begin().await?;
         let grants = to_json(&token.grants)?;
         let res = sqlx::query(

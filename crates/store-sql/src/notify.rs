@@ -54,9 +54,15 @@ impl SqlStore {
         &self,
         id: i64,
         fence: i64,
-        outcome: Delivery,
+        mut outcome: Delivery,
         now: Timestamp,
     ) -> Result<bool> {
+        // A provider's answer is outside text: kept cleaned and cut, whatever the worker
+        // passed on, so that no reply can make recording its outcome fail.
+        let (Delivery::Sent { answer: text }
+        | Delivery::Retry { error: text, .. }
+        | Delivery::Dead { error: text }) = &mut outcome;
+        domain::text::clean_in_place(text, domain::text::MAX_ANSWER);
         let mut tx = self.begin().await?;
         let row = sqlx::query(built(format!(
             "SELECT {COLUMNS} FROM notifications WHERE id = $1 AND fence = $2 AND status = 'pending'{}",
@@ -160,6 +166,10 @@ pub(crate) async fn queue(
     at: i64,
 ) -> Result<()> {
     for n in list {
+        // Addresses come from people's specs; one the checks let through with a NUL
+        // becomes a dead letter when sent, instead of failing the escalation step.
+        let address = domain::text::clean(&n.address, usize::MAX);
+        let contact = domain::text::clean(&n.contact, usize::MAX);
         sqlx::query(
             "INSERT INTO notifications (incident_id, username, channel, contact, address, event, delivery_id,
                                         status, due_at, created_at)
@@ -168,8 +178,8 @@ pub(crate) async fn queue(
         .bind(incident)
         .bind(n.user.as_str())
         .bind(n.channel.as_str())
-        .bind(n.contact.as_str())
-        .bind(n.address.as_str())
+        .bind(contact.as_ref())
+        .bind(address.as_ref())
         .bind(n.event.as_str())
         .bind(n.delivery_id.as_str())
         .bind(micros(n.due_at))

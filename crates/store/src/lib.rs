@@ -66,6 +66,10 @@ pub enum StoreError {
     /// same request is safe and will see their write.
     #[error("a concurrent write conflicted; retry: {0}")]
     Contention(String),
+    /// A value that cannot be kept (a key with a NUL character), naming the field; see
+    /// `domain::text`. Refused the same way on every backend.
+    #[error("{0}")]
+    Invalid(#[from] domain::text::TextError),
     #[error("the store cannot be reached: {0}")]
     Unavailable(String),
     #[error("the store holds data this build cannot read: {0}")]

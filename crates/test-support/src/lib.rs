@@ -6,6 +6,7 @@
 //! without it fails with that advice instead of skipping: a skipped test proves nothing.
 
 pub mod app;
+pub mod faults;
 pub mod postgres;
 pub mod serve;
 pub mod upgrade;

@@ -486,7 +486,14 @@ async fn list_alerts(
     let query = AlertQuery {
         statuses: statuses(p.status.as_deref())?,
         services: Some(services_param(&state, &caller, p.service.as_deref()).await?),
-        dedup_key: p.dedup_key.clone(),
+        dedup_key: match &p.dedup_key {
+            Some(k) => {
+                domain::text::check_key("dedup_key", k)
+                    .map_err(|e| ApiError::bad_request("dedup_key", e.to_string()))?;
+                Some(k.clone())
+            }
+            None => None,
+        },
         held_only: p.held.unwrap_or(false),
         before_id: p.before,
         limit,
@@ -700,8 +707,9 @@ async fn open(
     ApiJson(input): ApiJson<NewIncident>,
 ) -> ApiResult<(axum::http::StatusCode, Json<IncidentView>)> {
     let mut problems = Vec::new();
-    let summary = input.summary.trim().to_owned();
-    if summary.is_empty() || summary.chars().count() > 1024 {
+    // Free text is kept cleaned (a NUL becomes U+FFFD), as it is from every sender.
+    let summary = domain::text::clean_owned(input.summary.trim().to_owned(), usize::MAX);
+    if summary.is_empty() || summary.chars().count() > domain::text::MAX_SUMMARY {
         problems.push(FieldProblem::new("summary", "must be 1 to 1024 characters"));
     }
     let severity = match input.severity.as_deref() {
@@ -737,7 +745,7 @@ async fn open(
         return Err(ApiError::validation(problems));
     };
     let now = state.clock.now();
-    let event = store::IngestEvent {
+    let mut event = store::IngestEvent {
         service,
         integration: Name::new("manual").map_err(|e| ApiError::Internal(e.to_string()))?,
         routing_key: String::new(),
@@ -765,6 +773,9 @@ async fn open(
         received_at: now,
         handling: store::Handling::default(),
     };
+    if let Some(body) = &mut event.body {
+        body.clean();
+    }
     let incident = match state.ingest.submit(event).await? {
         store::IngestOutcome::Opened { incident } => incident,
         other => {
@@ -821,8 +832,8 @@ async fn note(
     id: Path<String>,
     ApiJson(input): ApiJson<NoteInput>,
 ) -> ApiResult<Json<IncidentView>> {
-    let text = input.text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 10_000 {
+    let text = domain::text::clean_owned(input.text.trim().to_owned(), usize::MAX);
+    if text.is_empty() || text.chars().count() > domain::text::MAX_NOTE {
         return Err(ApiError::validation(vec![FieldProblem::new(
             "text",
             "must be 1 to 10,000 characters",

@@ -118,6 +118,8 @@ pub fn new_token(
             "name must be 1 to 100 characters",
         ));
     }
+    domain::text::check_key("name", &input.name)
+        .map_err(|e| ApiError::bad_request("name", e.to_string()))?;
     let team = input
         .team
         .as_deref()

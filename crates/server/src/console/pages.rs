@@ -564,8 +564,8 @@ pub async fn act(
             }
         }
         "notes" => match form.get("text").map(str::trim) {
-            Some(t) if !t.is_empty() && t.chars().count() <= 10_000 => {
-                IncidentAction::Note(t.to_owned())
+            Some(t) if !t.is_empty() && t.chars().count() <= domain::text::MAX_NOTE => {
+                IncidentAction::Note(domain::text::clean_owned(t.to_owned(), usize::MAX))
             }
             _ => {
                 return error_page(
