@@ -858,5 +858,5 @@ async fn every_answer_carries_the_browser_protections_and_pages_have_no_inline_s
     }
     let (status, js) = page(&b, &format!("{}/assets/shinrai.js", app.base)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(js.contains("button.copy"), "{js}");
+    assert!(js.contains("button[data-copy]"), "{js}");
 }
