@@ -15,6 +15,11 @@ const SECURITY_SETTINGS: &[&str] = &[
     "--event-rate-limit",
     "--http-header-timeout",
     "--max-connections",
+    "--trusted-proxies",
+    "--egress-allow-notifications",
+    "--secret-key-file",
+    "--secret-key",
+    "--integration-key-overlap",
 ];
 
 /// One option of `shinrai serve --help`: its environment variable and its default.
@@ -54,7 +59,8 @@ fn serve_options() -> BTreeMap<String, Opt> {
         let Some(flag) = &current else { continue };
         let opt = opts.get_mut(flag).unwrap();
         if let Some(env) = t.strip_prefix("[env: ") {
-            opt.env = Some(env.split('=').next().unwrap().to_owned());
+            // `[env: NAME=value]`, or `[env: NAME]` where values are hidden.
+            opt.env = Some(env.split(['=', ']']).next().unwrap().to_owned());
         } else if let Some(d) = t.strip_prefix("[default: ") {
             opt.default = Some(d.trim_end_matches(']').to_owned());
         }
@@ -92,7 +98,7 @@ fn spans(doc: &str) -> impl Iterator<Item = &str> {
 }
 
 fn words(code: &str) -> impl Iterator<Item = &str> {
-    code.split([' ', '=', ',', '(', ')', '[', ']'])
+    code.split(|c: char| c.is_whitespace() || "=,()[]".contains(c))
 }
 
 fn help_of(command: &[&str]) -> String {
@@ -152,7 +158,7 @@ fn every_setting_and_command_the_page_mentions_exists() {
         if let Some(command) = code.strip_prefix("shinrai ") {
             // A command line: its command exists and takes the flags written with it.
             let path: Vec<&str> = command
-                .split(' ')
+                .split_whitespace()
                 .take_while(|w| {
                     !w.starts_with('-') && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
                 })
