@@ -8,29 +8,7 @@ use server::routes::{Access, Method as M};
 use test_support::TestStore;
 use test_support::app::TestApp;
 
-/// Every API story runs on both backends.
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::sqlite_store().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::postgres_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+test_support::on_both_backends!(
     every_protected_route_refuses_a_missing_or_wrong_token,
     a_viewer_is_refused_on_every_route_that_needs_more,
     a_company_admin_sees_and_touches_nothing_of_another_company,

@@ -11,28 +11,7 @@ use serde_json::Value;
 use test_support::TestStore;
 use test_support::app::TestApp;
 
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::sqlite_store().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::postgres_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+test_support::on_both_backends!(
     webhooks_to_internal_addresses_are_refused_unless_allowed,
     a_redirect_to_a_forbidden_address_is_refused,
     replies_are_read_up_to_a_limit_and_never_shown,

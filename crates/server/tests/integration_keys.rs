@@ -11,28 +11,7 @@ use serde_json::{Value, json};
 use test_support::TestStore;
 use test_support::app::TestApp;
 
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::sqlite_store().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::postgres_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+test_support::on_both_backends!(
     keys_show_only_to_those_who_may_manage_the_service,
     a_rotated_key_works_until_the_overlap_ends_then_is_unknown,
     only_those_who_may_manage_a_service_rotate_its_keys,

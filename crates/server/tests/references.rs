@@ -10,28 +10,7 @@ use serde_json::{Value, json};
 use test_support::TestStore;
 use test_support::app::TestApp;
 
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::sqlite_store().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $story() {
-                    super::$story(test_support::postgres_store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+test_support::on_both_backends!(
     a_reference_outside_the_callers_scope_answers_as_an_unknown_name,
     every_route_naming_an_object_outside_the_callers_scope_answers_as_for_an_unknown_one,
     references_an_object_already_holds_stay_when_it_is_edited,

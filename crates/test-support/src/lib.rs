@@ -56,6 +56,30 @@ pub fn loopback_egress() -> runtime::egress::Client {
     .expect("an HTTP client")
 }
 
+/// Runs each story (an `async fn(TestStore)` of the calling module) on both backends: a
+/// `sqlite::STORY` and a `postgres::STORY` test each.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story($crate::sqlite_store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    super::$story($crate::postgres_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
 /// A fixed instant for tests: 2023-11-14T22:13:20Z.
 pub fn t0() -> domain::Timestamp {
     domain::Timestamp::from_second(1_700_000_000).expect("valid timestamp")
