@@ -21,9 +21,10 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::net::{Cidr, canonical};
 
 /// What a connection is for: each purpose has its own allow-list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,100 +48,6 @@ impl Purpose {
                 "--egress-allow-notifications (SHINRAI_EGRESS_ALLOW_NOTIFICATIONS)"
             }
         }
-    }
-}
-
-/// An address range, `10.0.0.0/8` or `fd00::/8`; a bare address is a range of one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    /// `127.0.0.0/8` and `::1/128`: what tests and the demo allow, where receivers listen
-    /// on the same machine.
-    pub fn loopback() -> Vec<Cidr> {
-        vec![
-            Cidr {
-                network: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 0)),
-                prefix: 8,
-            },
-            Cidr {
-                network: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                prefix: 128,
-            },
-        ]
-    }
-
-    /// Whether `ip` lies in the range (an IPv4-mapped IPv6 address counts as its IPv4
-    /// address).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Cidr, String> {
-        let s = s.trim();
-        let bad =
-            || format!("{s:?} is not an address or a CIDR range (like 10.0.0.0/8 or fd00::/8)");
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .map_err(|_| bad())?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(format!(
-                "{s:?}: a prefix of {prefix} bits is longer than the address ({max} bits)"
-            ));
-        }
-        // A mapped IPv6 range is the IPv4 range it holds, since addresses are compared in
-        // their IPv4 form.
-        let (network, prefix) = match addr {
-            IpAddr::V6(v6) if prefix >= 96 && v6.to_ipv4_mapped().is_some() => {
-                (canonical(addr), prefix - 96)
-            }
-            _ => (addr, prefix),
-        };
-        let masked = Cidr { network, prefix };
-        let network = match network {
-            IpAddr::V4(n) => IpAddr::V4(Ipv4Addr::from(
-                u32::from(n) & u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0),
-            )),
-            IpAddr::V6(n) => IpAddr::V6(Ipv6Addr::from(
-                u128::from(n) & u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0),
-            )),
-        };
-        Ok(Cidr { network, ..masked })
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
     }
 }
 
@@ -198,14 +105,6 @@ const METADATA_V6: [Ipv6Addr; 2] = [
     Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254),
     Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23),
 ];
-
-/// The address as it is connected to: an IPv4-mapped IPv6 address is its IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
 
 /// Classifies an address.
 pub fn classify(ip: IpAddr) -> Class {

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
 pub mod links;
+pub mod net;
 pub mod notify;
 pub mod oncall;
 pub mod ratelimit;

@@ -53,7 +53,7 @@ pub struct Settings {
     pub connections: listen::Limits,
     /// Proxies whose `X-Forwarded-For` names the client (for sign-in throttling); empty:
     /// the connection's peer is the client.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: Vec<runtime::net::Cidr>,
     /// How long an integration's previous key keeps working after a rotation.
     pub integration_key_overlap: std::time::Duration,
     /// The key that seals the secrets shinrai stores (`runtime::sealed`). The default

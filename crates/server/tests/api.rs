@@ -5176,7 +5176,7 @@ async fn sign_ins_are_counted_per_client_address_behind_trusted_proxies_only(sto
     let behind_proxy = serve_again_with(
         &app,
         server::Settings {
-            trusted_proxies: vec![server::client::parse_trusted_proxy("127.0.0.1").unwrap()],
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
             ..Default::default()
         },
     )

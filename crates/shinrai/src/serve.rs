@@ -78,10 +78,9 @@ pub struct ServeArgs {
         long,
         env = "SHINRAI_TRUSTED_PROXIES",
         value_name = "CIDRS",
-        value_delimiter = ',',
-        value_parser = server::client::parse_trusted_proxy
+        value_delimiter = ','
     )]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_proxies: Vec<runtime::net::Cidr>,
     /// Where email notifications go out: `smtp://host:25` (a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
     /// Without it, email notifications are dead letters that say so.
@@ -133,7 +132,7 @@ pub struct ServeArgs {
         value_name = "CIDR,...",
         value_delimiter = ','
     )]
-    pub egress_allow_notifications: Vec<runtime::egress::Cidr>,
+    pub egress_allow_notifications: Vec<runtime::net::Cidr>,
     /// How long this node's claim on a due timer or notification holds: if it dies
     /// mid-way, another node (or this one, restarted) takes the work over after this.
     #[arg(
@@ -492,7 +491,7 @@ fn channels(
         .context("cannot make an HTTP client")?;
     let mut allow = args.egress_allow_notifications.clone();
     if args.demo {
-        allow.extend(runtime::egress::Cidr::loopback());
+        allow.extend(runtime::net::Cidr::loopback());
     }
     let egress = runtime::egress::Client::new(
         runtime::egress::Policy::new(runtime::egress::Purpose::Notifications, allow),

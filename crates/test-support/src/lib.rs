@@ -49,7 +49,7 @@ pub fn loopback_egress() -> runtime::egress::Client {
     runtime::egress::Client::new(
         runtime::egress::Policy::new(
             runtime::egress::Purpose::Notifications,
-            runtime::egress::Cidr::loopback(),
+            runtime::net::Cidr::loopback(),
         ),
         std::time::Duration::from_secs(20),
     )
