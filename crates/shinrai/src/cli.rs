@@ -9,7 +9,7 @@ use domain::{Kind, Role};
 use store::WriteContext;
 
 use crate::client::{Client, ClientArgs};
-use crate::output::{Output, print_json, print_table};
+use crate::output::{Output, outln, print_json, print_table};
 use crate::settings::{StoreArgs, prepare_files, read_config};
 
 /// shinrai — reliability for every product you run: synthetic checks, SLOs, paging and
@@ -475,7 +475,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "shinrai", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "shinrai", &mut script);
+            crate::output::write_stdout(&script);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -516,7 +518,7 @@ fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
     }
     match out {
         Output::Json => print_json(&serde_json::json!({ "valid": true, "documents": docs.len() })),
-        Output::Table => println!("{} document(s) are valid.", docs.len()),
+        Output::Table => outln!("{} document(s) are valid.", docs.len()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -606,9 +608,9 @@ fn print_plan(plan: &config::Plan, out: Output, applied: bool) {
     match out {
         Output::Json => print_json(&serde_json::json!({ "applied": applied, "plan": plan })),
         Output::Table => {
-            println!("{plan}");
+            outln!("{plan}");
             if applied && !plan.is_empty() {
-                println!("Applied.");
+                outln!("Applied.");
             }
         }
     }
@@ -667,7 +669,7 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
                     print_json(&serde_json::json!({ "name": record.name, "token": secret }))
                 }
                 Output::Table => {
-                    println!("{secret}");
+                    outln!("{secret}");
                     eprintln!(
                         "Token {} created. This is the only time its secret is shown; store it now.",
                         record.name
@@ -717,7 +719,7 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
             opened.close().await;
             match out {
                 Output::Json => print_json(&server::api::tokens::TokenView::from(record)),
-                Output::Table => println!("Token {name} revoked."),
+                Output::Table => outln!("Token {name} revoked."),
             }
         }
     }
@@ -1077,11 +1079,11 @@ async fn rotate_key(
     match out {
         Output::Json => print_json(&obj),
         Output::Table => {
-            println!(
+            outln!(
                 "{kind} {name}: integration {integration} has the key {}",
                 entry["key"].as_str().unwrap_or("")
             );
-            println!(
+            outln!(
                 "The previous key keeps working for the server's overlap after {}; move senders to the new key before then.",
                 entry["rotated_at"].as_str().unwrap_or("now")
             );

@@ -10,6 +10,8 @@ use serde_json::json;
 use store::Store;
 use tokio::sync::watch;
 
+use crate::output::outln;
+
 /// The demo organisation.
 pub const ORG: &str = include_str!("../demo/org.yaml");
 /// Where the demo keeps its data unless `--data-dir` says otherwise.
@@ -121,7 +123,7 @@ pub async fn remove(
     out: crate::output::Output,
 ) -> anyhow::Result<std::process::ExitCode> {
     if !dir.exists() {
-        println!("{} does not exist; nothing to remove.", dir.display());
+        outln!("{} does not exist; nothing to remove.", dir.display());
         return Ok(std::process::ExitCode::SUCCESS);
     }
     anyhow::ensure!(
@@ -151,7 +153,7 @@ pub async fn remove(
         std::fs::remove_file(&key).with_context(|| format!("cannot remove {}", key.display()))?;
     }
     if matches!(out, crate::output::Output::Table) {
-        println!("Removed the demo data in {}.", dir.display());
+        outln!("Removed the demo data in {}.", dir.display());
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::cli::IncidentCommand;
 use crate::client::{Client, ClientArgs};
-use crate::output::{Output, print_json, print_table};
+use crate::output::{Output, outln, print_json, print_table};
 
 pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -49,14 +49,14 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             match out {
                 Output::Json => print_json(&i),
                 Output::Table => {
-                    println!(
+                    outln!(
                         "#{} {} ({} urgency) on {}",
                         i["number"],
                         s(&i["status"]),
                         s(&i["urgency"]),
                         s(&i["service"])
                     );
-                    println!("{}\n", s(&i["summary"]));
+                    outln!("{}\n", s(&i["summary"]));
                     print_table(
                         &["ALERT", "STATUS", "SEEN", "LAST SEEN", "SUMMARY"],
                         i["alerts"].as_array().into_iter().flatten().map(|a| {
@@ -69,7 +69,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                             ]
                         }),
                     );
-                    println!();
+                    outln!();
                     print_table(
                         &["AT", "WHAT", "WHO", "DETAIL"],
                         i["timeline"].as_array().into_iter().flatten().map(|e| {
@@ -99,7 +99,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             match out {
                 Output::Json => print_json(&report),
                 Output::Table => {
-                    println!("{} to {}", s(&report["since"]), s(&report["until"]));
+                    outln!("{} to {}", s(&report["since"]), s(&report["until"]));
                     let rows = report["rows"].as_array().cloned().unwrap_or_default();
                     let total = report["total"].clone();
                     print_table(
@@ -144,7 +144,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                 .await?;
             match out {
                 Output::Json => print_json(&answer),
-                Output::Table => println!(
+                Output::Table => outln!(
                     "#{} opened on {} ({} urgency).",
                     answer["number"],
                     s(&answer["service"]),
@@ -273,7 +273,7 @@ async fn act(
         .await?;
     match out {
         Output::Json => print_json(&answer),
-        Output::Table => println!("#{} is {}.", answer["number"], s(&answer["status"])),
+        Output::Table => outln!("#{} is {}.", answer["number"], s(&answer["status"])),
     }
     Ok(())
 }

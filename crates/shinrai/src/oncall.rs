@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::cli::OncallCommand;
 use crate::client::{Client, ClientArgs, success};
-use crate::output::{Output, print_json, print_table};
+use crate::output::{Output, outln, print_json, print_table};
 
 pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -28,7 +28,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                 Output::Json => print_json(&view),
                 Output::Table => {
                     if let Some(levels) = view["levels"].as_array().filter(|l| !l.is_empty()) {
-                        println!("{} at {}", s(&view["policy"]), s(&view["at"]));
+                        outln!("{} at {}", s(&view["policy"]), s(&view["at"]));
                         print_table(
                             &["LEVEL", "PAGES", "SKIPPED"],
                             levels.iter().map(|l| {
@@ -71,7 +71,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
             match out {
                 Output::Json => print_json(&view),
                 Output::Table => {
-                    println!(
+                    outln!(
                         "{} ({}), {} to {}",
                         s(&view["schedule"]),
                         s(&view["time_zone"]),
@@ -124,7 +124,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                 .await?;
             match out {
                 Output::Json => print_json(&made),
-                Output::Table => println!(
+                Output::Table => outln!(
                     "Override {} made: {} is on call on {} from {} to {}.",
                     made["id"],
                     s(&made["user"]),
@@ -165,7 +165,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                 .await?;
             success(status, answer)?;
             if matches!(out, Output::Table) {
-                println!("Override {id} removed.");
+                outln!("Override {id} removed.");
             }
         }
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use runtime::sealed::SecretKey;
 use store::Store;
 
-use crate::output::{Output, print_json};
+use crate::output::{Output, outln, print_json};
 use crate::settings::StoreArgs;
 
 /// Where the secret key comes from.
@@ -132,7 +132,7 @@ pub async fn rotate_key(
             "resealed": resealed,
         })),
         Output::Table => {
-            println!(
+            outln!(
                 "Resealed {resealed} secret(s) with the key in {} (fingerprint {}){}.",
                 new_key_file.display(),
                 new.fingerprint(),
@@ -140,14 +140,14 @@ pub async fn rotate_key(
             );
             match store_args.default_key_file() {
                 Some(default) if key.secret_key_file.is_none() && key.secret_key.is_none() => {
-                    println!(
+                    outln!(
                         "Replace {} with it (mv {} {}) before starting shinrai again.",
                         default.display(),
                         new_key_file.display(),
                         default.display()
                     );
                 }
-                _ => println!(
+                _ => outln!(
                     "Start every node with --secret-key-file {} from now on; the old key no longer opens the store.",
                     new_key_file.display()
                 ),

@@ -247,6 +247,49 @@ fn help_teaches_and_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
 }
 
+/// Runs shinrai with standard output on a pipe whose reader has already gone, as when
+/// `shinrai … | head -1` has read what it wanted.
+fn shinrai_into_closed_pipe(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    Command::new(BIN)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run shinrai")
+}
+
+#[test]
+fn every_command_exits_quietly_when_its_reader_stops_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/org.yaml");
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let missing = dir.path().join("missing");
+    let commands: &[&[&str]] = &[
+        &["completions", "bash"],
+        &["validate", "-o", "json", org],
+        &["validate", org],
+        &["--help"],
+        &["token", "list", "--help"],
+        &["--version"],
+        &["plan", "-o", "json", "--data-dir", data, org],
+        &["token", "list", "--data-dir", data],
+        &["demo", "remove", "--data-dir", missing.to_str().unwrap()],
+    ];
+    for args in commands {
+        let out = shinrai_into_closed_pipe(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("panicked"),
+            "shinrai {}: {:?}\n{err}",
+            args.join(" "),
+            out.status
+        );
+    }
+}
+
 #[test]
 fn an_egress_allow_list_that_does_not_parse_names_the_setting() {
     let dir = tempfile::tempdir().unwrap();
