@@ -527,7 +527,7 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
     if let Some(server) = &args.server {
         return apply_remote(server, &args, out, commit).await;
     }
-    let opened = args.store.open(false).await?;
+    let opened = args.store.open_for_command(false).await?;
     let prepared = match prepare_files(&opened.store, &args.paths, args.prune).await? {
         Ok(p) => p,
         Err(problems) => {
@@ -563,6 +563,7 @@ async fn apply_remote(
     let client = Client::new(&ClientArgs {
         server: server.to_owned(),
         token: args.token.clone(),
+        data_dir: args.store.data_dir.clone(),
     })?;
     let body = serde_json::json!({
         "files": files.iter().map(|f| serde_json::json!({"path": f.path, "content": f.content})).collect::<Vec<_>>(),
@@ -637,7 +638,7 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
             expires_in_days,
             store,
         } => {
-            let opened = store.open(false).await?;
+            let opened = store.open_for_command(false).await?;
             let user_name = match user {
                 Some(u) => Some(find_user(&opened.store, &u).await?),
                 None => None,
@@ -678,7 +679,7 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
             }
         }
         TokenCommand::List { store } => {
-            let opened = store.open(false).await?;
+            let opened = store.open_for_command(false).await?;
             let tokens = opened.store.list_tokens().await?;
             opened.close().await;
             let views: Vec<server::api::tokens::TokenView> =
@@ -705,7 +706,7 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
             }
         }
         TokenCommand::Revoke { name, store } => {
-            let opened = store.open(false).await?;
+            let opened = store.open_for_command(false).await?;
             let record = opened
                 .store
                 .revoke_token(
@@ -751,7 +752,7 @@ async fn set_password(name: &str, store: StoreArgs) -> anyhow::Result<ExitCode> 
     if password.chars().count() < 12 {
         anyhow::bail!("the password must be at least 12 characters");
     }
-    let opened = store.open(false).await?;
+    let opened = store.open_for_command(false).await?;
     let user = find_user(&opened.store, name).await?;
     let hash = server::api::session::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
     let clock = runtime::SystemClock::shared();

@@ -17,28 +17,56 @@ pub struct ClientArgs {
     /// An API token (create one with `shinrai token create`).
     #[arg(long, env = "SHINRAI_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The data directory `shinrai token create` writes to, named when a token is
+    /// missing or refused (the client itself never opens it).
+    #[arg(long, env = "SHINRAI_DATA_DIR", value_name = "DIR", hide = true)]
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl ClientArgs {
+    /// Where `shinrai token create` writes a token and how to point either side at the
+    /// other: the hint an error about a missing or refused token ends with.
+    fn token_hint(&self) -> String {
+        let store = crate::settings::StoreArgs {
+            data_dir: self.data_dir.clone(),
+            database_url: None,
+        };
+        format!(
+            "`shinrai token create` writes to the store in {dir}, and a token works only \
+             against the server serving that store: give it that server's data directory \
+             (--data-dir DIR; the demo's is ./shinrai-demo), or point the CLI at the server \
+             that uses {dir} (--server or SHINRAI_SERVER)",
+            dir = store.dir().display(),
+        )
+    }
 }
 
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// Where tokens are made, for an error about a refused one.
+    hint: String,
 }
 
 impl Client {
     pub fn new(args: &ClientArgs) -> anyhow::Result<Self> {
-        let token = args
-            .token
-            .clone()
-            .context("no token: pass --token or set SHINRAI_TOKEN (create one with `shinrai token create --name NAME --role viewer`)")?;
+        let base = args.server.trim_end_matches('/').to_owned();
+        let token = args.token.clone().with_context(|| {
+            format!(
+                "no token for the server {base}: pass --token or set SHINRAI_TOKEN; {}",
+                args.token_hint()
+            )
+        })?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("shinrai-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .context("cannot build the HTTP client")?;
         Ok(Client {
             http,
-            base: args.server.trim_end_matches('/').to_owned(),
+            base,
             token,
+            hint: args.token_hint(),
         })
     }
 
@@ -89,6 +117,17 @@ impl Client {
             )
         })?;
         let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+            let reason = answer["message"]
+                .as_str()
+                .unwrap_or("the token is not valid");
+            anyhow::bail!(
+                "the server {} refused the token ({status}: {reason}); {}",
+                self.base,
+                self.hint
+            );
+        }
         let bytes = resp.bytes().await.context("cannot read the answer")?;
         let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())

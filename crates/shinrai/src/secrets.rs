@@ -110,7 +110,7 @@ pub async fn rotate_key(
 ) -> anyhow::Result<ExitCode> {
     // On SQLite this takes the data directory's lock: the server must be stopped, since
     // it would go on with the old key until it restarts.
-    let opened = store_args.open(true).await?;
+    let opened = store_args.open_for_command(true).await?;
     let old = key.key_for(store_args, opened.store.as_ref()).await?;
     let created = !new_key_file.exists();
     let new = if created {

@@ -380,10 +380,23 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             crate::demo::USER_EMAIL,
             crate::demo::PASSWORD
         );
+        // The commands that work against this demo, as they are: its address and its
+        // store, not the defaults other commands use.
+        let _ = writeln!(out, "demo: use the command line against this demo with");
+        let _ = writeln!(out, "  export SHINRAI_SERVER=http://{addr}");
         let _ = writeln!(
             out,
-            "demo: remove its data with `shinrai demo remove` once stopped"
+            "  export SHINRAI_TOKEN=$(shinrai token create --name demo-cli --role admin {})",
+            args.store.flag()
         );
+        let remove = match &args.store.data_dir {
+            Some(dir) if args.store.database_url.is_none() => format!(
+                "shinrai demo remove --data-dir {}",
+                crate::settings::shell_word(&dir.display().to_string())
+            ),
+            _ => "shinrai demo remove".to_owned(),
+        };
+        let _ = writeln!(out, "demo: remove its data with `{remove}` once stopped");
         let _ = out.flush();
         Some(tokio::spawn(crate::demo::sender(
             format!("http://{addr}"),

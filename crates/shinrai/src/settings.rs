@@ -62,6 +62,43 @@ impl StoreArgs {
         Some(base.with_file_name(name))
     }
 
+    /// The flag that names this store on the command line (`--data-dir ./shinrai-demo`),
+    /// for commands printed for people to run against it. A PostgreSQL password is left
+    /// out.
+    pub fn flag(&self) -> String {
+        match self.database_url.as_deref() {
+            Some(url) => format!("--database-url {}", shell_word(&redacted(url))),
+            None => format!(
+                "--data-dir {}",
+                shell_word(&self.dir().display().to_string())
+            ),
+        }
+    }
+
+    /// Opens the store for a command and says on standard error which store that is
+    /// (`using the SQLite store ./shinrai-data/shinrai.db (created now)`), so that a
+    /// command run against the wrong data directory is seen at once. `exclusive` takes
+    /// the SQLite data directory's lock, as a server does.
+    pub async fn open_for_command(&self, exclusive: bool) -> anyhow::Result<OpenStore> {
+        let sqlite_file = match self.database_url.as_deref() {
+            None => Some(self.dir().join(store_sqlite::DB_FILE)),
+            Some(url) if url.starts_with("sqlite:") => Some(PathBuf::from(sqlite_path(url))),
+            Some(_) => None,
+        };
+        let new = sqlite_file.as_ref().is_some_and(|f| !f.exists());
+        let opened = self.open(exclusive).await?;
+        eprintln!(
+            "using the {}{}",
+            opened.describe,
+            if new {
+                " (created now; no server has served it yet)"
+            } else {
+                ""
+            }
+        );
+        Ok(opened)
+    }
+
     /// Opens the store. `serving` takes the SQLite data directory's lock.
     pub async fn open(&self, serving: bool) -> anyhow::Result<OpenStore> {
         let sharing = if serving {
@@ -76,15 +113,12 @@ impl StoreArgs {
                     .context("cannot open the PostgreSQL store")?;
                 Ok(OpenStore {
                     store: Arc::new(store),
-                    describe: "postgres".into(),
+                    describe: format!("PostgreSQL store {}", redacted(url)),
                     _sqlite: None,
                 })
             }
             Some(url) if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
-                let path = url
-                    .trim_start_matches("sqlite://")
-                    .trim_start_matches("sqlite:");
-                let path = path.split('?').next().unwrap_or(path);
+                let path = sqlite_path(url);
                 if path.is_empty() || path == ":memory:" {
                     anyhow::bail!(
                         "--database-url {url}: give a file path (sqlite://PATH); an in-memory database would lose every write"
@@ -93,7 +127,7 @@ impl StoreArgs {
                 let s = store_sqlite::open(std::path::Path::new(path), sharing).await?;
                 Ok(OpenStore {
                     store: Arc::new(s.sql()),
-                    describe: format!("sqlite {path}"),
+                    describe: format!("SQLite store {path}"),
                     _sqlite: Some(s),
                 })
             }
@@ -102,7 +136,7 @@ impl StoreArgs {
             ),
             None => {
                 let s = store_sqlite::open_data_dir_with(&self.dir(), sharing).await?;
-                let describe = format!("sqlite {}", s.path().display());
+                let describe = format!("SQLite store {}", s.path().display());
                 Ok(OpenStore {
                     store: Arc::new(s.sql()),
                     describe,
@@ -110,6 +144,35 @@ impl StoreArgs {
                 })
             }
         }
+    }
+}
+
+/// The file of a `sqlite://PATH` or `sqlite:PATH` URL.
+fn sqlite_path(url: &str) -> &str {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    path.split('?').next().unwrap_or(path)
+}
+
+/// A database URL without its password, to print.
+fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("PASSWORD"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `word` quoted for a POSIX shell where it needs to be.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

@@ -247,6 +247,111 @@ fn help_teaches_and_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("shinrai"));
 }
 
+#[test]
+fn commands_that_open_a_store_say_which_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(BIN)
+        .args(["token", "list", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let db = data.join("shinrai.db");
+    assert!(
+        err.contains(&format!(
+            "using the SQLite store {} (created now;",
+            db.display()
+        )),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["token", "list"])
+        .env("SHINRAI_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("using the SQLite store {}\n", db.display())),
+        "{err}"
+    );
+}
+
+/// The commands `serve --demo` prints are the ones that work against it: a token made by
+/// the printed command is accepted by the server at the printed address.
+#[test]
+fn the_demo_prints_cli_commands_that_work_against_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let (server, printed) =
+        Server::start_reading(BIN, &["--demo", "--data-dir", data.to_str().unwrap()], 4);
+    let line = |prefix: &str| {
+        printed
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in {printed:?}"))
+    };
+    let address = line("export SHINRAI_SERVER=");
+    assert_eq!(address, server.base);
+    let create = line("export SHINRAI_TOKEN=$(shinrai ");
+    let create = create.strip_suffix(')').expect("a closing parenthesis");
+    let args: Vec<&str> = create.split_whitespace().collect();
+    assert!(
+        args.contains(&data.to_str().unwrap()),
+        "the demo's data directory: {create}"
+    );
+    let out = shinrai(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = Command::new(BIN)
+        .args(["team", "list"])
+        .env("SHINRAI_SERVER", &address)
+        .env("SHINRAI_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("acme"));
+}
+
+/// A token the server does not know: the error names the server asked and the data
+/// directory `shinrai token create` writes to, and how to point either at the other.
+#[test]
+fn a_refused_token_names_the_server_and_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&dir.path().join("served"));
+    let elsewhere = dir.path().join("elsewhere");
+    let token = token(&elsewhere);
+    let out = Command::new(BIN)
+        .args(["team", "list", "--server", &server.base, "--token", &token])
+        .env("SHINRAI_DATA_DIR", &elsewhere)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&server.base), "{err}");
+    assert!(err.contains(&elsewhere.display().to_string()), "{err}");
+    assert!(err.contains("--data-dir"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = Command::new(BIN)
+        .args(["team", "list", "--server", &server.base])
+        .env_remove("SHINRAI_TOKEN")
+        .env_remove("SHINRAI_DATA_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&server.base), "{err}");
+    assert!(err.contains("./shinrai-data"), "{err}");
+}
+
 /// Runs shinrai with standard output on a pipe whose reader has already gone, as when
 /// `shinrai … | head -1` has read what it wanted.
 fn shinrai_into_closed_pipe(args: &[&str]) -> std::process::Output {
