@@ -241,3 +241,24 @@ fn read_one(path: &std::path::Path) -> anyhow::Result<config::SourceFile> {
         content,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_store_flag_never_shows_a_database_password() {
+        let args = StoreArgs {
+            data_dir: None,
+            database_url: Some("postgres://ops:hunter2-secret@db.internal/shinrai".into()),
+        };
+        let flag = args.flag();
+        assert!(!flag.contains("hunter2-secret"), "{flag}");
+        assert!(flag.contains("ops:PASSWORD@db.internal/shinrai"), "{flag}");
+        let dir = StoreArgs {
+            data_dir: Some("/srv/my data".into()),
+            database_url: None,
+        };
+        assert_eq!(dir.flag(), "--data-dir '/srv/my data'");
+    }
+}
