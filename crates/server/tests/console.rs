@@ -964,6 +964,28 @@ async fn every_mention_of_an_object_links_to_its_page() {
             "{at} links to {link}"
         );
     }
+    // Whoever is on call (ann or vic, by the week) is a link on the on-call page, and so
+    // is the person an incident is assigned to.
+    let (_, html) = page(&ann, &format!("{}/oncall", app.base)).await;
+    assert!(
+        links(&html)
+            .iter()
+            .any(|l| l == "/users/ann" || l == "/users/vic"),
+        "/oncall links to the person on call: {html}"
+    );
+    let (_, html) = page(&ann, &format!("{}/incidents/{id}", app.base)).await;
+    let resp = ann
+        .post(format!("{}/incidents/{id}/reassign", app.base))
+        .form(&[("csrf", csrf(&html)), ("to", "vic".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&ann, &format!("{}/incidents/{id}", app.base)).await;
+    assert!(
+        html.contains(r#"assigned to <a href="/users/vic">vic</a>"#),
+        "the assignee links to their page: {html}"
+    );
 }
 
 #[tokio::test]

@@ -330,6 +330,10 @@ pub async fn incident(
         })
         .await
         .unwrap_or_default();
+    let users = match visible_names(&state, &session, Kind::User).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
     // The live part, which the page asks for every few seconds: the status line, the
     // timeline and the notifications.
     let mut ctx = serde_json::json!({
@@ -337,7 +341,7 @@ pub async fn incident(
             "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
             "service": i.service, "created": session.when(i.created_at),
             "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
-            "assignees": i.assignees.join(", "),
+            "assignees": i.assignees.iter().map(|a| mention(&users, "users", a.as_str())).collect::<Vec<_>>(),
             "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
             "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
         },
@@ -629,6 +633,14 @@ pub async fn oncall(
             Ok(r) => r,
             Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         };
+    let users = match visible_names(&state, &session, Kind::User).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let person = |s: &Option<oncall::schedule::Shift>| {
+        s.as_ref()
+            .map(|s| mention(&users, "users", s.user.as_str()))
+    };
     let mut rows = Vec::new();
     let mut handovers = std::collections::HashMap::new();
     for r in records {
@@ -641,8 +653,8 @@ pub async fn oncall(
             handovers.insert(r.name.clone(), n.start);
         }
         rows.push(serde_json::json!({
-            "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| session.when(s.end)),
-            "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| session.when(s.start)),
+            "name": r.name, "user": person(&on), "until": on.as_ref().map(|s| session.when(s.end)),
+            "next_user": person(&next), "next_start": next.as_ref().map(|s| session.when(s.start)),
         }));
     }
     let services = match services_on_call(&state, &session, now, &handovers, &dir).await {
