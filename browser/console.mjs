@@ -133,7 +133,7 @@ const covered = await page.locator("table.calendar.week tr.overrides .piece.over
 if (!covered.some((t) => t.includes("kenji") && t.includes("08:00–12:00"))) problems.push(`the override does not show on the week: ${covered}`);
 await check("schedule-override");
 
-for (const path of ["/services", "/services/checkout", "/teams/shop", "/policies/shop", "/me", "/inbox", "/audit", "/tokens"]) {
+for (const path of ["/services", "/services/checkout", "/schedules", "/teams", "/teams/shop", "/policies", "/policies/shop", "/users", "/users/kenji", "/me", "/inbox", "/audit", "/tokens"]) {
   await page.goto(`${base}${path}`);
   await check(path.slice(1).replaceAll("/", "-"));
 }
@@ -141,7 +141,7 @@ for (const path of ["/services", "/services/checkout", "/teams/shop", "/policies
 // At a phone's width every page fits: nothing but the calendars scrolls sideways, and
 // those scroll inside their own region.
 await page.setViewportSize({ width: 390, height: 844 });
-for (const path of ["/incidents", new URL(incidentUrl).pathname, "/oncall", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/me"]) {
+for (const path of ["/incidents", new URL(incidentUrl).pathname, "/oncall", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/users", "/me"]) {
   await page.goto(`${base}${path}`);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (wide > 1) problems.push(`at 390 px ${path} is ${wide} px too wide`);

@@ -73,14 +73,19 @@ pub const ROUTES: &[ConsoleRoute] = &[
         "/services/{name}/integrations/{integration}/rotate",
         Some(Role::Admin),
     ),
+    route("GET", "/teams", Some(Role::Viewer)),
     route("GET", "/teams/{name}", Some(Role::Viewer)),
+    route("GET", "/users", Some(Role::Viewer)),
+    route("GET", "/users/{name}", Some(Role::Viewer)),
     route("GET", "/me", Some(Role::Viewer)),
     route("POST", "/me/test-notification", Some(Role::Viewer)),
     route("GET", "/audit", Some(Role::Admin)),
+    route("GET", "/policies", Some(Role::Viewer)),
     route("GET", "/policies/{name}", Some(Role::Viewer)),
     route("GET", "/tokens", Some(Role::Admin)),
     route("POST", "/tokens", Some(Role::Admin)),
     route("POST", "/tokens/{name}/revoke", Some(Role::Admin)),
+    route("GET", "/schedules", Some(Role::Viewer)),
     route("GET", "/schedules/{name}", Some(Role::Viewer)),
     route("POST", "/schedules/{name}/overrides", Some(Role::Responder)),
     route("GET", HTMX_PATH, None),
@@ -92,6 +97,8 @@ pub const ROUTES: &[ConsoleRoute] = &[
 #[derive(Clone, Debug)]
 pub struct Session {
     pub caller: Caller,
+    /// The person's full name (`full_name` in their user spec), shown in the header.
+    pub name: String,
     pub csrf: String,
     /// The person's own time zone (`time_zone` in their user spec): the console shows
     /// times in it.
@@ -129,13 +136,18 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/services/{name}/integrations/{integration}/rotate",
             post(pages::rotate_key),
         )
+        .route("/teams", get(pages::teams))
         .route("/teams/{name}", get(pages::team))
+        .route("/users", get(pages::users))
+        .route("/users/{name}", get(pages::user))
         .route("/me", get(pages::me))
         .route("/me/test-notification", post(pages::test_notification))
         .route("/audit", get(pages::audit))
+        .route("/policies", get(pages::policies))
         .route("/policies/{name}", get(pages::policy))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
         .route("/tokens/{name}/revoke", post(pages::revoke_token))
+        .route("/schedules", get(pages::schedules))
         .route("/schedules/{name}", get(pages::schedule))
         .route("/schedules/{name}/overrides", post(pages::create_override))
         .route(
@@ -274,6 +286,7 @@ async fn enforce(State(state): State<AppState>, mut req: Request, next: Next) ->
     }
     req.extensions_mut().insert(Session {
         caller,
+        name: spec.full_name.clone(),
         csrf: session.csrf_token,
         // A zone that no longer parses (the tz database changed) shows UTC, not an error.
         tz: jiff::tz::TimeZone::get(&spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
@@ -306,6 +319,7 @@ fn templates() -> &'static Environment<'static> {
             ("layout.html", include_str!("../../templates/layout.html")),
             ("login.html", include_str!("../../templates/login.html")),
             ("link.html", include_str!("../../templates/link.html")),
+            ("macros.html", include_str!("../../templates/macros.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
                 "incidents.html",
@@ -331,6 +345,17 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("service.html", include_str!("../../templates/service.html")),
             ("team.html", include_str!("../../templates/team.html")),
+            ("teams.html", include_str!("../../templates/teams.html")),
+            ("user.html", include_str!("../../templates/user.html")),
+            ("users.html", include_str!("../../templates/users.html")),
+            (
+                "policies.html",
+                include_str!("../../templates/policies.html"),
+            ),
+            (
+                "schedules.html",
+                include_str!("../../templates/schedules.html"),
+            ),
             ("me.html", include_str!("../../templates/me.html")),
             ("audit.html", include_str!("../../templates/audit.html")),
             ("policy.html", include_str!("../../templates/policy.html")),

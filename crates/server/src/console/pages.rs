@@ -167,7 +167,14 @@ fn partial(headers: &HeaderMap) -> bool {
 /// Renders a page for the signed-in person: the layout's "signed in as" and sign-out
 /// form come from the session.
 fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
-    ctx["user"] = session.caller.actor().into();
+    ctx["user"] = if session.name.trim().is_empty() {
+        session.caller.actor()
+    } else {
+        session.name.clone()
+    }
+    .into();
+    // Pages that need the admin role are linked only for those who hold it.
+    ctx["admin"] = session.caller.require(Role::Admin).is_ok().into();
     ctx["csrf"] = session.csrf.clone().into();
     render(template, minijinja::Value::from_serialize(ctx))
 }
@@ -323,6 +330,10 @@ pub async fn incident(
         })
         .await
         .unwrap_or_default();
+    let users = match visible_names(&state, &session, Kind::User).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
     // The live part, which the page asks for every few seconds: the status line, the
     // timeline and the notifications.
     let mut ctx = serde_json::json!({
@@ -330,7 +341,7 @@ pub async fn incident(
             "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
             "service": i.service, "created": session.when(i.created_at),
             "acknowledged_by": i.acknowledged_by, "resolved_by": i.resolved_by,
-            "assignees": i.assignees.join(", "),
+            "assignees": i.assignees.iter().map(|a| mention(&users, "users", a.as_str())).collect::<Vec<_>>(),
             "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
             "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
         },
@@ -622,6 +633,14 @@ pub async fn oncall(
             Ok(r) => r,
             Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         };
+    let users = match visible_names(&state, &session, Kind::User).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let person = |s: &Option<oncall::schedule::Shift>| {
+        s.as_ref()
+            .map(|s| mention(&users, "users", s.user.as_str()))
+    };
     let mut rows = Vec::new();
     let mut handovers = std::collections::HashMap::new();
     for r in records {
@@ -634,8 +653,8 @@ pub async fn oncall(
             handovers.insert(r.name.clone(), n.start);
         }
         rows.push(serde_json::json!({
-            "name": r.name, "user": on.as_ref().map(|s| s.user.to_string()), "until": on.as_ref().map(|s| session.when(s.end)),
-            "next_user": next.as_ref().map(|s| s.user.to_string()), "next_start": next.as_ref().map(|s| session.when(s.start)),
+            "name": r.name, "user": person(&on), "until": on.as_ref().map(|s| session.when(s.end)),
+            "next_user": person(&next), "next_start": next.as_ref().map(|s| session.when(s.start)),
         }));
     }
     let services = match services_on_call(&state, &session, now, &handovers, &dir).await {
@@ -1150,12 +1169,20 @@ pub async fn team(
         .filter(|s| s.spec["owner_team"].as_str() == Some(n.as_str()))
         .map(|s| s.name.to_string())
         .collect();
+    let users = match visible_names(&state, &session, Kind::User).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    let members: Vec<serde_json::Value> = names_in(&r.spec["members"])
+        .into_iter()
+        .map(|m| mention(&users, "users", &m))
+        .collect();
     page(
         &session,
         "team.html",
         serde_json::json!({
             "name": r.name, "display": r.spec["display_name"], "description": r.spec["description"],
-            "members": r.spec["members"], "services": services, "labels": labels_text(&r), "managed_by": r.source
+            "members": members, "services": services, "labels": labels_text(&r), "managed_by": r.source
         }),
     )
 }
@@ -1316,24 +1343,34 @@ pub async fn policy(
         Ok(d) => d,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
+    let seen = match Visible::load(&state, &session).await {
+        Ok(v) => v,
+        Err(page) => return page,
+    };
+    let target = |kind: &str, mut m: serde_json::Value| {
+        m["kind"] = kind.into();
+        m
+    };
     let levels: Vec<serde_json::Value> = spec
         .levels
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let targets: Vec<String> = l
+            let targets: Vec<serde_json::Value> = l
                 .targets
                 .iter()
                 .map(|t| match (&t.user, &t.schedule, &t.team) {
-                    (Some(u), _, _) => format!("user {u}"),
-                    (_, Some(s), _) => format!("schedule {s}"),
-                    (_, _, Some(t)) => format!("team {t}"),
-                    _ => "nobody".into(),
+                    (Some(u), _, _) => target("user", mention(&seen.users, "users", u.as_str())),
+                    (_, Some(s), _) => {
+                        target("schedule", mention(&seen.schedules, "schedules", s.as_str()))
+                    }
+                    (_, _, Some(t)) => target("team", mention(&seen.teams, "teams", t.as_str())),
+                    _ => serde_json::json!({"kind": "nobody"}),
                 })
                 .collect();
             let now_paged = oncall::escalation::resolve(l, now, 0, &dir);
             serde_json::json!({
-                "number": i + 1, "targets": targets.join(", "), "delay": l.delay_minutes,
+                "number": i + 1, "targets": targets, "delay": l.delay_minutes,
                 "round_robin": l.round_robin,
                 "now": now_paged.people.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
                 "skipped": now_paged.skipped.join("; "),
@@ -1344,7 +1381,8 @@ pub async fn policy(
         &session,
         "policy.html",
         serde_json::json!({
-            "name": r.name, "team": spec.team, "description": spec.description, "repeat": spec.repeat,
+            "name": r.name, "team": mention(&seen.teams, "teams", spec.team.as_str()),
+            "description": spec.description, "repeat": spec.repeat,
             "levels": levels, "managed_by": r.source
         }),
     )
@@ -1479,4 +1517,240 @@ pub async fn revoke_token(
         Ok(_) => Redirect::to("/tokens").into_response(),
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
+}
+
+/// The names of the objects of a kind the signed-in person may see.
+async fn visible_names(
+    state: &AppState,
+    session: &Session,
+    kind: Kind,
+) -> Result<std::collections::BTreeSet<String>, Response> {
+    list(state, session, kind)
+        .await
+        .map(|all| all.into_iter().map(|r| r.name.to_string()).collect())
+}
+
+/// The objects of a kind the signed-in person may see, by name.
+async fn list(
+    state: &AppState,
+    session: &Session,
+    kind: Kind,
+) -> Result<Vec<store::ObjectRecord>, Response> {
+    let mut all = crate::api::objects::all_visible(state, &session.caller, kind)
+        .await
+        .map_err(|e| error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
+}
+
+/// The people, schedules and teams the signed-in person may see: what a mention of one
+/// links to.
+struct Visible {
+    users: std::collections::BTreeSet<String>,
+    schedules: std::collections::BTreeSet<String>,
+    teams: std::collections::BTreeSet<String>,
+}
+
+impl Visible {
+    async fn load(state: &AppState, session: &Session) -> Result<Self, Response> {
+        Ok(Self {
+            users: visible_names(state, session, Kind::User).await?,
+            schedules: visible_names(state, session, Kind::Schedule).await?,
+            teams: visible_names(state, session, Kind::Team).await?,
+        })
+    }
+}
+
+/// A mention of an object for a template: its name, and the pages of its kind
+/// (`users`) when the person may see it, so that it links to `/users/{name}`
+/// (`templates/macros.html`'s `mention` shows either).
+fn mention(
+    visible: &std::collections::BTreeSet<String>,
+    pages: &str,
+    name: &str,
+) -> serde_json::Value {
+    let pages = visible.contains(name).then_some(pages);
+    serde_json::json!({"name": name, "pages": pages})
+}
+
+/// The strings of a JSON array (a team's members, a layer's users).
+fn names_in(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everyone named in a schedule's layers, once each, in order.
+fn schedule_people(spec: &serde_json::Value) -> Vec<String> {
+    let mut people: Vec<String> = Vec::new();
+    for layer in spec["layers"].as_array().into_iter().flatten() {
+        for u in names_in(&layer["users"]) {
+            if !people.contains(&u) {
+                people.push(u);
+            }
+        }
+    }
+    people
+}
+
+pub async fn schedules(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let (records, users) = match (
+        list(&state, &session, Kind::Schedule).await,
+        visible_names(&state, &session, Kind::User).await,
+    ) {
+        (Ok(r), Ok(u)) => (r, u),
+        (Err(page), _) | (_, Err(page)) => return page,
+    };
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let people: Vec<serde_json::Value> = schedule_people(&r.spec)
+                .iter()
+                .map(|u| mention(&users, "users", u))
+                .collect();
+            serde_json::json!({
+                "name": r.name, "description": r.spec["description"], "time_zone": r.spec["time_zone"],
+                "people": people, "labels": labels_text(r), "managed_by": r.source,
+            })
+        })
+        .collect();
+    page(
+        &session,
+        "schedules.html",
+        serde_json::json!({"rows": rows}),
+    )
+}
+
+pub async fn teams(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let (records, users) = match (
+        list(&state, &session, Kind::Team).await,
+        visible_names(&state, &session, Kind::User).await,
+    ) {
+        (Ok(r), Ok(u)) => (r, u),
+        (Err(page), _) | (_, Err(page)) => return page,
+    };
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let members: Vec<serde_json::Value> = names_in(&r.spec["members"])
+                .iter()
+                .map(|u| mention(&users, "users", u))
+                .collect();
+            serde_json::json!({
+                "name": r.name, "display": r.spec["display_name"], "members": members,
+                "labels": labels_text(r), "managed_by": r.source,
+            })
+        })
+        .collect();
+    page(&session, "teams.html", serde_json::json!({"rows": rows}))
+}
+
+pub async fn policies(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let (records, teams) = match (
+        list(&state, &session, Kind::EscalationPolicy).await,
+        visible_names(&state, &session, Kind::Team).await,
+    ) {
+        (Ok(r), Ok(t)) => (r, t),
+        (Err(page), _) | (_, Err(page)) => return page,
+    };
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let team = r.spec["team"].as_str().unwrap_or_default();
+            serde_json::json!({
+                "name": r.name, "description": r.spec["description"],
+                "team": mention(&teams, "teams", team),
+                "levels": r.spec["levels"].as_array().map_or(0, Vec::len),
+                "labels": labels_text(r), "managed_by": r.source,
+            })
+        })
+        .collect();
+    page(&session, "policies.html", serde_json::json!({"rows": rows}))
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    let records = match list(&state, &session, Kind::User).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name, "full_name": r.spec["full_name"], "email": r.spec["email"],
+                "time_zone": r.spec["time_zone"], "managed_by": r.source,
+            })
+        })
+        .collect();
+    page(&session, "users.html", serde_json::json!({"rows": rows}))
+}
+
+/// A person: who they are, how to reach them by email, and where they take part (teams,
+/// schedules, escalation policies that page them by name), each linked.
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(name): Path<String>,
+) -> Response {
+    let r = match visible_object(&state, &session, Kind::User, "user", &name).await {
+        Ok(r) => r,
+        Err(page) => return page,
+    };
+    let me = r.name.to_string();
+    let (teams, schedules, policies) = match (
+        list(&state, &session, Kind::Team).await,
+        list(&state, &session, Kind::Schedule).await,
+        list(&state, &session, Kind::EscalationPolicy).await,
+    ) {
+        (Ok(t), Ok(s), Ok(p)) => (t, s, p),
+        (Err(page), _, _) | (_, Err(page), _) | (_, _, Err(page)) => return page,
+    };
+    let teams: Vec<String> = teams
+        .iter()
+        .filter(|t| names_in(&t.spec["members"]).contains(&me))
+        .map(|t| t.name.to_string())
+        .collect();
+    let schedules: Vec<String> = schedules
+        .iter()
+        .filter(|s| schedule_people(&s.spec).contains(&me))
+        .map(|s| s.name.to_string())
+        .collect();
+    let policies: Vec<String> = policies
+        .iter()
+        .filter(|p| {
+            p.spec["levels"].as_array().into_iter().flatten().any(|l| {
+                l["targets"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["user"].as_str() == Some(me.as_str()))
+            })
+        })
+        .map(|p| p.name.to_string())
+        .collect();
+    page(
+        &session,
+        "user.html",
+        serde_json::json!({
+            "name": r.name, "full_name": r.spec["full_name"], "email": r.spec["email"],
+            "time_zone": r.spec["time_zone"], "teams": teams, "schedules": schedules,
+            "policies": policies, "managed_by": r.source,
+        }),
+    )
 }
