@@ -288,9 +288,63 @@ impl Document {
     }
 }
 
+/// A document as far as it could be read, problems or not: what the checks across
+/// objects can still rely on when some of its fields are wrong.
+pub(crate) struct Read {
+    pub kind: Option<Kind>,
+    pub name: Option<Name>,
+    pub labels: Option<Labels>,
+    /// The spec with its malformed fields left out (their defaults in their place);
+    /// `None` when even that does not make a spec (a required field is malformed).
+    pub spec: Option<Spec>,
+    pub location: Location,
+    pub field_lines: FieldLines,
+    /// The paths (from the document root) of the fields with a problem.
+    pub problems: Vec<String>,
+}
+
+impl Read {
+    /// The document when it has no problem at all.
+    fn complete(self) -> Option<Document> {
+        if !self.problems.is_empty() {
+            return None;
+        }
+        Some(Document {
+            kind: self.kind?,
+            name: self.name?,
+            labels: self.labels?,
+            spec: self.spec?,
+            location: self.location,
+            field_lines: self.field_lines,
+        })
+    }
+
+    /// The readable part as a document, for the checks across objects: its kind, name
+    /// and (partial) spec are known, whatever else is wrong.
+    pub(crate) fn readable(&self) -> Option<Document> {
+        Some(Document {
+            kind: self.kind?,
+            name: self.name.clone()?,
+            labels: self.labels.clone().unwrap_or_default(),
+            spec: self.spec.clone()?,
+            location: self.location.clone(),
+            field_lines: self.field_lines.clone(),
+        })
+    }
+}
+
 /// Parses every file (each may hold several `---` separated documents) and reports every
 /// problem found, not only the first. A document with a problem yields no [`Document`].
 pub fn parse(files: &[SourceFile]) -> (Vec<Document>, Vec<Problem>) {
+    let (read, problems) = read(files);
+    (
+        read.into_iter().filter_map(Read::complete).collect(),
+        problems,
+    )
+}
+
+/// [`parse`], keeping every document as far as it could be read.
+pub(crate) fn read(files: &[SourceFile]) -> (Vec<Read>, Vec<Problem>) {
     let mut docs = Vec::new();
     let mut problems = Vec::new();
     for file in files {
@@ -328,8 +382,9 @@ pub fn parse(files: &[SourceFile]) -> (Vec<Document>, Vec<Problem>) {
 const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 const METADATA_KEYS: [&str; 2] = ["name", "labels"];
 
-/// Checks one YAML document; returns it only when `out` gained nothing.
-fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Option<Document> {
+/// Checks one YAML document; returns it as far as it could be read (`None` for an empty
+/// document, one that is not a mapping, or one of a kind this build does not check).
+fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Option<Read> {
     let mut conversion = Vec::new();
     let root = Node::from_yaml(y, &mut conversion);
     let before = out.len();
@@ -435,19 +490,17 @@ fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Opti
     // spec
     let spec = kind.and_then(|kind| parse_spec(kind, &root, &lines, out));
 
-    if out.len() > before {
-        return None;
-    }
-    Some(Document {
-        kind: kind?,
-        name: name?,
-        labels: labels?,
-        spec: spec?,
+    Some(Read {
+        kind,
+        name,
+        labels,
+        spec,
         location: Location {
             file: file.to_owned(),
             line: root.line,
         },
         field_lines: lines,
+        problems: out[before..].iter().map(|i| i.path.clone()).collect(),
     })
 }
 
@@ -669,7 +722,6 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
         .into_iter()
         .filter(|e| !dropped.iter().any(|d| d == top_field(&e.path)))
         .collect();
-    let valid = errors.is_empty();
     for e in errors {
         let path = spec_path(&e.path);
         out.push(Issue {
@@ -678,5 +730,5 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
             message: e.message,
         });
     }
-    (clean && valid).then_some(spec)
+    Some(spec)
 }

@@ -481,17 +481,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Parses and checks files; prints every problem. Returns the documents when clean.
-fn load(paths: &[PathBuf], out: Output) -> anyhow::Result<Result<Vec<config::Document>, ExitCode>> {
-    let files = read_config(paths)?;
-    let (docs, problems) = config::parse(&files);
-    if problems.is_empty() {
-        return Ok(Ok(docs));
-    }
-    report_problems(&problems, out);
-    Ok(Err(ExitCode::FAILURE))
-}
-
 fn report_problems(problems: &[config::Problem], out: Output) {
     match out {
         Output::Json => print_json(&serde_json::json!({ "valid": false, "problems": problems })),
@@ -504,12 +493,10 @@ fn report_problems(problems: &[config::Problem], out: Output) {
     }
 }
 
+/// Checks files on their own (shape, values, references among them): every problem in
+/// one run. It opens no store.
 fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
-    let docs = match load(paths, out)? {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
-    let problems = config::check_references(&docs, &[], false);
+    let (docs, problems) = config::check(&read_config(paths)?, &[], false);
     if !problems.is_empty() {
         report_problems(&problems, out);
         return Ok(ExitCode::FAILURE);
@@ -525,8 +512,9 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
     if let Some(server) = &args.server {
         return apply_remote(server, &args, out, commit).await;
     }
+    let files = read_config(&args.paths)?;
     let opened = args.store.open(false).await?;
-    let prepared = match prepare_files(&opened.store, &args.paths, args.prune).await? {
+    let prepared = match prepare_files(&opened.store, &files, args.prune).await? {
         Ok(p) => p,
         Err(problems) => {
             report_problems(&problems, out);

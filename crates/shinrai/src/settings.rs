@@ -113,18 +113,14 @@ impl StoreArgs {
     }
 }
 
-/// Reads configuration files and plans them against the store: `Ok(Err(problems))` when
-/// the files are invalid on their own or against what the store holds.
+/// Checks configuration files and plans them against the store: `Ok(Err(problems))`
+/// when the files are invalid on their own or against what the store holds.
 pub async fn prepare_files(
     store: &Arc<dyn Store>,
-    paths: &[PathBuf],
+    files: &[config::SourceFile],
     prune: bool,
 ) -> anyhow::Result<Result<runtime::apply::Prepared, Vec<config::Problem>>> {
-    let (docs, problems) = config::parse(&read_config(paths)?);
-    if !problems.is_empty() {
-        return Ok(Err(problems));
-    }
-    match runtime::apply::prepare(store, &docs, prune).await {
+    match runtime::apply::prepare(store, files, prune).await {
         Ok(prepared) => Ok(Ok(prepared)),
         Err(runtime::apply::ApplyError::Invalid(problems)) => Ok(Err(problems)),
         Err(e) => Err(e.into()),
