@@ -513,6 +513,16 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
         return apply_remote(server, &args, out, commit).await;
     }
     let files = read_config(&args.paths)?;
+    if !args.store.exists() {
+        // A store that is not there yet holds nothing: the files are checked against
+        // nothing before opening creates it, so that files with problems leave no empty
+        // data directory behind.
+        let (_, problems) = config::check(&files, &[], args.prune);
+        if !problems.is_empty() {
+            report_problems(&problems, out);
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let opened = args.store.open(false).await?;
     let prepared = match prepare_files(&opened.store, &files, args.prune).await? {
         Ok(p) => p,

@@ -288,6 +288,26 @@ fn validate_reports_shape_value_and_reference_mistakes_in_one_run() {
 }
 
 #[test]
+fn a_failing_plan_or_apply_leaves_no_data_directory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, EVERY_KIND_OF_MISTAKE).unwrap();
+    let data = dir.path().join("data");
+    for command in ["plan", "apply"] {
+        let out = shinrai(&[
+            command,
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        assert!(!data.exists(), "{command} created {}", data.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("8 problem(s) found"), "{command}: {err}");
+    }
+}
+
+#[test]
 fn help_teaches_and_errors_are_one_line() {
     let out = shinrai(&["--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
