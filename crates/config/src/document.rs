@@ -392,11 +392,13 @@ fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Opti
         path: String::new(),
         line,
         message,
+        unknown: false,
     }));
     let issue = |path: &str, line: usize, message: String| Issue {
         path: path.to_owned(),
         line,
         message,
+        unknown: false,
     };
     let Value::Map(entries) = &root.value else {
         // An empty document (a trailing `---`) is nothing to check.
@@ -521,6 +523,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
             path: "metadata".into(),
             line: root.line,
             message: "missing required field (with at least `name`)".into(),
+            unknown: false,
         });
         return (None, None);
     };
@@ -529,6 +532,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
             path: "metadata".into(),
             line: meta.key_line,
             message: format!("expected a mapping, found {}", meta.value.describe()),
+            unknown: false,
         });
         return (None, None);
     };
@@ -538,6 +542,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                 path: join("metadata", &e.key),
                 line: e.key_line,
                 message: unknown(&e.key, &METADATA_KEYS),
+                unknown: false,
             });
         }
     }
@@ -547,6 +552,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                 path: "metadata.name".into(),
                 line: meta.key_line,
                 message: "missing required field".into(),
+                unknown: false,
             });
             None
         }
@@ -563,6 +569,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                         path: "metadata.name".into(),
                         line: e.key_line,
                         message: format!("expected a string, found {}", e.value.describe()),
+                        unknown: false,
                     });
                     None
                 }
@@ -573,6 +580,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                             path: "metadata.name".into(),
                             line: e.key_line,
                             message: format!("`{s}` is not a valid name: {why}"),
+                            unknown: false,
                         });
                         None
                     }
@@ -606,6 +614,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                                     "expected a string, found {}{hint}",
                                     l.value.describe()
                                 ),
+                                unknown: false,
                             });
                         }
                     }
@@ -620,6 +629,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                         path: join("metadata.labels", &key),
                         line,
                         message: why.to_string(),
+                        unknown: false,
                     });
                 }
                 ok.then_some(labels)
@@ -629,6 +639,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                     path: "metadata.labels".into(),
                     line: e.key_line,
                     message: format!("expected a mapping, found {}", e.value.describe()),
+                    unknown: false,
                 });
                 None
             }
@@ -651,6 +662,45 @@ fn top_field(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or("")
 }
 
+/// Removes the field at the spec-relative `path` (`roles[0].colour`) from `value`;
+/// false when there is no such field.
+fn remove_field(value: &mut serde_json::Value, path: &str) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.remove(path).is_some() {
+                return true;
+            }
+            // Keys may hold dots: the longest key that the path continues below.
+            let key = map
+                .keys()
+                .filter(|k| {
+                    path.len() > k.len()
+                        && path.starts_with(k.as_str())
+                        && matches!(path.as_bytes()[k.len()], b'.' | b'[')
+                })
+                .max_by_key(|k| k.len())
+                .cloned();
+            let Some(key) = key else {
+                return false;
+            };
+            let rest = &path[key.len()..];
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            map.get_mut(&key).is_some_and(|v| remove_field(v, rest))
+        }
+        serde_json::Value::Array(items) => {
+            let Some((index, rest)) = path.strip_prefix('[').and_then(|p| p.split_once(']')) else {
+                return false;
+            };
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            match index.parse::<usize>() {
+                Ok(index) => items.get_mut(index).is_some_and(|v| remove_field(v, rest)),
+                Err(_) => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>) -> Option<Spec> {
     let s = schemas();
     let schema = s.spec_schema(kind);
@@ -667,6 +717,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
                 path: "spec".into(),
                 line: root.line,
                 message: format!("missing required field (a {kind} needs a spec)"),
+                unknown: false,
             });
             return None;
         }
@@ -677,10 +728,15 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
 
     // serde and `validate` only see a well-formed value. When some fields are malformed,
     // they are dropped (their defaults take over) so that the rules of the other fields
-    // still run: one pass reports mistakes of both sorts.
+    // still run, and the references of the spec so read are checked: one pass reports
+    // mistakes of every sort. An unknown field means nothing, so only it is left out,
+    // not the field it sits in (a list item's unknown key keeps the rest of the list).
     let mut value = node.to_json();
     let mut dropped: Vec<String> = Vec::new();
     for i in &issues {
+        if i.unknown && remove_field(&mut value, &i.path) {
+            continue;
+        }
         let top = top_field(&i.path);
         if top.is_empty() {
             // The spec as a whole is wrong (not a mapping): nothing more to check.
@@ -712,6 +768,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
                     path: "spec".into(),
                     line,
                     message: e,
+                    unknown: false,
                 });
             }
             return None;
@@ -728,6 +785,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
             line: lines.line_of(&path).unwrap_or(line),
             path,
             message: e.message,
+            unknown: false,
         });
     }
     Some(spec)

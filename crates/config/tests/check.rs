@@ -110,3 +110,28 @@ spec: {owner_team: core}
     ok Service checkout
     ");
 }
+
+#[test]
+fn an_unknown_field_inside_a_list_item_hides_nothing_else_of_the_list() {
+    let yaml = "\
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann}
+spec:
+  full_name: Ann
+  email: ann@example.com
+  roles:
+    - {role: responder, team: ghosts, colour: red}
+    - {role: admin, team: core}
+  contact_methods:
+    - {name: phone, type: sms, address: '+4915112345678', colour: red}
+    - {name: desk, type: sms, address: 'not a number'}
+";
+    insta::assert_snapshot!(render(&[("org.yaml", yaml)]), @r#"
+    org.yaml:8: spec.roles[0].colour: unknown field `colour`; expected one of company, role, team
+    org.yaml:8: spec.roles[0].team: no Team named `ghosts` exists in the files or in shinrai
+    org.yaml:9: spec.roles[1].team: no Team named `core` exists in the files or in shinrai
+    org.yaml:11: spec.contact_methods[0].colour: unknown field `colour`; expected one of address, name, type
+    org.yaml:12: spec.contact_methods[1].address: "not a number" is not a phone number in E.164 form (`+` and 8 to 15 digits, like +4915112345678)
+    "#);
+}
