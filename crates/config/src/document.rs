@@ -662,6 +662,36 @@ fn top_field(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or("")
 }
 
+/// A malformed field inside a list item: `field` (`roles[1].team`) in `item` (`roles[1]`)
+/// of the top-level field `top` (`roles`).
+struct ItemField {
+    top: String,
+    field: String,
+    item: String,
+}
+
+/// The field of a list item a spec-relative `path` is in, when it is in one:
+/// `roles[1].team` and `layers[0].users[2]` are, `members[1]` and `owner_team` are not.
+fn item_field(path: &str) -> Option<ItemField> {
+    let mut field = path;
+    while let Some(rest) = field.strip_suffix(']') {
+        let open = rest.rfind('[')?;
+        field = &rest[..open];
+    }
+    let item = &field[..=field.rfind(']')?];
+    (field.len() > item.len()).then(|| ItemField {
+        top: top_field(path).to_owned(),
+        field: field.to_owned(),
+        item: item.to_owned(),
+    })
+}
+
+/// Whether `path` is `item` or below it.
+fn within(path: &str, item: &str) -> bool {
+    path.strip_prefix(item)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
 /// Removes the field at the spec-relative `path` (`roles[0].colour`) from `value`;
 /// false when there is no such field.
 fn remove_field(value: &mut serde_json::Value, path: &str) -> bool {
@@ -727,28 +757,72 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
     s.walk(node, line, schema, "", &mut issues);
 
     // serde and `validate` only see a well-formed value. When some fields are malformed,
-    // they are dropped (their defaults take over) so that the rules of the other fields
+    // they are left out (their defaults take over) so that the rules of the other fields
     // still run, and the references of the spec so read are checked: one pass reports
-    // mistakes of every sort. An unknown field means nothing, so only it is left out,
-    // not the field it sits in (a list item's unknown key keeps the rest of the list).
-    let mut value = node.to_json();
-    let mut dropped: Vec<String> = Vec::new();
+    // mistakes of every sort. An unknown field means nothing, so only it is left out. A
+    // malformed field of a list item (`roles[1].team`) leaves out only that field, and
+    // that item is spared the rules; when the item cannot do without it, or the mistake
+    // is not inside a list item, the whole top-level field is left out.
+    let mut whole_spec_wrong = false;
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut coarse: Vec<String> = Vec::new();
+    let mut fine: Vec<ItemField> = Vec::new();
+    let mut probe = node.to_json();
     for i in &issues {
-        if i.unknown && remove_field(&mut value, &i.path) {
-            continue;
-        }
         let top = top_field(&i.path);
         if top.is_empty() {
             // The spec as a whole is wrong (not a mapping): nothing more to check.
-            dropped.clear();
-            value = serde_json::Value::Null;
+            whole_spec_wrong = true;
             break;
         }
-        dropped.push(top.to_owned());
-        if let Some(o) = value.as_object_mut() {
-            o.remove(top);
+        if i.unknown && remove_field(&mut probe, &i.path) {
+            unknown.push(&i.path);
+        } else if let Some(f) = item_field(&i.path).filter(|_| !i.unknown) {
+            fine.push(f);
+        } else {
+            coarse.push(top.to_owned());
         }
     }
+    let build = |coarse: &[String]| {
+        let mut v = node.to_json();
+        for path in &unknown {
+            remove_field(&mut v, path);
+        }
+        for f in fine.iter().filter(|f| !coarse.contains(&f.top)) {
+            remove_field(&mut v, &f.field);
+        }
+        if let Some(o) = v.as_object_mut() {
+            for top in coarse {
+                o.remove(top);
+            }
+        }
+        v
+    };
+    // A list whose item cannot do without the field left out is left out whole.
+    let mut fine_tops: Vec<String> = fine
+        .iter()
+        .map(|f| f.top.clone())
+        .filter(|t| !coarse.contains(t))
+        .collect();
+    fine_tops.dedup();
+    let mut dropped = coarse.clone();
+    for top in &fine_tops {
+        let mut trial = coarse.clone();
+        trial.extend(fine_tops.iter().filter(|t| *t != top).cloned());
+        if deserialize(kind, build(&trial)).is_err() {
+            dropped.push(top.clone());
+        }
+    }
+    let spared: Vec<&str> = fine
+        .iter()
+        .filter(|f| !dropped.contains(&f.top))
+        .map(|f| f.item.as_str())
+        .collect();
+    let value = if whole_spec_wrong {
+        serde_json::Value::Null
+    } else {
+        build(&dropped)
+    };
     let clean = issues.is_empty();
     out.extend(issues.into_iter().map(|i| Issue {
         path: spec_path(&i.path),
@@ -778,6 +852,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
         .validate()
         .into_iter()
         .filter(|e| !dropped.iter().any(|d| d == top_field(&e.path)))
+        .filter(|e| !spared.iter().any(|item| within(&e.path, item)))
         .collect();
     for e in errors {
         let path = spec_path(&e.path);

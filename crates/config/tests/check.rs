@@ -135,3 +135,22 @@ spec:
     org.yaml:12: spec.contact_methods[1].address: "not a number" is not a phone number in E.164 form (`+` and 8 to 15 digits, like +4915112345678)
     "#);
 }
+
+#[test]
+fn a_malformed_field_of_one_list_item_hides_nothing_of_the_other_items() {
+    let yaml = "\
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann}
+spec:
+  full_name: Ann
+  email: ann@example.com
+  roles:
+    - {role: responder, team: ghosts}
+    - {role: admin, team: Core}
+";
+    insta::assert_snapshot!(render(&[("org.yaml", yaml)]), @"
+    org.yaml:8: spec.roles[0].team: no Team named `ghosts` exists in the files or in shinrai
+    org.yaml:9: spec.roles[1].team: `Core` is not a valid name: may hold only lowercase letters, digits and '-' (found 'C')
+    ");
+}
