@@ -288,9 +288,63 @@ impl Document {
     }
 }
 
+/// A document as far as it could be read, problems or not: what the checks across
+/// objects can still rely on when some of its fields are wrong.
+pub(crate) struct Read {
+    pub kind: Option<Kind>,
+    pub name: Option<Name>,
+    pub labels: Option<Labels>,
+    /// The spec with its malformed fields left out (their defaults in their place);
+    /// `None` when even that does not make a spec (a required field is malformed).
+    pub spec: Option<Spec>,
+    pub location: Location,
+    pub field_lines: FieldLines,
+    /// The paths (from the document root) of the fields with a problem.
+    pub problems: Vec<String>,
+}
+
+impl Read {
+    /// The document when it has no problem at all.
+    fn complete(self) -> Option<Document> {
+        if !self.problems.is_empty() {
+            return None;
+        }
+        Some(Document {
+            kind: self.kind?,
+            name: self.name?,
+            labels: self.labels?,
+            spec: self.spec?,
+            location: self.location,
+            field_lines: self.field_lines,
+        })
+    }
+
+    /// The readable part as a document, for the checks across objects: its kind, name
+    /// and (partial) spec are known, whatever else is wrong.
+    pub(crate) fn readable(&self) -> Option<Document> {
+        Some(Document {
+            kind: self.kind?,
+            name: self.name.clone()?,
+            labels: self.labels.clone().unwrap_or_default(),
+            spec: self.spec.clone()?,
+            location: self.location.clone(),
+            field_lines: self.field_lines.clone(),
+        })
+    }
+}
+
 /// Parses every file (each may hold several `---` separated documents) and reports every
 /// problem found, not only the first. A document with a problem yields no [`Document`].
 pub fn parse(files: &[SourceFile]) -> (Vec<Document>, Vec<Problem>) {
+    let (read, problems) = read(files);
+    (
+        read.into_iter().filter_map(Read::complete).collect(),
+        problems,
+    )
+}
+
+/// [`parse`], keeping every document as far as it could be read.
+pub(crate) fn read(files: &[SourceFile]) -> (Vec<Read>, Vec<Problem>) {
     let mut docs = Vec::new();
     let mut problems = Vec::new();
     for file in files {
@@ -328,8 +382,9 @@ pub fn parse(files: &[SourceFile]) -> (Vec<Document>, Vec<Problem>) {
 const TOP_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 const METADATA_KEYS: [&str; 2] = ["name", "labels"];
 
-/// Checks one YAML document; returns it only when `out` gained nothing.
-fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Option<Document> {
+/// Checks one YAML document; returns it as far as it could be read (`None` for an empty
+/// document, one that is not a mapping, or one of a kind this build does not check).
+fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Option<Read> {
     let mut conversion = Vec::new();
     let root = Node::from_yaml(y, &mut conversion);
     let before = out.len();
@@ -337,11 +392,13 @@ fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Opti
         path: String::new(),
         line,
         message,
+        unknown: false,
     }));
     let issue = |path: &str, line: usize, message: String| Issue {
         path: path.to_owned(),
         line,
         message,
+        unknown: false,
     };
     let Value::Map(entries) = &root.value else {
         // An empty document (a trailing `---`) is nothing to check.
@@ -435,19 +492,17 @@ fn parse_document(file: &str, y: &MarkedYamlOwned, out: &mut Vec<Issue>) -> Opti
     // spec
     let spec = kind.and_then(|kind| parse_spec(kind, &root, &lines, out));
 
-    if out.len() > before {
-        return None;
-    }
-    Some(Document {
-        kind: kind?,
-        name: name?,
-        labels: labels?,
-        spec: spec?,
+    Some(Read {
+        kind,
+        name,
+        labels,
+        spec,
         location: Location {
             file: file.to_owned(),
             line: root.line,
         },
         field_lines: lines,
+        problems: out[before..].iter().map(|i| i.path.clone()).collect(),
     })
 }
 
@@ -468,6 +523,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
             path: "metadata".into(),
             line: root.line,
             message: "missing required field (with at least `name`)".into(),
+            unknown: false,
         });
         return (None, None);
     };
@@ -476,6 +532,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
             path: "metadata".into(),
             line: meta.key_line,
             message: format!("expected a mapping, found {}", meta.value.describe()),
+            unknown: false,
         });
         return (None, None);
     };
@@ -485,6 +542,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                 path: join("metadata", &e.key),
                 line: e.key_line,
                 message: unknown(&e.key, &METADATA_KEYS),
+                unknown: false,
             });
         }
     }
@@ -494,6 +552,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                 path: "metadata.name".into(),
                 line: meta.key_line,
                 message: "missing required field".into(),
+                unknown: false,
             });
             None
         }
@@ -510,6 +569,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                         path: "metadata.name".into(),
                         line: e.key_line,
                         message: format!("expected a string, found {}", e.value.describe()),
+                        unknown: false,
                     });
                     None
                 }
@@ -520,6 +580,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                             path: "metadata.name".into(),
                             line: e.key_line,
                             message: format!("`{s}` is not a valid name: {why}"),
+                            unknown: false,
                         });
                         None
                     }
@@ -553,6 +614,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                                     "expected a string, found {}{hint}",
                                     l.value.describe()
                                 ),
+                                unknown: false,
                             });
                         }
                     }
@@ -567,6 +629,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                         path: join("metadata.labels", &key),
                         line,
                         message: why.to_string(),
+                        unknown: false,
                     });
                 }
                 ok.then_some(labels)
@@ -576,6 +639,7 @@ fn parse_metadata(root: &Node, out: &mut Vec<Issue>) -> (Option<Name>, Option<La
                     path: "metadata.labels".into(),
                     line: e.key_line,
                     message: format!("expected a mapping, found {}", e.value.describe()),
+                    unknown: false,
                 });
                 None
             }
@@ -598,6 +662,75 @@ fn top_field(path: &str) -> &str {
     path.split(['.', '[']).next().unwrap_or("")
 }
 
+/// A malformed field inside a list item: `field` (`roles[1].team`) in `item` (`roles[1]`)
+/// of the top-level field `top` (`roles`).
+struct ItemField {
+    top: String,
+    field: String,
+    item: String,
+}
+
+/// The field of a list item a spec-relative `path` is in, when it is in one:
+/// `roles[1].team` and `layers[0].users[2]` are, `members[1]` and `owner_team` are not.
+fn item_field(path: &str) -> Option<ItemField> {
+    let mut field = path;
+    while let Some(rest) = field.strip_suffix(']') {
+        let open = rest.rfind('[')?;
+        field = &rest[..open];
+    }
+    let item = &field[..=field.rfind(']')?];
+    (field.len() > item.len()).then(|| ItemField {
+        top: top_field(path).to_owned(),
+        field: field.to_owned(),
+        item: item.to_owned(),
+    })
+}
+
+/// Whether `path` is `item` or below it.
+fn within(path: &str, item: &str) -> bool {
+    path.strip_prefix(item)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
+/// Removes the field at the spec-relative `path` (`roles[0].colour`) from `value`;
+/// false when there is no such field.
+fn remove_field(value: &mut serde_json::Value, path: &str) -> bool {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.remove(path).is_some() {
+                return true;
+            }
+            // Keys may hold dots: the longest key that the path continues below.
+            let key = map
+                .keys()
+                .filter(|k| {
+                    path.len() > k.len()
+                        && path.starts_with(k.as_str())
+                        && matches!(path.as_bytes()[k.len()], b'.' | b'[')
+                })
+                .max_by_key(|k| k.len())
+                .cloned();
+            let Some(key) = key else {
+                return false;
+            };
+            let rest = &path[key.len()..];
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            map.get_mut(&key).is_some_and(|v| remove_field(v, rest))
+        }
+        serde_json::Value::Array(items) => {
+            let Some((index, rest)) = path.strip_prefix('[').and_then(|p| p.split_once(']')) else {
+                return false;
+            };
+            let rest = rest.strip_prefix('.').unwrap_or(rest);
+            match index.parse::<usize>() {
+                Ok(index) => items.get_mut(index).is_some_and(|v| remove_field(v, rest)),
+                Err(_) => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>) -> Option<Spec> {
     let s = schemas();
     let schema = s.spec_schema(kind);
@@ -614,6 +747,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
                 path: "spec".into(),
                 line: root.line,
                 message: format!("missing required field (a {kind} needs a spec)"),
+                unknown: false,
             });
             return None;
         }
@@ -623,23 +757,72 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
     s.walk(node, line, schema, "", &mut issues);
 
     // serde and `validate` only see a well-formed value. When some fields are malformed,
-    // they are dropped (their defaults take over) so that the rules of the other fields
-    // still run: one pass reports mistakes of both sorts.
-    let mut value = node.to_json();
-    let mut dropped: Vec<String> = Vec::new();
+    // they are left out (their defaults take over) so that the rules of the other fields
+    // still run, and the references of the spec so read are checked: one pass reports
+    // mistakes of every sort. An unknown field means nothing, so only it is left out. A
+    // malformed field of a list item (`roles[1].team`) leaves out only that field, and
+    // that item is spared the rules; when the item cannot do without it, or the mistake
+    // is not inside a list item, the whole top-level field is left out.
+    let mut whole_spec_wrong = false;
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut coarse: Vec<String> = Vec::new();
+    let mut fine: Vec<ItemField> = Vec::new();
+    let mut probe = node.to_json();
     for i in &issues {
         let top = top_field(&i.path);
         if top.is_empty() {
             // The spec as a whole is wrong (not a mapping): nothing more to check.
-            dropped.clear();
-            value = serde_json::Value::Null;
+            whole_spec_wrong = true;
             break;
         }
-        dropped.push(top.to_owned());
-        if let Some(o) = value.as_object_mut() {
-            o.remove(top);
+        if i.unknown && remove_field(&mut probe, &i.path) {
+            unknown.push(&i.path);
+        } else if let Some(f) = item_field(&i.path).filter(|_| !i.unknown) {
+            fine.push(f);
+        } else {
+            coarse.push(top.to_owned());
         }
     }
+    let build = |coarse: &[String]| {
+        let mut v = node.to_json();
+        for path in &unknown {
+            remove_field(&mut v, path);
+        }
+        for f in fine.iter().filter(|f| !coarse.contains(&f.top)) {
+            remove_field(&mut v, &f.field);
+        }
+        if let Some(o) = v.as_object_mut() {
+            for top in coarse {
+                o.remove(top);
+            }
+        }
+        v
+    };
+    // A list whose item cannot do without the field left out is left out whole.
+    let mut fine_tops: Vec<String> = fine
+        .iter()
+        .map(|f| f.top.clone())
+        .filter(|t| !coarse.contains(t))
+        .collect();
+    fine_tops.dedup();
+    let mut dropped = coarse.clone();
+    for top in &fine_tops {
+        let mut trial = coarse.clone();
+        trial.extend(fine_tops.iter().filter(|t| *t != top).cloned());
+        if deserialize(kind, build(&trial)).is_err() {
+            dropped.push(top.clone());
+        }
+    }
+    let spared: Vec<&str> = fine
+        .iter()
+        .filter(|f| !dropped.contains(&f.top))
+        .map(|f| f.item.as_str())
+        .collect();
+    let value = if whole_spec_wrong {
+        serde_json::Value::Null
+    } else {
+        build(&dropped)
+    };
     let clean = issues.is_empty();
     out.extend(issues.into_iter().map(|i| Issue {
         path: spec_path(&i.path),
@@ -659,6 +842,7 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
                     path: "spec".into(),
                     line,
                     message: e,
+                    unknown: false,
                 });
             }
             return None;
@@ -668,15 +852,16 @@ fn parse_spec(kind: Kind, root: &Node, lines: &FieldLines, out: &mut Vec<Issue>)
         .validate()
         .into_iter()
         .filter(|e| !dropped.iter().any(|d| d == top_field(&e.path)))
+        .filter(|e| !spared.iter().any(|item| within(&e.path, item)))
         .collect();
-    let valid = errors.is_empty();
     for e in errors {
         let path = spec_path(&e.path);
         out.push(Issue {
             line: lines.line_of(&path).unwrap_or(line),
             path,
             message: e.message,
+            unknown: false,
         });
     }
-    (clean && valid).then_some(spec)
+    Some(spec)
 }

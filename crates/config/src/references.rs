@@ -5,33 +5,114 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use domain::{Kind, Name};
 
-use crate::{Document, Existing, Location, Problem};
+use crate::{Document, Existing, Location, Problem, SourceFile};
 
 /// Cross-object checks over a whole world of objects: a `(kind, name)` declared twice
 /// among `docs`, and references to objects that exist neither in `docs` nor in `existing`
 /// (minus the managed objects `prune` would delete). Problems point at the referencing
 /// field's line.
 pub fn check_references(docs: &[Document], existing: &[Existing], prune: bool) -> Vec<Problem> {
+    let declared: Vec<Declared<'_>> = docs
+        .iter()
+        .map(|d| Declared {
+            kind: d.kind,
+            name: &d.name,
+            at: d.location_of("metadata.name"),
+            doc: Some(d),
+            email_readable: true,
+        })
+        .collect();
+    check_declared(&declared, existing, prune)
+}
+
+/// Everything wrong with a set of files, in one pass: each document's shape and values
+/// ([`parse`](crate::parse)), and, for every document whose kind and name could be read,
+/// the checks across objects of [`check_references`] against `existing`. A reference is
+/// checked when its field could be read even if other fields of its document are wrong;
+/// an object declared in a document with problems still exists for the others; nothing
+/// is checked from a document whose kind or name is unreadable. Returns the documents
+/// whose shape and values are right, and every problem in file and line order.
+pub fn check(
+    files: &[SourceFile],
+    existing: &[Existing],
+    prune: bool,
+) -> (Vec<Document>, Vec<Problem>) {
+    let (read, mut problems) = crate::document::read(files);
+    let readable: Vec<Option<Document>> = read.iter().map(|r| r.readable()).collect();
+    let declared: Vec<Declared<'_>> = read
+        .iter()
+        .zip(&readable)
+        .filter_map(|(r, doc)| {
+            let (kind, name) = (r.kind?, r.name.as_ref()?);
+            let at = Location {
+                file: r.location.file.clone(),
+                line: r
+                    .field_lines
+                    .line_of("metadata.name")
+                    .unwrap_or(r.location.line),
+            };
+            Some(Declared {
+                kind,
+                name,
+                at,
+                doc: doc.as_ref(),
+                email_readable: !r.problems.iter().any(|p| p == "spec.email"),
+            })
+        })
+        .collect();
+    problems.extend(check_declared(&declared, existing, prune));
+    let order: BTreeMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    problems.sort_by_key(|p| {
+        (
+            order.get(p.location.file.as_str()).copied(),
+            p.location.line,
+        )
+    });
+    let complete = read
+        .into_iter()
+        .zip(readable)
+        .filter_map(|(r, doc)| if r.problems.is_empty() { doc } else { None })
+        .collect();
+    (complete, problems)
+}
+
+/// An object the files declare, as far as it could be read.
+struct Declared<'a> {
+    kind: Kind,
+    name: &'a Name,
+    /// Where its name is.
+    at: Location,
+    /// Its readable part, `None` when its spec could not be read.
+    doc: Option<&'a Document>,
+    /// Whether `spec.email` (of a user) is a valid address.
+    email_readable: bool,
+}
+
+fn check_declared(docs: &[Declared<'_>], existing: &[Existing], prune: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
 
-    let mut first: BTreeMap<(Kind, &Name), Location> = BTreeMap::new();
+    let mut first: BTreeMap<(Kind, &Name), &Location> = BTreeMap::new();
     for d in docs {
-        let at = d.location_of("metadata.name");
-        if let Some(prev) = first.get(&(d.kind, &d.name)) {
+        if let Some(prev) = first.get(&(d.kind, d.name)) {
             problems.push(Problem {
-                location: at,
+                location: d.at.clone(),
                 path: "metadata.name".into(),
                 message: format!("{} `{}` is already declared at {prev}", d.kind, d.name),
             });
         } else {
-            first.insert((d.kind, &d.name), at);
+            first.insert((d.kind, d.name), &d.at);
         }
     }
 
-    let declared: BTreeSet<(Kind, &Name)> = docs.iter().map(|d| (d.kind, &d.name)).collect();
+    let declared: BTreeSet<(Kind, &Name)> = docs.iter().map(|d| (d.kind, d.name)).collect();
     let stored: BTreeMap<(Kind, &Name), &Existing> =
         existing.iter().map(|e| ((e.kind, &e.name), e)).collect();
-    for d in docs {
+    for d in docs.iter().filter_map(|d| d.doc) {
         for r in d.spec.references() {
             let key = (r.kind, &r.name);
             if declared.contains(&key) {
@@ -71,7 +152,11 @@ pub fn check_references(docs: &[Document], existing: &[Existing], prune: bool) -
             emails.insert(domain::catalog::email_key(email), (&e.name, None));
         }
     }
-    for d in docs {
+    for d in docs
+        .iter()
+        .filter(|d| d.email_readable)
+        .filter_map(|d| d.doc)
+    {
         let crate::Spec::User(user) = &d.spec else {
             continue;
         };

@@ -27,6 +27,8 @@ pub(crate) struct Issue {
     pub path: String,
     pub line: usize,
     pub message: String,
+    /// An unknown field: it carries no meaning, so leaving it out changes nothing else.
+    pub unknown: bool,
 }
 
 pub(crate) struct Schemas {
@@ -172,6 +174,7 @@ impl Schemas {
             path: path.to_owned(),
             line,
             message,
+            unknown: false,
         };
 
         if let Some(all) = schema.get("allOf").and_then(Json::as_array) {
@@ -314,6 +317,7 @@ impl Schemas {
                                 e.key,
                                 known.join(", ")
                             ),
+                            unknown: true,
                         });
                     } else if let Some(s) = additional.filter(|a| a.is_object()) {
                         self.walk(&e.value, e.key_line, s, &p, out);
@@ -331,6 +335,7 @@ impl Schemas {
                             path: join(path, r),
                             line,
                             message: "missing required field".into(),
+                            unknown: false,
                         });
                     }
                 }

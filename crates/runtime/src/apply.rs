@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use config::{Action, Document, Existing, Plan, Problem};
+use config::{Action, Existing, Plan, Problem, SourceFile};
 use domain::{AccessTarget, Kind, Name};
 use store::{Change, ObjectDraft, ObjectRecord, Store, StoreError, WriteContext};
 
@@ -27,10 +27,11 @@ pub struct Prepared {
     snapshot: Vec<ObjectRecord>,
 }
 
-/// Checks documents against the store and plans the difference.
+/// Checks configuration files against the store and plans the difference: every
+/// problem of their shape, values and references ([`config::check`]) at once.
 pub async fn prepare(
     store: &Arc<dyn Store>,
-    docs: &[Document],
+    files: &[SourceFile],
     prune: bool,
 ) -> Result<Prepared, ApplyError> {
     let snapshot = store.snapshot(&Kind::ALL).await?;
@@ -44,11 +45,11 @@ pub async fn prepare(
             source: o.source.clone(),
         })
         .collect();
-    let problems = config::check_references(docs, &existing, prune);
+    let (docs, problems) = config::check(files, &existing, prune);
     if !problems.is_empty() {
         return Err(ApplyError::Invalid(problems));
     }
-    let plan = config::plan(docs, &existing, prune);
+    let plan = config::plan(&docs, &existing, prune);
     Ok(Prepared { plan, snapshot })
 }
 

@@ -828,6 +828,41 @@ async fn configuration_is_planned_and_applied_through_the_api(store: TestStore) 
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Shape, value and reference problems come back together, in line order; a reference
+    // to a stored object is fine whatever else is wrong with its document.
+    let mixed = "apiVersion: shinrai/v1\nkind: Team\nmetadata: {name: extra}\nspec:\n  members: [nobody]\n  colour: red\n---\napiVersion: shinrai/v1\nkind: User\nmetadata: {name: zed}\nspec: {full_name: Zed, email: zed, time_zone: Mars/Olympus, roles: [{role: admin, team: shop}]}\n";
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/config/plan",
+            Some(&admin),
+            Some(files(mixed)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let found: Vec<(String, String)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["location"].as_str().unwrap().to_owned(),
+                e["field"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("org.yaml:5", "spec.members[0]"),
+        ("org.yaml:6", "spec.colour"),
+        ("org.yaml:11", "spec.email"),
+        ("org.yaml:11", "spec.time_zone"),
+    ];
+    assert_eq!(
+        found,
+        expected.map(|(l, f)| (l.to_owned(), f.to_owned())),
+        "{body}"
+    );
+
     // Configuration describes the whole organisation: a company admin may not apply it.
     let acme = app
         .token("acme", vec![Grant::company(Role::Admin, "acme")], None)

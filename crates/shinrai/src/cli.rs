@@ -483,17 +483,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Parses and checks files; prints every problem. Returns the documents when clean.
-fn load(paths: &[PathBuf], out: Output) -> anyhow::Result<Result<Vec<config::Document>, ExitCode>> {
-    let files = read_config(paths)?;
-    let (docs, problems) = config::parse(&files);
-    if problems.is_empty() {
-        return Ok(Ok(docs));
-    }
-    report_problems(&problems, out);
-    Ok(Err(ExitCode::FAILURE))
-}
-
 fn report_problems(problems: &[config::Problem], out: Output) {
     match out {
         Output::Json => print_json(&serde_json::json!({ "valid": false, "problems": problems })),
@@ -506,12 +495,10 @@ fn report_problems(problems: &[config::Problem], out: Output) {
     }
 }
 
+/// Checks files on their own (shape, values, references among them): every problem in
+/// one run. It opens no store.
 fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
-    let docs = match load(paths, out)? {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
-    let problems = config::check_references(&docs, &[], false);
+    let (docs, problems) = config::check(&read_config(paths)?, &[], false);
     if !problems.is_empty() {
         report_problems(&problems, out);
         return Ok(ExitCode::FAILURE);
@@ -527,8 +514,19 @@ async fn apply(args: ApplyArgs, out: Output, commit: bool) -> anyhow::Result<Exi
     if let Some(server) = &args.server {
         return apply_remote(server, &args, out, commit).await;
     }
+    let files = read_config(&args.paths)?;
+    if !args.store.exists() {
+        // A store that is not there yet holds nothing: the files are checked against
+        // nothing before opening creates it, so that files with problems leave no empty
+        // data directory behind.
+        let (_, problems) = config::check(&files, &[], args.prune);
+        if !problems.is_empty() {
+            report_problems(&problems, out);
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let opened = args.store.open_for_command(false).await?;
-    let prepared = match prepare_files(&opened.store, &args.paths, args.prune).await? {
+    let prepared = match prepare_files(&opened.store, &files, args.prune).await? {
         Ok(p) => p,
         Err(problems) => {
             report_problems(&problems, out);

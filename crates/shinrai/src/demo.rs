@@ -52,17 +52,18 @@ pub async fn prepare(
     store: &std::sync::Arc<dyn Store>,
     now: domain::Timestamp,
 ) -> anyhow::Result<()> {
-    let (docs, problems) = config::parse(&[config::SourceFile {
+    let files = [config::SourceFile {
         path: "demo/org.yaml".into(),
         content: ORG.into(),
-    }]);
-    anyhow::ensure!(
-        problems.is_empty(),
-        "the demo organisation does not validate: {problems:?}"
-    );
-    let prepared = runtime::apply::prepare(store, &docs, false)
+    }];
+    let prepared = runtime::apply::prepare(store, &files, false)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot plan the demo organisation: {e}"))?;
+        .map_err(|e| match e {
+            runtime::apply::ApplyError::Invalid(problems) => {
+                anyhow::anyhow!("the demo organisation does not validate: {problems:?}")
+            }
+            e => anyhow::anyhow!("cannot plan the demo organisation: {e}"),
+        })?;
     let ctx = store::WriteContext {
         actor: "system:demo".into(),
         at: now,

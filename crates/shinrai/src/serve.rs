@@ -12,7 +12,7 @@ use store::WriteContext;
 use tokio::sync::watch;
 
 use crate::cli::LogFormat;
-use crate::settings::{StoreArgs, prepare_files};
+use crate::settings::{StoreArgs, prepare_files, read_config};
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -234,7 +234,8 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
 
     if let Some(path) = &args.config {
-        let prepared = match prepare_files(&store, std::slice::from_ref(path), false).await? {
+        let files = read_config(std::slice::from_ref(path))?;
+        let prepared = match prepare_files(&store, &files, false).await? {
             Ok(p) => p,
             Err(problems) => {
                 for p in &problems {

@@ -42,6 +42,23 @@ impl StoreArgs {
             .unwrap_or_else(|| PathBuf::from("./shinrai-data"))
     }
 
+    /// Whether the store is there already. Opening a SQLite store that is not creates it
+    /// (and its directory); a PostgreSQL database is always there to ask.
+    pub fn exists(&self) -> bool {
+        match self.database_url.as_deref() {
+            Some(url) if url.starts_with("sqlite:") => std::path::Path::new(
+                url.trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default(),
+            )
+            .exists(),
+            Some(_) => true,
+            None => self.dir().join(store_sqlite::DB_FILE).exists(),
+        }
+    }
+
     /// Where the embedded store's secret key is kept unless one is given: a file beside
     /// the database (`./shinrai-data.key` for `./shinrai-data`), outside the directory
     /// that backups copy. `None` for PostgreSQL, whose nodes must be given the key.
@@ -176,18 +193,14 @@ pub fn shell_word(word: &str) -> String {
     }
 }
 
-/// Reads configuration files and plans them against the store: `Ok(Err(problems))` when
-/// the files are invalid on their own or against what the store holds.
+/// Checks configuration files and plans them against the store: `Ok(Err(problems))`
+/// when the files are invalid on their own or against what the store holds.
 pub async fn prepare_files(
     store: &Arc<dyn Store>,
-    paths: &[PathBuf],
+    files: &[config::SourceFile],
     prune: bool,
 ) -> anyhow::Result<Result<runtime::apply::Prepared, Vec<config::Problem>>> {
-    let (docs, problems) = config::parse(&read_config(paths)?);
-    if !problems.is_empty() {
-        return Ok(Err(problems));
-    }
-    match runtime::apply::prepare(store, &docs, prune).await {
+    match runtime::apply::prepare(store, files, prune).await {
         Ok(prepared) => Ok(Ok(prepared)),
         Err(runtime::apply::ApplyError::Invalid(problems)) => Ok(Err(problems)),
         Err(e) => Err(e.into()),

@@ -230,6 +230,83 @@ fn validate_reports_every_mistake_with_file_line_and_field() {
     assert!(err.contains(&format!("{f}:12: metadata.name:")), "{err}");
 }
 
+/// Shape, value and reference mistakes, within one document and across documents.
+const EVERY_KIND_OF_MISTAKE: &str = "\
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ann}
+spec:
+  full_name: Ann
+  email: ann-at-acme
+  shoe_size: 9
+  time_zone: Mars/Olympus
+  roles: [{role: responder, team: ghosts}]
+---
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: shop}
+spec: {members: [ann], colour: red}
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: bob}
+spec: {full_name: Bob, email: bob, time_zone: Mars/Olympus}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: checkout}
+spec: {owner_team: shop, escalation_policy: nowhere}
+";
+
+#[test]
+fn validate_reports_shape_value_and_reference_mistakes_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, EVERY_KIND_OF_MISTAKE).unwrap();
+    let out = shinrai(&["validate", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let f = file.display().to_string();
+    for expected in [
+        "6: spec.email:",
+        "7: spec.shoe_size: unknown field",
+        "8: spec.time_zone: \"Mars/Olympus\"",
+        "9: spec.roles[0].team: no Team named `ghosts`",
+        "14: spec.colour: unknown field",
+        "19: spec.email:",
+        "19: spec.time_zone: \"Mars/Olympus\"",
+        "24: spec.escalation_policy: no EscalationPolicy named `nowhere`",
+    ] {
+        assert!(
+            err.contains(&format!("{f}:{expected}")),
+            "{expected}\n{err}"
+        );
+    }
+    // The team exists, mistake and all: nothing points nowhere at it.
+    assert!(!err.contains("`shop`"), "{err}");
+    assert!(err.contains("8 problem(s) found"), "{err}");
+}
+
+#[test]
+fn a_failing_plan_or_apply_leaves_no_data_directory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    std::fs::write(&file, EVERY_KIND_OF_MISTAKE).unwrap();
+    let data = dir.path().join("data");
+    for command in ["plan", "apply"] {
+        let out = shinrai(&[
+            command,
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success());
+        assert!(!data.exists(), "{command} created {}", data.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("8 problem(s) found"), "{command}: {err}");
+    }
+}
+
 #[test]
 fn help_teaches_and_errors_are_one_line() {
     let out = shinrai(&["--help"]);

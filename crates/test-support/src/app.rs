@@ -107,12 +107,11 @@ impl TestApp {
 
     /// Applies configuration documents (as if from `file`) through the normal apply path.
     pub async fn apply(&self, file: &str, yaml: &str) {
-        let (docs, problems) = config::parse(&[config::SourceFile {
+        let files = [config::SourceFile {
             path: file.into(),
             content: yaml.into(),
-        }]);
-        assert!(problems.is_empty(), "fixture has problems: {problems:?}");
-        let prepared = runtime::apply::prepare(&self.store, &docs, false)
+        }];
+        let prepared = runtime::apply::prepare(&self.store, &files, false)
             .await
             .expect("plan fixture");
         runtime::apply::commit(

@@ -123,11 +123,7 @@ async fn prepare(
             content: f.content,
         })
         .collect();
-    let (docs, problems) = config::parse(&files);
-    if !problems.is_empty() {
-        return Err(invalid(problems));
-    }
-    runtime::apply::prepare(&state.store, &docs, input.prune)
+    runtime::apply::prepare(&state.store, &files, input.prune)
         .await
         .map_err(apply_error)
 }
