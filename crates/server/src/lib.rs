@@ -59,6 +59,10 @@ pub struct Settings {
     /// The key that seals the secrets shinrai stores (`runtime::sealed`). The default
     /// is a new random key, for tests; the binary always sets the store's own.
     pub secret_key: runtime::sealed::SecretKey,
+    /// The origins (`https://grafana.example`) alerts' images are shown from on the
+    /// incident page; the Content Security Policy allows exactly these. An image from
+    /// anywhere else is shown as a link. Empty (the default): every image is a link.
+    pub console_image_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             integration_key_overlap: runtime::integrations::DEFAULT_OVERLAP,
             secret_key: runtime::sealed::SecretKey::generate(),
+            console_image_hosts: Vec::new(),
         }
     }
 }
@@ -220,6 +225,11 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let routes = routes::all();
     let max_body = state.settings.max_body_bytes;
+    let csp = console::content_security_policy(&state.settings.console_image_hosts);
+    // Only hosts `image_host` accepts reach the policy, so it is always a valid header.
+    let csp = axum::http::HeaderValue::from_str(&csp).unwrap_or(
+        axum::http::HeaderValue::from_static(console::CONTENT_SECURITY_POLICY),
+    );
     let spec = Arc::new(openapi::document(&routes));
     let access = Arc::new(routes::AccessTable::new(&routes.list));
     routes
@@ -242,7 +252,10 @@ pub fn app(state: AppState) -> Router {
             observability::track_requests,
         ))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(console::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            csp,
+            console::security_headers,
+        ))
         .with_state(state)
 }
 

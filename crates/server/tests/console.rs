@@ -452,6 +452,130 @@ async fn untrusted_text_is_shown_as_text() {
 }
 
 #[tokio::test]
+async fn an_alerts_details_links_images_and_sender_are_shown_and_inert() {
+    let settings = server::Settings {
+        console_image_hosts: vec!["https://grafana.example".into()],
+        ..Default::default()
+    };
+    let app = TestApp::start_with(test_support::sqlite_store().await, settings).await;
+    app.apply("org.yaml", ORG).await;
+    let hash = server::api::session::hash_password(PASSWORD).unwrap();
+    let ctx = store::WriteContext {
+        actor: "system".into(),
+        at: test_support::t0(),
+    };
+    app.store
+        .set_password(&domain::Name::new("ann").unwrap(), &hash, &ctx)
+        .await
+        .unwrap();
+    let long = "x".repeat(300);
+    let resp = app
+        .http
+        .post(format!("{}/v2/enqueue", app.base))
+        .json(&json!({
+            "routing_key": "acme-checkout-key-0001", "event_action": "trigger", "dedup_key": "disk",
+            "client": "Grafana <b>", "client_url": "javascript:alert(3)",
+            "links": [{"href": "javascript:alert(1)", "text": "evil link"},
+                      {"href": "https://runbooks.example/disk?a=1&b=2", "text": "Runbook"}],
+            "images": [{"src": "https://grafana.example/render/disk.png", "alt": "disk graph"},
+                       {"src": "https://tracker.example/pixel.png", "alt": "pixel"},
+                       {"src": "javascript:alert(2)", "alt": "bad image"}],
+            "payload": {"summary": "Disk full", "source": "db-1.<i>prod</i>", "severity": "critical",
+                        "custom_details": {"note": "<script>alert(1)</script>", "db": {"host": "db-1", "port": 5432},
+                                           "long": long}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let id = app
+        .store
+        .list_incidents(&store::IncidentQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let resp = b
+        .get(format!("{}/incidents/{id}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // The page escapes `/` too; read it with that one entity decoded.
+    let html = resp.text().await.unwrap().replace("&#x2f;", "/");
+    // The details, as a key/value table, nested keys dotted, escaped.
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(
+        html.contains("<th scope=\"row\">db.host</th><td>db-1</td>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<th scope=\"row\">db.port</th><td>5432</td>"),
+        "{html}"
+    );
+    // A long value is folded.
+    assert!(html.contains("<details class=\"fold\">"), "{html}");
+    assert!(html.contains(&long), "{html}");
+    // The source and the sender.
+    assert!(html.contains("db-1.&lt;i&gt;prod&lt;/i&gt;"), "{html}");
+    assert!(html.contains("Grafana &lt;b&gt;"), "{html}");
+    // No javascript: link anywhere; the http(s) link opens without the referrer.
+    assert!(
+        !html.to_lowercase().contains("href=\"javascript:"),
+        "{html}"
+    );
+    assert!(!html.to_lowercase().contains("src=\"javascript:"), "{html}");
+    assert!(
+        html.contains("evil link"),
+        "the link's text is still shown: {html}"
+    );
+    assert!(
+        html.contains("<a href=\"https://runbooks.example/disk?a=1&amp;b=2\" rel=\"noopener noreferrer\">Runbook</a>"),
+        "{html}"
+    );
+    // The allowed host's image is an image; another host's is a link to it.
+    assert!(
+        html.contains("<img src=\"https://grafana.example/render/disk.png\" alt=\"disk graph\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<img src=\"https://tracker.example"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<a href=\"https://tracker.example/pixel.png\" rel=\"noopener noreferrer\">pixel</a>"
+        ),
+        "{html}"
+    );
+    // The CSP allows exactly the allowed host for images.
+    assert!(
+        csp.contains("img-src 'self' data: https://grafana.example;"),
+        "{csp}"
+    );
+    assert!(!csp.contains("tracker.example"), "{csp}");
+    // Without allowed hosts, the CSP stays as strict as before.
+    let app2 = start().await;
+    let resp = app2
+        .http
+        .get(format!("{}/login", app2.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+}
+
+#[tokio::test]
 async fn people_see_who_is_on_call_and_create_an_override() {
     let app = start().await;
     let b = sign_in(&app, "ann@acme.test").await;

@@ -6,6 +6,7 @@
 //! Every console route is listed in [`ROUTES`] with the least role it needs, and one
 //! middleware enforces it, so tests can enumerate them.
 
+pub mod alerts;
 mod calendar;
 mod pages;
 
@@ -36,6 +37,24 @@ const SCRIPT: &str = include_str!("../../assets/shinrai.js");
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// [`CONTENT_SECURITY_POLICY`] with images also allowed from exactly these origins
+/// (`https://grafana.example`, as [`alerts::image_host`] accepts them), which alerts'
+/// images may come from.
+pub fn content_security_policy(image_hosts: &[String]) -> String {
+    let hosts: Vec<&str> = image_hosts
+        .iter()
+        .filter(|h| alerts::image_host(h).as_deref() == Ok(h.as_str()))
+        .map(String::as_str)
+        .collect();
+    if hosts.is_empty() {
+        return CONTENT_SECURITY_POLICY.to_owned();
+    }
+    CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:;",
+        &format!("img-src 'self' data: {};", hosts.join(" ")),
+    )
+}
 
 /// One console route and the least role it needs (`None`: public).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,13 +198,15 @@ fn asset(content_type: &'static str, body: &'static [u8]) -> Response {
 /// Adds the browser protections to every answer: the Content Security Policy, no framing
 /// (`frame-ancestors` and `X-Frame-Options` for older browsers), no MIME sniffing, and
 /// no full URLs (with their incident numbers and tokens) in `Referer` to other sites.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// `csp` is [`content_security_policy`] of the settings.
+pub async fn security_headers(
+    State(csp): State<HeaderValue>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -336,6 +357,10 @@ fn templates() -> &'static Environment<'static> {
             (
                 "incident_live.html",
                 include_str!("../../templates/incident_live.html"),
+            ),
+            (
+                "incident_alerts.html",
+                include_str!("../../templates/incident_alerts.html"),
             ),
             ("oncall.html", include_str!("../../templates/oncall.html")),
             ("inbox.html", include_str!("../../templates/inbox.html")),

@@ -403,6 +403,7 @@ pub async fn incident(
         .map(|a| serde_json::json!({
             "dedup_key": a.dedup_key, "status": a.status.as_str(), "summary": a.body.summary,
             "severity": a.body.severity.as_str(), "occurrences": a.occurrences, "last_seen": session.when(a.last_seen),
+            "body": super::alerts::view(&a.body, &state.settings.console_image_hosts),
         }))
         .collect();
     ctx["runbooks"] = runbooks
