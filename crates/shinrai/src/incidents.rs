@@ -69,6 +69,9 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                             ]
                         }),
                     );
+                    for a in i["alerts"].as_array().into_iter().flatten() {
+                        print_alert_body(a);
+                    }
                     outln!();
                     print_table(
                         &["AT", "WHAT", "WHO", "DETAIL"],
@@ -276,4 +279,44 @@ async fn act(
         Output::Table => outln!("#{} is {}.", answer["number"], s(&answer["status"])),
     }
     Ok(())
+}
+
+/// One alert's body under the alerts table: its source, sender, details (nested keys
+/// dotted, as the console shows them), links and image addresses.
+fn print_alert_body(a: &Value) {
+    let b = &a["body"];
+    outln!("\nAlert {}:", s(&a["dedup_key"]));
+    outln!("  source: {}", s(&b["source"]));
+    for field in ["component", "group", "class"] {
+        if let Some(v) = b[field].as_str() {
+            outln!("  {field}: {v}");
+        }
+    }
+    match (b["client"].as_str(), b["client_url"].as_str()) {
+        (Some(c), Some(u)) => outln!("  sent by: {c} <{u}>"),
+        (Some(c), None) => outln!("  sent by: {c}"),
+        (None, Some(u)) => outln!("  sent by: <{u}>"),
+        (None, None) => {}
+    }
+    let rows = server::console::alerts::detail_rows(&b["details"]);
+    if !rows.is_empty() {
+        outln!("  details:");
+        for (k, v) in rows {
+            outln!("    {k}: {}", v.replace('\n', "\n      "));
+        }
+    }
+    let list = |title: &str, items: &Value, url: &str, text: &str| {
+        let items = items.as_array().cloned().unwrap_or_default();
+        if !items.is_empty() {
+            outln!("  {title}:");
+        }
+        for item in items {
+            match item[text].as_str() {
+                Some(t) if !t.is_empty() => outln!("    {t} <{}>", s(&item[url])),
+                _ => outln!("    <{}>", s(&item[url])),
+            }
+        }
+    };
+    list("links", &b["links"], "href", "text");
+    list("images", &b["images"], "src", "alt");
 }

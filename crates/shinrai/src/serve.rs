@@ -81,6 +81,20 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<runtime::net::Cidr>,
+    /// Origins (comma-separated: `https://grafana.example,https://grafana.example:3000`)
+    /// that alerts' images are shown from on the incident page; the console's Content
+    /// Security Policy then allows images from exactly these. An image from anywhere else
+    /// is shown as a link to it, so a sender cannot make browsers load what it likes. Only
+    /// `https://` and a host with an optional port. Empty (the default): every image is a
+    /// link.
+    #[arg(
+        long,
+        env = "SHINRAI_CONSOLE_IMAGE_HOSTS",
+        value_name = "ORIGINS",
+        value_delimiter = ',',
+        value_parser = server::console::alerts::image_host
+    )]
+    pub console_image_hosts: Vec<String>,
     /// Where email notifications go out: `smtp://host:25` (a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465`.
     /// Without it, email notifications are dead letters that say so.
@@ -281,6 +295,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
         trusted_proxies: args.trusted_proxies.clone(),
+        console_image_hosts: args.console_image_hosts.clone(),
         integration_key_overlap: args.secrets.integration_key_overlap,
         secret_key: secret_key.clone(),
         ..server::Settings::default()

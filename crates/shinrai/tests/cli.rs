@@ -520,6 +520,54 @@ fn serve_with_events_key(dir: &Path) -> (Server, std::path::PathBuf) {
 }
 
 #[tokio::test]
+async fn incident_show_prints_each_alerts_source_sender_details_links_and_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, data) = serve_with_events_key(dir.path());
+    let token = token(&data);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2/enqueue", server.base))
+        .json(&serde_json::json!({"routing_key": EVENTS_KEY, "event_action": "trigger", "dedup_key": "disk",
+            "client": "Grafana", "client_url": "https://grafana.example/alerting/1",
+            "links": [{"href": "https://runbooks.example/disk", "text": "Runbook"}],
+            "images": [{"src": "https://grafana.example/render/disk.png", "alt": "disk graph"}],
+            "payload": {"summary": "Disk full", "source": "db-1.prod", "severity": "critical",
+                        "custom_details": {"db": {"host": "db-1", "port": 5432}, "free": "2%"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let out = Command::new(BIN)
+        .args([
+            "incident",
+            "show",
+            "1",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "  source: db-1.prod",
+        "  sent by: Grafana <https://grafana.example/alerting/1>",
+        "    db.host: db-1",
+        "    db.port: 5432",
+        "    free: 2%",
+        "    Runbook <https://runbooks.example/disk>",
+        "    disk graph <https://grafana.example/render/disk.png>",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line:?} in:\n{shown}");
+    }
+}
+
+#[tokio::test]
 async fn an_event_becomes_an_incident_people_work_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let (server, data) = serve_with_events_key(dir.path());

@@ -20,6 +20,7 @@ const SECURITY_SETTINGS: &[&str] = &[
     "--secret-key-file",
     "--secret-key",
     "--integration-key-overlap",
+    "--console-image-hosts",
 ];
 
 /// One option of `shinrai serve --help`: its environment variable and its default.
