@@ -473,6 +473,27 @@ fn every_command_exits_quietly_when_its_reader_stops_reading() {
 }
 
 #[test]
+fn an_image_host_that_is_not_an_https_origin_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shinrai(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--console-image-hosts",
+        "https://grafana.example,http://tracker.example/x",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--console-image-hosts")
+            && err.contains("\"http://tracker.example/x\" is not an https origin"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_egress_allow_list_that_does_not_parse_names_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let out = shinrai(&[
