@@ -145,6 +145,26 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_lists_exactly_the_valid_image_hosts() {
+        let csp = crate::console::content_security_policy(&[
+            "https://g.example".into(),
+            "https://x.example; script-src *".into(),
+        ]);
+        assert!(
+            csp.contains("img-src 'self' data: https://g.example;"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("x.example") && !csp.contains("script-src *"),
+            "{csp}"
+        );
+        assert_eq!(
+            crate::console::content_security_policy(&[]),
+            crate::console::CONTENT_SECURITY_POLICY
+        );
+    }
+
+    #[test]
     fn nested_details_become_dotted_keys() {
         let rows = detail_rows(&json!({"db": {"host": "h", "ports": [1, 2]}, "n": null}));
         assert_eq!(
