@@ -23,7 +23,7 @@ mod tree;
 
 pub use document::{API_VERSION, Document, Location, Problem, Reference, SourceFile, Spec, parse};
 pub use plan::{Action, Existing, FieldDiff, Plan, PlannedChange, plan};
-pub use references::{check, check_references};
+pub use references::{check, check_references, warnings};
 pub use tree::FieldLines;
 
 use domain::Kind;

@@ -184,3 +184,18 @@ fn check_declared(docs: &[Declared<'_>], existing: &[Existing], prune: bool) -> 
     }
     problems
 }
+
+/// What is allowed but probably a mistake: a Service without an `escalation_policy`,
+/// whose incidents page nobody. Warnings never fail a check.
+pub fn warnings(docs: &[Document]) -> Vec<Problem> {
+    docs.iter()
+        .filter_map(|d| match &d.spec {
+            crate::Spec::Service(s) if s.escalation_policy.is_none() => Some(Problem {
+                location: d.location_of("spec"),
+                path: "spec.escalation_policy".to_owned(),
+                message: "warning: no escalation policy: its incidents will page nobody".to_owned(),
+            }),
+            _ => None,
+        })
+        .collect()
+}

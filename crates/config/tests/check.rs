@@ -154,3 +154,32 @@ spec:
     org.yaml:9: spec.roles[1].team: `Core` is not a valid name: may hold only lowercase letters, digits and '-' (found 'C')
     ");
 }
+
+#[test]
+fn a_service_without_an_escalation_policy_is_a_warning_not_a_problem() {
+    let yaml = "\
+apiVersion: shinrai/v1
+kind: Team
+metadata: {name: shop}
+spec: {members: []}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: lonely}
+spec:
+  owner_team: shop
+";
+    let files = [SourceFile::new("org.yaml", yaml)];
+    let (docs, problems) = check(&files, &[], false);
+    assert!(problems.is_empty(), "{problems:?}");
+    let warnings: Vec<String> = config::warnings(&docs)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "org.yaml:9: spec.escalation_policy: warning: no escalation policy: its incidents will page nobody"
+        ]
+    );
+}

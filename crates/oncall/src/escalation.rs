@@ -267,6 +267,37 @@ pub fn resolve(level: &Level, at: Timestamp, turn: u64, dir: &dyn Directory) -> 
     out
 }
 
+/// Why nobody would be paged at `at` under `policy` (`None`: no policy at all), or `None`
+/// when some level pages someone: `no escalation policy`, or each level with why it gives
+/// nobody (`level 1: schedule primary has nobody on call; level 2: ann cannot be
+/// reached`).
+pub fn pages_nobody(
+    policy: Option<&EscalationPolicySpec>,
+    at: Timestamp,
+    dir: &dyn Directory,
+) -> Option<String> {
+    let Some(policy) = policy else {
+        return Some("no escalation policy".to_owned());
+    };
+    let mut reasons = Vec::new();
+    for (i, level) in policy.levels.iter().enumerate() {
+        let resolved = resolve(level, at, 0, dir);
+        if !resolved.people.is_empty() {
+            return None;
+        }
+        let why = if resolved.skipped.is_empty() {
+            "names nobody".to_owned()
+        } else {
+            resolved.skipped.join(", ")
+        };
+        reasons.push(format!("level {}: {why}", i + 1));
+    }
+    if reasons.is_empty() {
+        return Some("the escalation policy has no levels".to_owned());
+    }
+    Some(reasons.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -363,6 +394,27 @@ mod tests {
         assert_eq!(seen, [(0, 0), (0, 1), (1, 0), (1, 1)]);
         assert_eq!(p.delay(p.first()), Duration::from_secs(900));
         assert_eq!(p.step_after(Step { round: 1, level: 1 }), Next::Exhausted);
+    }
+
+    #[test]
+    fn a_policy_pages_nobody_when_every_level_gives_nobody_and_says_why() {
+        let world = World {
+            on_call: HashMap::from([("primary".into(), "bob".into())]),
+            unreachable: vec!["ann".into()],
+            ..World::default()
+        };
+        let at = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            pages_nobody(None, at, &world).as_deref(),
+            Some("no escalation policy")
+        );
+        let silent = policy(vec![vec![schedule("empty")], vec![user("ann")]], 1);
+        assert_eq!(
+            pages_nobody(Some(&silent), at, &world).as_deref(),
+            Some("level 1: schedule empty has nobody on call; level 2: ann cannot be reached")
+        );
+        let one_works = policy(vec![vec![user("ann")], vec![schedule("primary")]], 1);
+        assert_eq!(pages_nobody(Some(&one_works), at, &world), None);
     }
 
     #[test]

@@ -1169,3 +1169,86 @@ async fn the_header_shows_the_signed_in_persons_name() {
     );
     assert!(!html.contains("user:ann"), "{html}");
 }
+
+const SILENT: &str = r#"
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: lonely, labels: {company: acme}}
+spec:
+  owner_team: shop
+  integrations: [{name: prom, type: pagerduty, key: acme-lonely-key-0001}]
+---
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: zed, labels: {company: acme}}
+spec: {full_name: Zed Quiet, email: zed@acme.test, notification_rules: {}}
+---
+apiVersion: shinrai/v1
+kind: EscalationPolicy
+metadata: {name: quiet, labels: {company: acme}}
+spec: {team: shop, levels: [{targets: [{user: zed}], delay_minutes: 10}]}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: muted, labels: {company: acme}}
+spec:
+  owner_team: shop
+  escalation_policy: quiet
+  integrations: [{name: prom, type: pagerduty, key: acme-muted-key-0001}]
+"#;
+
+async fn open_incident_on(app: &TestApp, key: &str, summary: &str) -> i64 {
+    let resp = app
+        .http
+        .post(format!("{}/v2/enqueue", app.base))
+        .json(
+            &json!({"routing_key": key, "event_action": "trigger", "dedup_key": summary,
+                      "payload": {"summary": summary, "source": "test", "severity": "critical"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    app.store
+        .list_incidents(&store::IncidentQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0]
+        .id
+}
+
+#[tokio::test]
+async fn incidents_that_page_nobody_say_so_and_why() {
+    let app = start().await;
+    app.apply("org.yaml", &format!("{ORG}---{SILENT}")).await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let healthy = open_incident_on(&app, "acme-checkout-key-0001", "disk full").await;
+    let lonely = open_incident_on(&app, "acme-lonely-key-0001", "lonely down").await;
+    let muted = open_incident_on(&app, "acme-muted-key-0001", "muted down").await;
+    for (service, id, reason) in [
+        ("lonely", lonely, "no escalation policy"),
+        ("muted", muted, "level 1: zed cannot be reached"),
+    ] {
+        let (_, html) = page(&b, &format!("{}/incidents/{id}", app.base)).await;
+        assert!(
+            html.contains("class=\"pages-nobody\"") && html.contains("Nobody will be paged"),
+            "{html}"
+        );
+        assert!(html.contains(reason), "{reason}: {html}");
+        let (_, html) = page(&b, &format!("{}/services/{service}", app.base)).await;
+        assert!(
+            html.contains("class=\"pages-nobody\"") && html.contains(reason),
+            "{reason}: {html}"
+        );
+    }
+    let (_, html) = page(&b, &format!("{}/incidents", app.base)).await;
+    assert!(html.contains("no escalation policy"), "{html}");
+    assert!(html.contains("level 1: zed cannot be reached"), "{html}");
+    assert_eq!(html.matches("class=\"nobody-paged\"").count(), 2, "{html}");
+    let (_, html) = page(&b, &format!("{}/incidents/{healthy}", app.base)).await;
+    assert!(!html.contains("Nobody will be paged"), "{html}");
+    let (_, html) = page(&b, &format!("{}/services/checkout", app.base)).await;
+    assert!(!html.contains("Nobody will be paged"), "{html}");
+}

@@ -499,12 +499,21 @@ fn report_problems(problems: &[config::Problem], out: Output) {
 /// one run. It opens no store.
 fn validate(paths: &[PathBuf], out: Output) -> anyhow::Result<ExitCode> {
     let (docs, problems) = config::check(&read_config(paths)?, &[], false);
+    // Warnings (allowed, probably a mistake) never change the exit code.
+    let warnings = config::warnings(&docs);
+    if matches!(out, Output::Table) {
+        for w in &warnings {
+            eprintln!("{w}");
+        }
+    }
     if !problems.is_empty() {
         report_problems(&problems, out);
         return Ok(ExitCode::FAILURE);
     }
     match out {
-        Output::Json => print_json(&serde_json::json!({ "valid": true, "documents": docs.len() })),
+        Output::Json => print_json(
+            &serde_json::json!({ "valid": true, "documents": docs.len(), "warnings": warnings }),
+        ),
         Output::Table => outln!("{} document(s) are valid.", docs.len()),
     }
     Ok(ExitCode::SUCCESS)

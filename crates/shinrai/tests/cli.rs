@@ -874,3 +874,29 @@ spec:
         "{tested}"
     );
 }
+
+#[test]
+fn validate_warns_about_a_service_that_pages_nobody_and_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("org.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: shinrai/v1\nkind: Team\nmetadata: {name: shop}\nspec: {members: []}\n---\napiVersion: shinrai/v1\nkind: Service\nmetadata: {name: lonely}\nspec:\n  owner_team: shop\n",
+    )
+    .unwrap();
+    let out = shinrai(&["validate", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let f = file.display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{f}:9: spec.escalation_policy: warning: no escalation policy"
+        )),
+        "{err}"
+    );
+    let out = shinrai(&["validate", "-o", "json", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["warnings"][0]["path"], "spec.escalation_policy", "{v}");
+}

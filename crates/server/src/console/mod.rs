@@ -343,6 +343,10 @@ fn templates() -> &'static Environment<'static> {
             ("macros.html", include_str!("../../templates/macros.html")),
             ("message.html", include_str!("../../templates/message.html")),
             (
+                "pages_nobody.html",
+                include_str!("../../templates/pages_nobody.html"),
+            ),
+            (
                 "incidents.html",
                 include_str!("../../templates/incidents.html"),
             ),

@@ -179,6 +179,59 @@ fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Respon
     render(template, minijinja::Value::from_serialize(ctx))
 }
 
+/// Why nobody would be paged now for each of `services` that pages nobody (the others are
+/// not in the map): a missing policy, or every level giving nobody reachable. One
+/// directory is loaded for all of them, so a list page costs the same as one service.
+async fn pages_nobody(
+    state: &AppState,
+    services: &[&store::ObjectRecord],
+) -> std::collections::HashMap<Name, String> {
+    use oncall::escalation::EscalationPolicySpec;
+    let mut out = std::collections::HashMap::new();
+    let Ok(policies) = state.store.snapshot(&[Kind::EscalationPolicy]).await else {
+        return out;
+    };
+    let mut chosen: Vec<(&Name, Option<EscalationPolicySpec>)> = Vec::new();
+    for s in services {
+        let Some(name) = s.spec["escalation_policy"].as_str() else {
+            chosen.push((&s.name, None));
+            continue;
+        };
+        match policies
+            .iter()
+            .find(|p| p.name.as_str() == name)
+            .and_then(|p| serde_json::from_value::<EscalationPolicySpec>(p.spec.clone()).ok())
+        {
+            Some(spec) => chosen.push((&s.name, Some(spec))),
+            None => {
+                out.insert(
+                    s.name.clone(),
+                    format!("escalation policy {name} does not exist"),
+                );
+            }
+        }
+    }
+    let mut schedules: Vec<Name> = Vec::new();
+    for spec in chosen.iter().filter_map(|(_, p)| p.as_ref()) {
+        for s in spec.schedules() {
+            if !schedules.contains(&s) {
+                schedules.push(s);
+            }
+        }
+    }
+    let now = state.clock.now();
+    let Ok(dir) = runtime::oncall::StoreDirectory::load_for(&*state.store, now, &schedules).await
+    else {
+        return out;
+    };
+    for (name, spec) in chosen {
+        if let Some(why) = oncall::escalation::pages_nobody(spec.as_ref(), now, &dir) {
+            out.insert(name.clone(), why);
+        }
+    }
+    out
+}
+
 pub async fn incidents(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -238,6 +291,12 @@ pub async fn incidents(
         Ok(l) => l,
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
+    let listed: Vec<&store::ObjectRecord> = visible
+        .iter()
+        .copied()
+        .filter(|s| list.iter().any(|i| i.service == s.name))
+        .collect();
+    let silent = pages_nobody(&state, &listed).await;
     let rows: Vec<minijinja::Value> = list
         .iter()
         .filter(|i| {
@@ -250,6 +309,7 @@ pub async fn incidents(
                 "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(),
                 "summary": i.summary, "service": i.service, "created": session.when(i.created_at),
                 "assignees": i.assignees.join(", "),
+                "pages_nobody": silent.get(&i.service),
             }))
         })
         .collect();
@@ -268,6 +328,12 @@ pub async fn incidents(
     products.sort();
     products.dedup();
     let service_names: Vec<String> = visible.iter().map(|s| s.name.to_string()).collect();
+    let mut silent: Vec<(&Name, &String)> = silent.iter().collect();
+    silent.sort();
+    let silent_list: Vec<serde_json::Value> = silent
+        .into_iter()
+        .map(|(s, why)| serde_json::json!({"service": s, "why": why}))
+        .collect();
     let template = if partial(&headers) {
         "incidents_table.html"
     } else {
@@ -279,6 +345,7 @@ pub async fn incidents(
         serde_json::json!({
             "here": uri.path_and_query().map_or("/incidents", |p| p.as_str()),
             "rows": rows, "services": service_names, "companies": companies, "products": products,
+            "pages_nobody": silent_list,
             "f_status": f.status.clone().unwrap_or_else(|| "open".into()),
             "f_service": f.service.clone().unwrap_or_default(),
             "f_urgency": f.urgency.clone().unwrap_or_default(),
@@ -410,6 +477,24 @@ pub async fn incident(
         .iter()
         .map(|r| serde_json::json!({"title": r.title, "url": r.url}))
         .collect();
+    if open && notifications.is_empty() {
+        // Nothing was queued: say whether anyone would be paged at all, and why not.
+        let policy = i
+            .escalation
+            .as_ref()
+            .and_then(|e| serde_json::from_value(e.spec.clone()).ok());
+        let schedules = policy
+            .as_ref()
+            .map(oncall::escalation::EscalationPolicySpec::schedules)
+            .unwrap_or_default();
+        let now = state.clock.now();
+        if let Ok(dir) =
+            runtime::oncall::StoreDirectory::load_for(&*state.store, now, &schedules).await
+        {
+            ctx["pages_nobody"] =
+                oncall::escalation::pages_nobody(policy.as_ref(), now, &dir).into();
+        }
+    }
     ctx["may_act"] = may_act.into();
     ctx["open"] = open.into();
     ctx["acknowledged"] = (i.status == Status::Acknowledged).into();
@@ -1088,10 +1173,12 @@ pub async fn service(
                 .collect()
         })
         .unwrap_or_default();
+    let why = pages_nobody(&state, &[&r]).await.remove(&r.name);
     page(
         &session,
         "service.html",
         serde_json::json!({
+            "pages_nobody": why,
             "name": r.name, "labels": labels_text(&r), "description": r.spec["description"],
             "owner": r.spec["owner_team"], "policy": r.spec["escalation_policy"], "tier": r.spec["tier"],
             "integrations": integrations, "runbooks": runbooks, "managed_by": r.source,
