@@ -138,14 +138,69 @@ for (const path of ["/services", "/services/checkout", "/schedules", "/teams", "
   await check(path.slice(1).replaceAll("/", "-"));
 }
 
-// At a phone's width every page fits: nothing but the calendars scrolls sideways, and
-// those scroll inside their own region.
+// At a phone's width every page fits and nothing is cut: the document does not scroll
+// sideways (only the calendars do, inside their own region), no table column is hidden,
+// no word is broken across two lines, no badge wraps, and no element is clipped or runs
+// past the screen's edge. Each page's screenshot at this width is kept.
+const shots = process.argv[4];
+if (shots) mkdirSync(shots, { recursive: true });
 await page.setViewportSize({ width: 390, height: 844 });
-for (const path of ["/incidents", new URL(incidentUrl).pathname, "/oncall", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/users", "/me"]) {
+for (const path of ["/incidents?status=all", new URL(incidentUrl).pathname, "/oncall", "/services", "/services/checkout", "/schedules", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/teams", "/policies", "/policies/shop", "/users", "/me"]) {
   await page.goto(`${base}${path}`);
-  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  if (wide > 1) problems.push(`at 390 px ${path} is ${wide} px too wide`);
-  await check(`phone-${path.slice(1).replaceAll(/[/?=]/g, "-")}`);
+  const name = `phone-${path.slice(1).replaceAll(/[/?=&]/g, "-")}`;
+  if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const found = await page.evaluate(() => {
+    const out = [];
+    const width = window.innerWidth;
+    const wide = document.documentElement.scrollWidth - width;
+    if (wide > 1) out.push(`the page is ${wide} px too wide`);
+    // Hidden from sight on purpose: for screen readers only, or in a closed <details>.
+    const hidden = (el) => {
+      if (el.closest(".visually-hidden, .skip, details:not([open]) > :not(summary)")) return true;
+      for (let a = el; a; a = a.parentElement) if (getComputedStyle(a).clipPath === "inset(50%)") return true;
+      return false;
+    };
+    // Inside a region that scrolls sideways on purpose.
+    const scrolls = (el) => {
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        const o = getComputedStyle(a).overflowX;
+        if (o === "auto" || o === "scroll") return true;
+      }
+      return false;
+    };
+    const where = (el) => `${el.tagName.toLowerCase()}${el.className ? "." + String(el.className).replaceAll(" ", ".") : ""} "${el.textContent.trim().slice(0, 40)}"`;
+    for (const cell of document.querySelectorAll("table:not(.calendar) th, table:not(.calendar) td")) {
+      if (getComputedStyle(cell).display === "none" && cell.textContent.trim() !== "") out.push(`a column is hidden: ${where(cell)}`);
+    }
+    for (const badge of document.querySelectorAll(".badge")) {
+      if (badge.getClientRects().length > 1 || badge.getBoundingClientRect().height > 1.6 * parseFloat(getComputedStyle(badge).lineHeight || "20")) {
+        out.push(`a badge wraps: ${where(badge)}`);
+      }
+    }
+    for (const el of document.body.querySelectorAll("*")) {
+      if (hidden(el) || el.getClientRects().length === 0) continue;
+      const style = getComputedStyle(el);
+      if (["hidden", "clip"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) out.push(`clipped: ${where(el)}`);
+      const r = el.getBoundingClientRect();
+      if ((r.right > width + 1 || r.left < -1) && !scrolls(el)) out.push(`runs past the screen (${Math.round(r.left)}..${Math.round(r.right)}): ${where(el)}`);
+    }
+    // Every word on one line: a word laid out in two boxes was broken mid-word. A line
+    // may end after a hyphen or dash ("shop-" / "primary"), as in print.
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const range = document.createRange();
+    for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+      if (!t.parentElement || hidden(t.parentElement) || t.parentElement.closest("script, style, pre")) continue;
+      for (const m of t.data.matchAll(/[^\s\-–—]+/g)) {
+        range.setStart(t, m.index);
+        range.setEnd(t, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top)));
+        if (lines.size > 1) out.push(`"${m[0]}" is broken across lines in ${where(t.parentElement)}`);
+      }
+    }
+    return out;
+  });
+  for (const f of found) problems.push(`at 390 px ${path}: ${f}`);
+  await check(name);
 }
 
 await context.close();

@@ -588,12 +588,14 @@ async fn people_see_who_is_on_call_and_create_an_override() {
     // Services: whom checkout's policy pages first now, and after the next handover
     // (Monday 09:00 UTC, shown in Ann's zone).
     assert!(
-        html.contains(r#"<td><a href="/services/checkout">checkout</a></td>"#)
+        html.contains(r#"<td data-label="Service"><a href="/services/checkout">checkout</a></td>"#)
             && html.contains(r#"<a href="/policies/shop">shop</a></td>"#),
         "{html}"
     );
     assert!(
-        html.contains("<td>ann</td><td>vic</td><td>2023-11-20 18:00 JST</td>"),
+        html.contains(
+            r#"<td data-label="Paged first now">ann</td><td data-label="Next">vic</td><td data-label="From">2023-11-20 18:00 JST</td>"#
+        ),
         "{html}"
     );
     // Ann reads the UTC schedule in her own zone, Tokyo: the week of Monday 13 November

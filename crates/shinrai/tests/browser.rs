@@ -2,7 +2,9 @@
 //! `playwright-core` from `browser/`) signs in to `serve --demo`, opens the demo
 //! incident, acknowledges it, sees the timeline change, opens a schedule and creates an
 //! override. Every page passes axe-core and the Nu HTML checker (`vnu-jar`) and logs no
-//! console errors. Screenshots and pages are kept in `target/browser-artifacts`.
+//! console errors. Screenshots and pages are kept in `target/browser-artifacts`; every page at a
+//! phone's width (390 px) is measured for cut or broken text and its screenshot kept in
+//! `target/browser-screenshots`.
 //! `scripts/test` installs Chromium, Java and the npm packages.
 
 use std::process::Command;
@@ -34,10 +36,13 @@ fn the_console_works_in_a_real_browser_and_every_page_is_valid_and_accessible() 
     );
     let artifacts = root.join("target/browser-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
+    let screenshots = root.join("target/browser-screenshots");
+    let _ = std::fs::remove_dir_all(&screenshots);
     let out = Command::new("node")
         .arg(root.join("browser/console.mjs"))
         .arg(&server.base)
         .arg(&artifacts)
+        .arg(&screenshots)
         .output()
         .expect("run node (scripts/test provides it)");
     drop(server);
