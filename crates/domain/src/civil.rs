@@ -42,9 +42,55 @@ pub fn time_zone(name: &str) -> Result<TimeZone, String> {
         .map_err(|_| format!("{name:?} is not an IANA time zone (for example Europe/Berlin)"))
 }
 
+/// How far `at` is from `now`, as a person says it: `just now`, `4 min ago`, `in 2 h`,
+/// `3 days ago`. Whole units, rounded down, the largest unit that fits; used next to an
+/// exact time, never instead of one.
+pub fn ago(now: jiff::Timestamp, at: jiff::Timestamp) -> String {
+    let secs = now.as_second() - at.as_second();
+    let (n, past) = (secs.unsigned_abs(), secs >= 0);
+    if n < 45 {
+        return "just now".into();
+    }
+    let amount = match n {
+        n if n < 3_600 => format!("{} min", (n / 60).max(1)),
+        n if n < 86_400 => format!("{} h", n / 3_600),
+        n if n < 2 * 86_400 => "1 day".into(),
+        n if n < 60 * 86_400 => format!("{} days", n / 86_400),
+        n if n < 730 * 86_400 => format!("{} months", n / (30 * 86_400)),
+        n => format!("{} years", n / (365 * 86_400)),
+    };
+    if past {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distances_are_said_in_the_largest_whole_unit() {
+        let now: jiff::Timestamp = "2026-12-04T12:00:00Z".parse().unwrap();
+        let at = |s: i64| now.checked_add(jiff::SignedDuration::from_secs(s)).unwrap();
+        for (offset, said) in [
+            (0, "just now"),
+            (-44, "just now"),
+            (44, "just now"),
+            (-45, "1 min ago"),
+            (-4 * 60 - 59, "4 min ago"),
+            (-3_599, "59 min ago"),
+            (-3_600, "1 h ago"),
+            (2 * 3_600 + 5, "in 2 h"),
+            (-86_400, "1 day ago"),
+            (-3 * 86_400, "3 days ago"),
+            (-90 * 86_400, "3 months ago"),
+            (-800 * 86_400, "2 years ago"),
+        ] {
+            assert_eq!(ago(now, at(offset)), said, "{offset} s");
+        }
+    }
 
     #[test]
     fn local_datetimes_take_one_shape() {
