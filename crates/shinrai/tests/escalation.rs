@@ -505,7 +505,8 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+        .replace("&#x2f;", "/");
     assert!(
         opened.contains("<a href=\"/l/ack/") && opened.contains("<a href=\"/l/resolve/"),
         "{opened}"
