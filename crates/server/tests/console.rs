@@ -1297,9 +1297,10 @@ async fn start_at(public_url: &str, more: &str) -> TestApp {
     .await
 }
 
-/// A page with the slashes the templates escape in values (`&#x2f;`) as slashes.
+/// A page with the slashes the templates escape in values (`&#x2f;`) as slashes, and
+/// without the line-break opportunities (`<wbr>`) put in URLs.
 fn slashes(html: &str) -> String {
-    html.replace("&#x2f;", "/")
+    html.replace("&#x2f;", "/").replace("<wbr>", "")
 }
 
 const ADA: &str = r#"
@@ -1334,7 +1335,7 @@ async fn the_service_page_shows_where_to_send_key_included_only_to_managers() {
     let html = slashes(&html);
     assert!(
         html.contains(
-            "id=\"url-dd\" class=\"url\" type=\"text\" readonly value=\"https://shinrai.example/integrations/datadog/acme-search-datadog-01\""
+            "<code id=\"url-dd\" class=\"url\">https://shinrai.example/integrations/datadog/acme-search-datadog-01</code>"
         ),
         "an admin sees the full URL to paste into Datadog: {html}"
     );

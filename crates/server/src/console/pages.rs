@@ -1094,11 +1094,14 @@ pub async fn service(
                     };
                     // The full URL to paste into the sender, key included, for those who
                     // may see the key; masked for the others.
+                    let kind = i["type"].as_str().unwrap_or("");
                     let send_to = runtime::integrations::send_to(
                         &state.settings.public_url,
-                        i["type"].as_str().unwrap_or(""),
+                        kind,
                         key.as_str(),
                     );
+                    let masked =
+                        runtime::integrations::send_to(&state.settings.public_url, kind, None);
                     let previous_until = match (manage, i["rotated_at"].as_str()) {
                         (true, Some(at)) if i["previous_key"].is_string() => at
                             .parse::<Timestamp>()
@@ -1117,10 +1120,9 @@ pub async fn service(
                         _ => None,
                     };
                     serde_json::json!({
-                        "name": name, "type": i["type"], "key": key, "url": send_to.url,
-                        "routing_key": send_to.routing_key,
-                        "masked_url": runtime::integrations::send_to(
-                            &state.settings.public_url, i["type"].as_str().unwrap_or(""), None).url,
+                        "name": name, "type": i["type"], "key": key,
+                        "url_parts": url_parts(&send_to.url), "routing_key": send_to.routing_key,
+                        "masked_url_parts": url_parts(&masked.url),
                         "previous_until": previous_until,
                         "declared": declared_key(&r.spec, name),
                     })
@@ -1150,6 +1152,11 @@ pub async fn service(
             "manage": manage, "csrf": session.csrf,
         }),
     )
+}
+
+/// A URL in pieces, each ending at a `/`: where a narrow screen may break the line.
+fn url_parts(url: &str) -> Vec<&str> {
+    url.split_inclusive('/').collect()
 }
 
 /// Whether the spec itself sets an integration's key (then only the spec changes it).
