@@ -196,6 +196,36 @@ pub fn hide_keys(spec: &mut Value, status: &mut Value) {
     }
 }
 
+/// What stands for a key in what is shown to those who may not see it.
+pub const MASK: &str = "••••••••";
+
+/// Where an integration's sender posts, to paste into the sender: the URL of its type's
+/// endpoint under `public_url` (the server's public base), and for PagerDuty's Events API
+/// the `routing_key` sent in the body. `key` is `None` for those who may not see it: the
+/// key's place then shows [`MASK`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendTo {
+    pub url: String,
+    /// The `routing_key` to send (PagerDuty's Events API), when the key is not in the URL.
+    pub routing_key: Option<String>,
+}
+
+/// Where an integration of type `kind` is sent to; see [`SendTo`].
+pub fn send_to(public_url: &str, kind: &str, key: Option<&str>) -> SendTo {
+    let base = public_url.trim_end_matches('/');
+    let key = key.unwrap_or(MASK);
+    match kind {
+        "pagerduty" => SendTo {
+            url: format!("{base}/v2/enqueue"),
+            routing_key: Some(key.to_owned()),
+        },
+        kind => SendTo {
+            url: format!("{base}/integrations/{kind}/{key}"),
+            routing_key: None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +242,28 @@ mod tests {
             status: None,
             lookup_keys: Vec::new(),
         }
+    }
+
+    #[test]
+    fn send_to_is_the_endpoint_under_the_public_url_with_the_key_or_its_mask() {
+        assert_eq!(
+            send_to("https://shinrai.example/", "datadog", Some("k1")),
+            SendTo {
+                url: "https://shinrai.example/integrations/datadog/k1".into(),
+                routing_key: None
+            }
+        );
+        assert_eq!(
+            send_to("https://shinrai.example", "heartbeat", None).url,
+            format!("https://shinrai.example/integrations/heartbeat/{MASK}")
+        );
+        assert_eq!(
+            send_to("https://shinrai.example", "pagerduty", Some("k2")),
+            SendTo {
+                url: "https://shinrai.example/v2/enqueue".into(),
+                routing_key: Some("k2".into())
+            }
+        );
     }
 
     #[test]

@@ -63,6 +63,12 @@ pub trait Channel: Send + Sync {
         n: &NotificationRecord,
         incident: &IncidentRecord,
     ) -> Result<String, SendError>;
+    /// The copy of what was sent for a notification, when the channel keeps copies (the
+    /// demo's inbox does; real providers keep none).
+    fn kept(&self, notification: i64) -> Option<KeptEmail> {
+        let _ = notification;
+        None
+    }
 }
 
 /// Claims and sends one channel's due notifications.
@@ -333,9 +339,47 @@ impl Channel for Unconfigured {
     }
 }
 
-/// The demo's email: messages land in the console's inbox page (`/inbox`), which lists
-/// the email notifications recorded as sent; nothing leaves the machine.
-pub struct Inbox;
+/// The demo's email: nothing leaves the machine. Each message is made as [`Email`] makes
+/// it (signed acknowledge and resolve links included) and kept in memory, the latest
+/// [`Inbox::KEEPS`], for the console's inbox page (`/inbox`) to open.
+pub struct Inbox {
+    public_url: String,
+    link_secret: Vec<u8>,
+    clock: Arc<dyn Clock>,
+    kept: std::sync::Mutex<std::collections::VecDeque<KeptEmail>>,
+}
+
+/// An email as it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptEmail {
+    pub notification: i64,
+    pub incident: i64,
+    /// Who it was for: its links act as them.
+    pub user: domain::Name,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: Timestamp,
+}
+
+impl Inbox {
+    /// How many messages it keeps; older ones are forgotten.
+    pub const KEEPS: usize = 500;
+
+    pub fn new(public_url: &str, link_secret: Vec<u8>, clock: Arc<dyn Clock>) -> Inbox {
+        Inbox {
+            public_url: public_url.to_owned(),
+            link_secret,
+            clock,
+            kept: std::sync::Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+
+    fn kept_emails(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<KeptEmail>> {
+        // A panic while holding the lock leaves whole entries behind: still usable.
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 #[async_trait]
 impl Channel for Inbox {
@@ -343,8 +387,34 @@ impl Channel for Inbox {
         "email"
     }
 
-    async fn send(&self, _: &NotificationRecord, _: &IncidentRecord) -> Result<String, SendError> {
+    async fn send(&self, n: &NotificationRecord, i: &IncidentRecord) -> Result<String, SendError> {
+        if n.event != TEST_EVENT {
+            let now = self.clock.now();
+            let email = KeptEmail {
+                notification: n.id,
+                incident: i.id,
+                user: n.user.clone(),
+                to: n.address.clone(),
+                subject: subject(n, i),
+                body: email_body(n, i, &self.public_url, &self.link_secret, now),
+                sent_at: now,
+            };
+            let mut kept = self.kept_emails();
+            kept.push_back(email);
+            while kept.len() > Self::KEEPS {
+                kept.pop_front();
+            }
+        }
         Ok("delivered to the console's inbox (demo)".into())
+    }
+
+    fn kept(&self, notification: i64) -> Option<KeptEmail> {
+        // A retried notification is kept again; the latest copy is the one that counts.
+        self.kept_emails()
+            .iter()
+            .rev()
+            .find(|e| e.notification == notification)
+            .cloned()
     }
 }
 
@@ -546,32 +616,7 @@ impl Channel for Email {
                 }),
             };
         }
-        let now = self.clock.now();
-        let link = |action| {
-            let l = crate::links::new_link(i.id, action, &n.user, now);
-            format!(
-                "{}/l/{}/{}",
-                self.public_url,
-                action.as_str(),
-                crate::links::token(&self.link_secret, &l)
-            )
-        };
-        let body = format!(
-            "{summary}\n\nService: {service}\nUrgency: {urgency}\nStatus: {status}\nOpened: {opened}\n\n\
-             Acknowledge: {ack}\n\
-             Resolve: {resolve}\n\
-             (Each link asks you to confirm, works once and expires in 24 hours.)\n\n\
-             Incident #{id}: {url}/api/v1/incidents/{id}\n",
-            summary = i.summary,
-            service = i.service,
-            urgency = i.urgency.as_str(),
-            status = i.status.as_str(),
-            opened = i.created_at,
-            ack = link(crate::links::LinkAction::Acknowledge),
-            resolve = link(crate::links::LinkAction::Resolve),
-            id = i.id,
-            url = self.public_url,
-        );
+        let body = email_body(n, i, &self.public_url, &self.link_secret, self.clock.now());
         let message = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -597,6 +642,34 @@ impl Channel for Email {
             }),
         }
     }
+}
+
+/// The text of an email about an incident: what happened, and signed acknowledge and
+/// resolve links that act as its recipient, made at `now`.
+pub fn email_body(
+    n: &NotificationRecord,
+    i: &IncidentRecord,
+    public_url: &str,
+    link_secret: &[u8],
+    now: Timestamp,
+) -> String {
+    let link = |action| action_link(public_url, link_secret, i.id, action, &n.user, now);
+    format!(
+        "{summary}\n\nService: {service}\nUrgency: {urgency}\nStatus: {status}\nOpened: {opened}\n\n\
+         Acknowledge: {ack}\n\
+         Resolve: {resolve}\n\
+         (Each link asks you to confirm, works once and expires in 24 hours.)\n\n\
+         Incident #{id}: {url}/api/v1/incidents/{id}\n",
+        summary = i.summary,
+        service = i.service,
+        urgency = i.urgency.as_str(),
+        status = i.status.as_str(),
+        opened = i.created_at,
+        ack = link(crate::links::LinkAction::Acknowledge),
+        resolve = link(crate::links::LinkAction::Resolve),
+        id = i.id,
+        url = public_url,
+    )
 }
 
 /// Slack: `chat.postMessage` to the person (their Slack user id opens a direct message),

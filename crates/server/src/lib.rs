@@ -36,7 +36,8 @@ use tokio::net::TcpListener;
 /// What the server is told at start.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// The address people and senders reach shinrai at; used in links shinrai sends out.
+    /// The address people and senders reach shinrai at; used in links shinrai sends out
+    /// and in the URLs the console gives for senders.
     pub public_url: String,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,

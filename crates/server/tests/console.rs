@@ -1254,3 +1254,204 @@ async fn incidents_that_page_nobody_say_so_and_why() {
     let (_, html) = page(&b, &format!("{}/services/checkout", app.base)).await;
     assert!(!html.contains("Nobody will be paged"), "{html}");
 }
+
+/// A console test server over `store` with `settings` and notification `channels`, the
+/// test organisation and `more` documents applied, and everyone's password set.
+async fn start_with(
+    store: test_support::TestStore,
+    settings: server::Settings,
+    channels: Vec<std::sync::Arc<dyn runtime::notify::Channel>>,
+    more: &str,
+) -> TestApp {
+    let app = TestApp::start_with_channels(store, settings, channels).await;
+    app.apply("org.yaml", &format!("{ORG}---{more}")).await;
+    for user in ["ann", "vic", "gus", "ada"] {
+        let hash = server::api::session::hash_password(PASSWORD).unwrap();
+        app.store
+            .set_password(
+                &domain::Name::new(user).unwrap(),
+                &hash,
+                &store::WriteContext {
+                    actor: "system".into(),
+                    at: test_support::t0(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    app
+}
+
+/// A console test server that people reach at `public_url`.
+async fn start_at(public_url: &str, more: &str) -> TestApp {
+    let settings = server::Settings {
+        public_url: public_url.into(),
+        ..server::Settings::default()
+    };
+    start_with(
+        test_support::sqlite_store().await,
+        settings,
+        Vec::new(),
+        more,
+    )
+    .await
+}
+
+/// A page with the slashes the templates escape in values (`&#x2f;`) as slashes, and
+/// without the line-break opportunities (`<wbr>`) put in URLs.
+fn slashes(html: &str) -> String {
+    html.replace("&#x2f;", "/").replace("<wbr>", "")
+}
+
+const ADA: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ada, labels: {company: acme}}
+spec: {full_name: Ada Admin, email: ada@acme.test, roles: [{role: admin, company: acme}]}
+"#;
+
+const SEND_TO: &str = r#"
+apiVersion: shinrai/v1
+kind: User
+metadata: {name: ada, labels: {company: acme}}
+spec: {full_name: Ada Admin, email: ada@acme.test, roles: [{role: admin, company: acme}]}
+---
+apiVersion: shinrai/v1
+kind: Service
+metadata: {name: search, labels: {company: acme}}
+spec:
+  owner_team: shop
+  integrations:
+    - {name: dd, type: datadog, key: acme-search-datadog-01}
+    - {name: prom, type: pagerduty, key: acme-search-pagerduty-1}
+"#;
+
+#[tokio::test]
+async fn the_service_page_shows_where_to_send_key_included_only_to_managers() {
+    let app = start_at("https://shinrai.example", SEND_TO).await;
+    let ada = sign_in(&app, "ada@acme.test").await;
+    let (status, html) = page(&ada, &format!("{}/services/search", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = slashes(&html);
+    assert!(
+        html.contains(
+            "<code id=\"url-dd\" class=\"url\">https://shinrai.example/integrations/datadog/acme-search-datadog-01</code>"
+        ),
+        "an admin sees the full URL to paste into Datadog: {html}"
+    );
+    assert!(
+        html.contains("https://shinrai.example/v2/enqueue") && html.contains("routing_key"),
+        "PagerDuty senders post to /v2/enqueue with the key as routing_key: {html}"
+    );
+    let ann = sign_in(&app, "ann@acme.test").await;
+    let (status, html) = page(&ann, &format!("{}/services/search", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = slashes(&html);
+    assert!(
+        html.contains("https://shinrai.example/integrations/datadog/••••••••"),
+        "a responder sees the URL with its key masked: {html}"
+    );
+    assert!(
+        !html.contains("acme-search-datadog-01") && !html.contains("acme-search-pagerduty-1"),
+        "and never the keys: {html}"
+    );
+}
+
+/// The demo's inbox: an email about an incident opens as its recipient read it, and its
+/// acknowledge link, followed from the opened email and confirmed, acknowledges the
+/// incident. Only the recipient and responders open it; another company sees nothing.
+#[tokio::test]
+async fn an_email_in_the_inbox_opens_and_its_link_acknowledges_the_incident() {
+    let store = test_support::sqlite_store().await;
+    let settings = server::Settings {
+        public_url: "https://shinrai.example".into(),
+        ..server::Settings::default()
+    };
+    let secret = runtime::sealed::server_secret(
+        store.store.as_ref(),
+        &settings.secret_key,
+        runtime::links::SECRET_NAME,
+        test_support::t0(),
+    )
+    .await
+    .unwrap();
+    let clock = runtime::ManualClock::new(test_support::t0());
+    let inbox: std::sync::Arc<dyn runtime::notify::Channel> =
+        std::sync::Arc::new(runtime::notify::Inbox::new(
+            &settings.public_url,
+            secret.into_bytes(),
+            std::sync::Arc::new(clock.clone()),
+        ));
+    let app = start_with(store, settings, vec![inbox.clone()], ADA).await;
+    let id = open_incident(&app, "checkout is down").await;
+    // The escalation pages whoever is on call (ann, this week), and the inbox takes the
+    // email as a mail server would.
+    app.timers.tick().await.unwrap();
+    let sent = runtime::notify::OutboxWorker {
+        store: app.store.clone(),
+        clock: std::sync::Arc::new(app.clock.clone()),
+        channel: inbox,
+        owner: "test".into(),
+        lease: std::time::Duration::from_secs(120),
+        max_attempts: 8,
+        send_timeout: std::time::Duration::from_secs(60),
+    }
+    .tick()
+    .await
+    .unwrap();
+    assert_eq!(sent, 1);
+
+    let ann = sign_in(&app, "ann@acme.test").await;
+    let (status, html) = page(&ann, &format!("{}/inbox", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let at = html
+        .find("href=\"/inbox/")
+        .expect("the email opens from the inbox")
+        + 6;
+    let email = html[at..].split('"').next().unwrap().to_owned();
+    let (status, html) = page(&ann, &format!("{}{email}", app.base)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let html = slashes(&html);
+    assert!(
+        html.contains(&format!("#{id} triggered")) && html.contains("checkout is down"),
+        "the subject and the text: {html}"
+    );
+    let at = html
+        .find("<a href=\"/l/ack/")
+        .expect("a followable acknowledge link")
+        + 9;
+    let ack = html[at..].split('"').next().unwrap().to_owned();
+    assert!(
+        html.contains(&format!(">https://shinrai.example{ack}</a>")),
+        "the link shows as it was sent: {html}"
+    );
+
+    // Following it shows a confirmation; confirming acts, as the email's recipient.
+    let (status, html) = page(&ann, &format!("{}{ack}", app.base)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Acknowledge as ann"), "{html}");
+    let resp = ann.post(format!("{}{ack}", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let incident = app.store.get_incident(id).await.unwrap().unwrap().incident;
+    assert_eq!(incident.status.as_str(), "acknowledged");
+    assert_eq!(incident.acknowledged_by.as_deref(), Some("user:ann"));
+    let (_, html) = page(&ann, &format!("{}{email}", app.base)).await;
+    assert!(
+        html.contains("now <span class=\"badge acknowledged\">"),
+        "{html}"
+    );
+
+    // A viewer who is not its recipient may not open it: its links act on the incident.
+    let vic = sign_in(&app, "vic@acme.test").await;
+    let (status, _) = page(&vic, &format!("{}{email}", app.base)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // An admin of the company may; another company's admin finds nothing.
+    let ada = sign_in(&app, "ada@acme.test").await;
+    let (status, _) = page(&ada, &format!("{}{email}", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    let gus = sign_in(&app, "gus@globex.test").await;
+    let (status, _) = page(&gus, &format!("{}{email}", app.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = page(&ann, &format!("{}/inbox/9999", app.base)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -12,14 +12,26 @@ use crate::client::{Client, ClientArgs};
 use crate::output::{Output, outln, print_json, print_table};
 use crate::settings::{StoreArgs, prepare_files, read_config};
 
-/// shinrai — reliability for every product you run: synthetic checks, SLOs, paging and
-/// on-call, deploys, logs and GameDays, in one binary.
+/// shinrai — paging for SRE teams, in one binary: alerts from Alertmanager, Sentry,
+/// Datadog, heartbeats or anything that speaks the PagerDuty Events API become incidents;
+/// on-call schedules and escalation policies page the right person by email, Slack, SMS,
+/// voice call, push or webhook; a web console and this CLI act on them; configuration
+/// is code you validate, plan and apply.
 ///
 /// Start:   shinrai serve                 (SQLite in ./shinrai-data, http://127.0.0.1:8080)
+/// Demo:    shinrai serve --demo          (an example organisation paging in a minute)
 /// Access:  shinrai token create --name me --role admin
 /// Config:  shinrai validate config/ && shinrai plan config/ && shinrai apply config/
+/// Respond: shinrai incident list, shinrai incident ack N, shinrai oncall who
 #[derive(Parser, Debug)]
-#[command(name = "shinrai", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "shinrai",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    propagate_version = true
+)]
 pub struct Cli {
     /// How to print results.
     #[arg(long, short, global = true, value_enum, default_value_t = Output::Table, env = "SHINRAI_OUTPUT")]

@@ -158,3 +158,81 @@ pub async fn remove(
     }
     Ok(std::process::ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use config::Spec;
+    use domain::Timestamp;
+
+    /// The demo's documents, parsed as `apply` parses them.
+    fn documents() -> Vec<config::Document> {
+        let (docs, problems) = config::parse(&[config::SourceFile {
+            path: "demo/org.yaml".into(),
+            content: super::ORG.into(),
+        }]);
+        assert!(problems.is_empty(), "{problems:?}");
+        docs
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// The demo schedule follows the sun: whoever is on call is in their own daytime,
+    /// in Tokyo, Berlin or San Francisco as the day goes round, and nobody is ever
+    /// missing, in winter, in summer and in the weeks when only America keeps summer time.
+    #[test]
+    fn the_demo_schedule_follows_the_sun_without_gaps() {
+        let docs = documents();
+        let zones: BTreeMap<String, jiff::tz::TimeZone> = docs
+            .iter()
+            .filter_map(|d| match &d.spec {
+                Spec::User(u) => Some((
+                    d.name.to_string(),
+                    jiff::tz::TimeZone::get(&u.time_zone).unwrap(),
+                )),
+                _ => None,
+            })
+            .collect();
+        let schedule = docs
+            .iter()
+            .find_map(|d| match &d.spec {
+                Spec::Schedule(s) if d.name.as_str() == "shop-primary" => Some(s.clone()),
+                _ => None,
+            })
+            .expect("the demo schedule");
+        let compiled = schedule.compile().expect("the demo schedule compiles");
+
+        // Three instants of one winter day: Tokyo's morning, Berlin's, San Francisco's.
+        for (instant, city) in [
+            ("2026-02-10T01:00:00Z", "Asia/Tokyo"),
+            ("2026-02-10T10:00:00Z", "Europe/Berlin"),
+            ("2026-02-10T19:00:00Z", "America/Los_Angeles"),
+        ] {
+            let shift = compiled.on_call_at(at(instant)).expect("someone on call");
+            assert_eq!(
+                zones[shift.user.as_str()].iana_name(),
+                Some(city),
+                "at {instant}: {shift:?}"
+            );
+        }
+
+        // A whole year from the first handoff: no gap, and every shift lies in its person's own
+        // daytime.
+        let rendered = compiled.render(at("2026-01-05T00:00:00Z"), at("2027-01-05T00:00:00Z"));
+        assert!(rendered.gaps.is_empty(), "gaps: {:?}", rendered.gaps);
+        for shift in &rendered.shifts {
+            let zone = &zones[shift.user.as_str()];
+            let start = shift.start.to_zoned(zone.clone());
+            let end = shift.end.to_zoned(zone.clone());
+            let hour = |z: &jiff::Zoned| f64::from(z.hour()) + f64::from(z.minute()) / 60.0;
+            assert!(
+                start.date() == end.date() && hour(&start) >= 8.0 && hour(&end) <= 17.0,
+                "{} is on call at night, from {start} to {end}",
+                shift.user
+            );
+        }
+    }
+}

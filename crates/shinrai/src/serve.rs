@@ -29,8 +29,9 @@ pub struct ServeArgs {
     /// Configuration to apply at start: a YAML file or a folder of them.
     #[arg(long, env = "SHINRAI_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// The address people and senders reach shinrai at, used in links it sends out.
-    /// Defaults to http://LISTEN.
+    /// The address people and senders reach shinrai at, used in links it sends out and in
+    /// the URLs the console gives for senders (a service's "Send to"). Defaults to
+    /// http://LISTEN.
     #[arg(long, env = "SHINRAI_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Log format.
@@ -496,7 +497,11 @@ fn channels(
 ) -> anyhow::Result<Vec<Arc<dyn runtime::notify::Channel>>> {
     use runtime::notify::{Email, Unconfigured, Webhook};
     let email: Arc<dyn runtime::notify::Channel> = match &args.smtp_url {
-        None if args.demo => Arc::new(runtime::notify::Inbox),
+        None if args.demo => Arc::new(runtime::notify::Inbox::new(
+            &settings.public_url,
+            link_secret.clone(),
+            clock.clone(),
+        )),
         Some(url) => Arc::new(
             Email::new(
                 url,

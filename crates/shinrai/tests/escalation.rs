@@ -416,7 +416,7 @@ async fn a_page_claimed_by_a_node_that_died_before_sending_is_sent_once_by_anoth
 
 /// `serve --demo`: its own data directory, the example organisation, a sign-in, and
 /// within a minute a real incident escalating through the real engine, its email in the
-/// console's inbox; `shinrai demo remove` refuses while the demo runs and removes it after.
+/// console's inbox, opening with its links; `shinrai demo remove` refuses while the demo runs and removes it after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_command() {
     let dir = tempfile::tempdir().unwrap();
@@ -491,10 +491,26 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
             .text()
             .await
             .ok()?;
-        page.contains("@acme.example").then_some(page)
+        page.contains("href=\"/inbox/").then_some(page)
     })
     .await;
     assert!(inbox.contains("triggered"), "{inbox}");
+    // The email opens, with the links it was sent with.
+    let at = inbox.find("href=\"/inbox/").unwrap() + 6;
+    let email = inbox[at..].split('"').next().unwrap();
+    let opened = browser
+        .get(format!("{}{email}", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(
+        opened.contains("<a href=\"/l/ack/") && opened.contains("<a href=\"/l/resolve/"),
+        "{opened}"
+    );
 
     let refused = Command::new(BIN)
         .args(["demo", "remove", "--data-dir", data_s])

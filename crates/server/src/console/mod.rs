@@ -8,6 +8,7 @@
 
 pub mod alerts;
 mod calendar;
+mod inbox;
 mod pages;
 
 use std::sync::OnceLock;
@@ -85,6 +86,7 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/incidents/{id}/merge", Some(Role::Responder)),
     route("GET", "/oncall", Some(Role::Viewer)),
     route("GET", "/inbox", Some(Role::Viewer)),
+    route("GET", "/inbox/{id}", Some(Role::Viewer)),
     route("GET", "/services", Some(Role::Viewer)),
     route("GET", "/services/{name}", Some(Role::Viewer)),
     route(
@@ -148,7 +150,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/incidents/{id}", get(pages::incident))
         .route("/incidents/{id}/{action}", post(pages::act))
         .route("/oncall", get(pages::oncall))
-        .route("/inbox", get(pages::inbox))
+        .route("/inbox", get(inbox::list))
+        .route("/inbox/{id}", get(inbox::open))
         .route("/services", get(pages::services))
         .route("/services/{name}", get(pages::service))
         .route(
@@ -368,6 +371,10 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("oncall.html", include_str!("../../templates/oncall.html")),
             ("inbox.html", include_str!("../../templates/inbox.html")),
+            (
+                "inbox_email.html",
+                include_str!("../../templates/inbox_email.html"),
+            ),
             (
                 "services.html",
                 include_str!("../../templates/services.html"),

@@ -166,7 +166,7 @@ fn partial(headers: &HeaderMap) -> bool {
 
 /// Renders a page for the signed-in person: the layout's "signed in as" and sign-out
 /// form come from the session.
-fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
+pub(super) fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
     ctx["user"] = if session.name.trim().is_empty() {
         session.caller.actor()
     } else {
@@ -1017,47 +1017,6 @@ pub async fn create_override(
     }
 }
 
-/// The emails shinrai sent (in the demo, where they go instead of a mail server).
-pub async fn inbox(
-    State(state): State<AppState>,
-    Extension(session): Extension<Session>,
-) -> Response {
-    let services =
-        match crate::api::incidents::services_in_scope(&state, &session.caller, Role::Viewer).await
-        {
-            Ok(s) => s,
-            Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-        };
-    let sent = state
-        .store
-        .list_notifications(&store::NotificationQuery {
-            statuses: vec!["sent".into()],
-            services: Some(services),
-            limit: 200,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_default();
-    let mut rows = Vec::new();
-    for n in sent.iter().filter(|n| n.channel == "email") {
-        let summary = match state.store.get_incident(n.incident_id).await {
-            Ok(Some(d)) => d.incident.summary,
-            _ => String::new(),
-        };
-        rows.push(serde_json::json!({
-            "to": n.address, "user": n.user, "incident": n.incident_id, "event": n.event,
-            "summary": summary, "sent": n.sent_at.map(|t| session.when(t)),
-        }));
-    }
-    page(
-        &session,
-        "inbox.html",
-        serde_json::json!({
-            "rows": rows
-        }),
-    )
-}
-
 /// An object the signed-in person may see, or the "not found" page (also for objects of
 /// another company: they do not exist for them).
 async fn visible_object(
@@ -1128,15 +1087,21 @@ pub async fn service(
         .map(|all| {
             all.iter()
                 .map(|(name, i)| {
-                    let path = match i["type"].as_str().unwrap_or("") {
-                        "pagerduty" => "/v2/enqueue (routing_key)".to_owned(),
-                        t => format!("/integrations/{t}/KEY"),
-                    };
                     let key = if manage {
                         i["key"].clone()
                     } else {
                         serde_json::Value::Null
                     };
+                    // The full URL to paste into the sender, key included, for those who
+                    // may see the key; masked for the others.
+                    let kind = i["type"].as_str().unwrap_or("");
+                    let send_to = runtime::integrations::send_to(
+                        &state.settings.public_url,
+                        kind,
+                        key.as_str(),
+                    );
+                    let masked =
+                        runtime::integrations::send_to(&state.settings.public_url, kind, None);
                     let previous_until = match (manage, i["rotated_at"].as_str()) {
                         (true, Some(at)) if i["previous_key"].is_string() => at
                             .parse::<Timestamp>()
@@ -1155,7 +1120,9 @@ pub async fn service(
                         _ => None,
                     };
                     serde_json::json!({
-                        "name": name, "type": i["type"], "key": key, "endpoint": path,
+                        "name": name, "type": i["type"], "key": key,
+                        "url_parts": url_parts(&send_to.url), "routing_key": send_to.routing_key,
+                        "masked_url_parts": url_parts(&masked.url),
                         "previous_until": previous_until,
                         "declared": declared_key(&r.spec, name),
                     })
@@ -1185,6 +1152,11 @@ pub async fn service(
             "manage": manage, "csrf": session.csrf,
         }),
     )
+}
+
+/// A URL in pieces, each ending at a `/`: where a narrow screen may break the line.
+fn url_parts(url: &str) -> Vec<&str> {
+    url.split_inclusive('/').collect()
 }
 
 /// Whether the spec itself sets an integration's key (then only the spec changes it).
