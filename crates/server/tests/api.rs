@@ -1638,6 +1638,25 @@ async fn analytics_report_mtta_and_mttr_per_service_product_and_company(store: T
         .map(|r| r["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["ads", "shop"]);
+    // Per person: the people paged. No page was sent, so no one has a row, and the total
+    // still counts every incident.
+    let (status, by_person) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=person",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_person}");
+    assert_eq!(by_person["rows"], json!([]));
+    assert_eq!(
+        (
+            &by_person["total"]["incidents"],
+            &by_person["total"]["pages"]
+        ),
+        (&json!(2), &json!(0))
+    );
     // A company sees only its own figures.
     let acme = app
         .token("acme", vec![Grant::company(Role::Viewer, "acme")], None)

@@ -166,7 +166,7 @@ fn partial(headers: &HeaderMap) -> bool {
 
 /// Renders a page for the signed-in person: the layout's "signed in as" and sign-out
 /// form come from the session.
-fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
+pub(super) fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
     ctx["user"] = if session.name.trim().is_empty() {
         session.caller.actor()
     } else {
