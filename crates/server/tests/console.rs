@@ -1399,6 +1399,9 @@ async fn reports_show_response_times_and_pages_per_group_over_a_range_in_csv_too
         ["Total", "2", "2", "2", "3 min", "1 h 7 min", "2", "1"]
     );
     assert!(html.contains(r#"<a href="/services/payments">payments</a>"#));
+    assert!(html.contains(
+        r#"<a href="/reports.csv?from=2023-11-14&amp;to=2023-11-14&amp;by=service" download>"#
+    ));
     assert!(
         !html.contains("bidder"),
         "another company's service is not shown"

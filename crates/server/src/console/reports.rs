@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::Kind;
+use domain::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -46,14 +47,12 @@ struct Asked {
     by: By,
 }
 
-fn unprocessable(field: &str, message: &str) -> Response {
-    error_page(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &format!("{field}: {message}"),
-    )
+/// Why a request cannot be answered, beginning with the field: `from: …`.
+fn unprocessable(field: &str, message: &str) -> String {
+    format!("{field}: {message}")
 }
 
-fn date(field: &str, v: Option<&str>) -> Result<Option<Date>, Response> {
+fn date(field: &str, v: Option<&str>) -> Result<Option<Date>, String> {
     match v.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => v
@@ -64,7 +63,7 @@ fn date(field: &str, v: Option<&str>) -> Result<Option<Date>, Response> {
 }
 
 /// Reads the range and grouping; every problem answers 422 naming its field.
-fn asked(q: &ReportParams, today: Date) -> Result<Asked, Response> {
+fn asked(q: &ReportParams, today: Date) -> Result<Asked, String> {
     let by = match q.by.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => By::Service,
         Some("all") => {
@@ -107,28 +106,27 @@ async fn figures(
     q: &ReportParams,
 ) -> Result<(Asked, IncidentAnalytics), Response> {
     let today = state.clock.now().to_zoned(session.tz.clone()).date();
-    let a = asked(q, today)?;
-    // Days begin at the viewer's midnight (or the first instant after it, on a day
-    // that skips it); `to` is included, so the range ends where the day after begins.
-    let start = |d: Date, field: &str| {
-        d.to_zoned(session.tz.clone())
-            .map(|z| z.timestamp())
-            .map_err(|_| unprocessable(field, "is outside the dates this console can count."))
+    let when = |a: &Asked| -> Result<(Timestamp, Timestamp), String> {
+        // Days begin at the viewer's midnight (or the first instant after it, on a day
+        // that skips it); `to` is included, so the range ends where the day after begins.
+        let start = |d: Date, field: &str| {
+            d.to_zoned(session.tz.clone())
+                .map(|z| z.timestamp())
+                .map_err(|_| unprocessable(field, "is outside the dates this console can count."))
+        };
+        let after =
+            a.to.tomorrow()
+                .map_err(|_| unprocessable("to", "is outside the dates this console can count."))?;
+        Ok((start(a.from, "from")?, start(after, "to")?))
     };
-    let since = start(a.from, "from")?;
-    let until = start(
-        a.to.tomorrow()
-            .map_err(|_| unprocessable("to", "is outside the dates this console can count."))?,
-        "to",
-    )?;
+    let (a, (since, until)) = match asked(q, today).and_then(|a| when(&a).map(|w| (a, w))) {
+        Ok(found) => found,
+        Err(why) => return Err(error_page(StatusCode::UNPROCESSABLE_ENTITY, &why)),
+    };
     let report = report(state, &session.caller, since, until, a.by)
         .await
         .map_err(|e| error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))?;
     Ok((a, report))
-}
-
-fn query(from: Date, to: Date, by: By) -> String {
-    format!("from={from}&to={to}&by={}", by.as_str())
 }
 
 fn seconds(v: Option<f64>) -> Option<u64> {
@@ -191,8 +189,7 @@ pub async fn reports(
                 .checked_sub(jiff::Span::new().days(n - 1))
                 .unwrap_or(today);
             serde_json::json!({
-                "label": format!("Last {n} days"),
-                "href": format!("/reports?range={n}&by={}", a.by.as_str()),
+                "days": n,
                 "current": a.from == from && a.to == today,
             })
         })
@@ -210,7 +207,6 @@ pub async fn reports(
             "by": a.by.as_str(), "heading": heading(a.by),
             "groupings": groupings, "quick": quick,
             "rows": rows, "total": row(&r.total, None),
-            "csv": format!("/reports.csv?{}", query(a.from, a.to, a.by)),
         }),
     )
 }
@@ -322,16 +318,15 @@ mod tests {
     #[test]
     fn ranges_default_to_the_last_thirty_days_and_quick_ranges_end_today() {
         let today = d("2026-12-04");
-        let a = asked(&params(&[]), today).unwrap_or_else(|_| panic!("default"));
+        let a = asked(&params(&[]), today).unwrap();
         assert_eq!((a.from, a.to, a.by), (d("2026-11-05"), today, By::Service));
-        let a = asked(&params(&[("range", "7"), ("by", "person")]), today)
-            .unwrap_or_else(|_| panic!("quick"));
+        let a = asked(&params(&[("range", "7"), ("by", "person")]), today).unwrap();
         assert_eq!((a.from, a.to, a.by), (d("2026-11-28"), today, By::Person));
         let a = asked(
             &params(&[("from", "2026-01-01"), ("to", "2026-01-31")]),
             today,
         )
-        .unwrap_or_else(|_| panic!("explicit"));
+        .unwrap();
         assert_eq!((a.from, a.to), (d("2026-01-01"), d("2026-01-31")));
     }
 
