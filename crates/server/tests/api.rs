@@ -3950,6 +3950,18 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
             .contains("no voice provider"),
         "{dead}"
     );
+    // Another company's viewer sees none of these pages.
+    let globex = app
+        .token("globex", vec![Grant::company(Role::Viewer, "globex")], None)
+        .await;
+    let (status, theirs) = app
+        .call(Method::GET, "/api/v1/notifications", Some(&globex), None)
+        .await;
+    assert_eq!(
+        (status, &theirs["items"]),
+        (StatusCode::OK, &json!([])),
+        "{theirs}"
+    );
 
     follow_links(&app, &admin, id, &links).await;
 
