@@ -3962,6 +3962,28 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
         (StatusCode::OK, &json!([])),
         "{theirs}"
     );
+    // Per person, the pages sent count (the dead voice call does not).
+    let (status, by_person) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=person",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_person}");
+    let bob = &by_person["rows"][0];
+    assert_eq!(
+        (
+            by_person["rows"].as_array().map(Vec::len),
+            &bob["key"],
+            &bob["incidents"],
+            &bob["pages"],
+            &bob["pages_out_of_hours"]
+        ),
+        (Some(1), &json!("bob"), &json!(1), &json!(3), &json!(0)),
+        "{by_person}"
+    );
 
     follow_links(&app, &admin, id, &links).await;
 
