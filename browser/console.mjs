@@ -160,6 +160,12 @@ async function actFromAnEmail() {
 }
 await actFromAnEmail();
 
+// The reports page: per service (the default, last 30 days) and per person over 90 days.
+for (const path of ["/reports", "/reports?range=90&by=person"]) {
+  await page.goto(`${base}${path}`);
+  await check(path.slice(1).replaceAll(/[/?=&]/g, "-"));
+}
+
 // At a phone's width every page fits and nothing is cut: the document does not scroll
 // sideways (only the calendars do, inside their own region), no table column is hidden,
 // no word is broken across two lines, no badge wraps, and no element is clipped or runs
@@ -167,7 +173,7 @@ await actFromAnEmail();
 const shots = process.argv[4];
 if (shots) mkdirSync(shots, { recursive: true });
 await page.setViewportSize({ width: 390, height: 844 });
-for (const path of ["/incidents?status=all", new URL(incidentUrl).pathname, "/oncall", "/services", "/services/checkout", "/schedules", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/teams", "/policies", "/policies/shop", "/users", "/me"]) {
+for (const path of ["/incidents?status=all", new URL(incidentUrl).pathname, "/oncall", "/services", "/services/checkout", "/schedules", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/teams", "/policies", "/policies/shop", "/users", "/me", "/reports"]) {
   await page.goto(`${base}${path}`);
   const name = `phone-${path.slice(1).replaceAll(/[/?=&]/g, "-")}`;
   if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });

@@ -66,6 +66,25 @@ pub fn ago(now: jiff::Timestamp, at: jiff::Timestamp) -> String {
     }
 }
 
+/// A length of time as a person reads it: `45 s`, `4 min 12 s`, `2 h 5 min`,
+/// `3 days 4 h`. Whole seconds, the two largest units, a zero second unit left out.
+pub fn duration(secs: u64) -> String {
+    let two = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big} {big_unit}")
+        } else {
+            format!("{big} {big_unit} {small} {small_unit}")
+        }
+    };
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3_600 => two(s / 60, "min", s % 60, "s"),
+        s if s < 86_400 => two(s / 3_600, "h", s % 3_600 / 60, "min"),
+        s if s < 2 * 86_400 => two(1, "day", s % 86_400 / 3_600, "h"),
+        s => two(s / 86_400, "days", s % 86_400 / 3_600, "h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +144,21 @@ mod tests {
             time_zone("Mars/Olympus").unwrap_err(),
             "\"Mars/Olympus\" is not an IANA time zone (for example Europe/Berlin)"
         );
+    }
+
+    #[test]
+    fn durations_are_said_in_their_two_largest_units() {
+        for (secs, said) in [
+            (0, "0 s"),
+            (45, "45 s"),
+            (60, "1 min"),
+            (252, "4 min 12 s"),
+            (3_600, "1 h"),
+            (7_500, "2 h 5 min"),
+            (86_400 + 3_600, "1 day 1 h"),
+            (3 * 86_400 + 4 * 3_600 + 59, "3 days 4 h"),
+        ] {
+            assert_eq!(duration(secs), said, "{secs} s");
+        }
     }
 }

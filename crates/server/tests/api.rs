@@ -1638,6 +1638,25 @@ async fn analytics_report_mtta_and_mttr_per_service_product_and_company(store: T
         .map(|r| r["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["ads", "shop"]);
+    // Per person: the people paged. No page was sent, so no one has a row, and the total
+    // still counts every incident.
+    let (status, by_person) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=person",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_person}");
+    assert_eq!(by_person["rows"], json!([]));
+    assert_eq!(
+        (
+            &by_person["total"]["incidents"],
+            &by_person["total"]["pages"]
+        ),
+        (&json!(2), &json!(0))
+    );
     // A company sees only its own figures.
     let acme = app
         .token("acme", vec![Grant::company(Role::Viewer, "acme")], None)
@@ -3930,6 +3949,40 @@ async fn pages_reach_people_by_email_and_webhook_and_one_channel_never_holds_up_
             .unwrap()
             .contains("no voice provider"),
         "{dead}"
+    );
+    // Another company's viewer sees none of these pages.
+    let globex = app
+        .token("globex", vec![Grant::company(Role::Viewer, "globex")], None)
+        .await;
+    let (status, theirs) = app
+        .call(Method::GET, "/api/v1/notifications", Some(&globex), None)
+        .await;
+    assert_eq!(
+        (status, &theirs["items"]),
+        (StatusCode::OK, &json!([])),
+        "{theirs}"
+    );
+    // Per person, the pages sent count (the dead voice call does not).
+    let (status, by_person) = app
+        .call(
+            Method::GET,
+            "/api/v1/analytics/incidents?by=person",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_person}");
+    let bob = &by_person["rows"][0];
+    assert_eq!(
+        (
+            by_person["rows"].as_array().map(Vec::len),
+            &bob["key"],
+            &bob["incidents"],
+            &bob["pages"],
+            &bob["pages_out_of_hours"]
+        ),
+        (Some(1), &json!("bob"), &json!(1), &json!(3), &json!(0)),
+        "{by_person}"
     );
 
     follow_links(&app, &admin, id, &links).await;

@@ -144,6 +144,30 @@ impl SqlStore {
                 q.statuses.iter().map(String::as_str),
             );
         }
+        if let Some(services) = &q.services {
+            if services.is_empty() {
+                return Ok(Vec::new());
+            }
+            let placeholders: Vec<String> = services
+                .iter()
+                .map(|s| crate::push_param(&mut params, s.as_str()))
+                .collect();
+            sql.push_str(&format!(
+                " AND incident_id IN (SELECT id FROM incidents WHERE service IN ({}))",
+                placeholders.join(", ")
+            ));
+        }
+        // Integers are formatted by this code, never taken from text.
+        if let Some(ids) = &q.incidents {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            sql.push_str(&format!(" AND incident_id IN ({})", ids.join(", ")));
+        }
+        if let Some(b) = q.before_id {
+            sql.push_str(&format!(" AND id < {b}"));
+        }
         sql.push_str(&format!(
             " ORDER BY id DESC LIMIT {}",
             q.limit.clamp(1, 1000)

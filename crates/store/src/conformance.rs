@@ -2565,6 +2565,45 @@ pub async fn notifications_are_claimed_per_channel_and_recorded_once(store: &dyn
         store.list_timers().await.unwrap().is_empty(),
         "acknowledging stopped the escalation"
     );
+
+    // Lists narrowed by service, by incident, and paged by id.
+    let ids = |list: Vec<NotificationRecord>| -> Vec<String> {
+        list.into_iter().map(|n| n.delivery_id).collect()
+    };
+    let query = |services: Option<Vec<Name>>, incidents: Option<Vec<i64>>, before: Option<i64>| {
+        NotificationQuery {
+            services,
+            incidents,
+            before_id: before,
+            limit: 2,
+            ..Default::default()
+        }
+    };
+    let first = store
+        .list_notifications(&query(Some(vec![name("api")]), None, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(first.clone()), ["d-3", "d-2"]);
+    let next = store
+        .list_notifications(&query(None, Some(vec![incident]), Some(first[1].id)))
+        .await
+        .unwrap();
+    assert_eq!(ids(next), ["d-1"]);
+    for (services, incidents) in [
+        (Some(vec![name("other")]), None),
+        (Some(Vec::new()), None),
+        (None, Some(vec![incident + 1])),
+        (None, Some(Vec::new())),
+    ] {
+        assert!(
+            store
+                .list_notifications(&query(services.clone(), incidents.clone(), None))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{services:?} {incidents:?} match nothing"
+        );
+    }
 }
 
 pub async fn server_secrets_are_resealed_under_one_recorded_key(store: &dyn Store) {

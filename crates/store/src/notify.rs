@@ -59,5 +59,9 @@ pub struct NotificationQuery {
     pub statuses: Vec<String>,
     /// Only notifications about incidents of these services (all when `None`).
     pub services: Option<Vec<Name>>,
+    /// Only notifications about these incidents (all when `None`).
+    pub incidents: Option<Vec<i64>>,
+    /// Only notifications older than this one (by id): the next page after it.
+    pub before_id: Option<i64>,
     pub limit: u32,
 }

@@ -914,7 +914,7 @@ async fn list_notifications(
             statuses,
             services: Some(services_in_scope(&state, &caller, Role::Viewer).await?),
             limit,
-            user: None,
+            ..Default::default()
         })
         .await?;
     Ok(Json(NotificationList {

@@ -10,6 +10,7 @@ pub mod alerts;
 mod calendar;
 mod inbox;
 mod pages;
+mod reports;
 
 use std::sync::OnceLock;
 
@@ -101,6 +102,8 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("GET", "/me", Some(Role::Viewer)),
     route("POST", "/me/test-notification", Some(Role::Viewer)),
     route("GET", "/audit", Some(Role::Admin)),
+    route("GET", "/reports", Some(Role::Viewer)),
+    route("GET", "/reports.csv", Some(Role::Viewer)),
     route("GET", "/policies", Some(Role::Viewer)),
     route("GET", "/policies/{name}", Some(Role::Viewer)),
     route("GET", "/tokens", Some(Role::Admin)),
@@ -165,6 +168,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me", get(pages::me))
         .route("/me/test-notification", post(pages::test_notification))
         .route("/audit", get(pages::audit))
+        .route("/reports", get(reports::reports))
+        .route("/reports.csv", get(reports::reports_csv))
         .route("/policies", get(pages::policies))
         .route("/policies/{name}", get(pages::policy))
         .route("/tokens", get(pages::tokens).post(pages::create_token))
@@ -394,6 +399,7 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("me.html", include_str!("../../templates/me.html")),
             ("audit.html", include_str!("../../templates/audit.html")),
+            ("reports.html", include_str!("../../templates/reports.html")),
             ("policy.html", include_str!("../../templates/policy.html")),
             ("tokens.html", include_str!("../../templates/tokens.html")),
             (
