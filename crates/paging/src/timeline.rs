@@ -154,7 +154,7 @@ pub fn timeline(log: &[Line<'_>]) -> Vec<Entry> {
             let step = steps
                 .iter()
                 .rev()
-                .find(|(_, people)| personal && people.iter().any(|p| *p == delivery.person));
+                .find(|(_, people)| personal && people.contains(&delivery.person));
             match step {
                 Some((index, _)) => out[*index].deliveries.push(delivery),
                 None => out.push(Entry {
