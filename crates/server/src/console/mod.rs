@@ -9,6 +9,7 @@
 pub mod alerts;
 mod calendar;
 mod pages;
+mod timeline;
 
 use std::sync::OnceLock;
 
@@ -361,6 +362,10 @@ fn templates() -> &'static Environment<'static> {
             (
                 "incident_live.html",
                 include_str!("../../templates/incident_live.html"),
+            ),
+            (
+                "timeline.html",
+                include_str!("../../templates/timeline.html"),
             ),
             (
                 "incident_alerts.html",
