@@ -45,7 +45,8 @@ pub(super) fn view(
         .collect();
     let time = |at: Timestamp| {
         json!({
-            "iso": at.to_string(),
+            // HTML's `datetime` takes at most milliseconds; the second is enough here.
+            "iso": at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             "exact": session.when(at),
             "ago": domain::civil::ago(now, at),
         })
