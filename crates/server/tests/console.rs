@@ -356,10 +356,15 @@ async fn a_responder_reassigns_and_merges_from_the_page() {
     assert_eq!(gone.incident.status, paging::Status::Resolved);
     let (_, html) = page(&b, &format!("{}/incidents/{first}", app.base)).await;
     assert!(
-        html.contains(&format!("#{second} merged into this incident")),
+        html.contains(&format!(
+            "<a href=\"/users/ann\">ann</a> merged <a href=\"/incidents/{second}\">#{second}</a> into this incident."
+        )),
         "{html}"
     );
-    assert!(html.contains("to vic"), "{html}");
+    assert!(
+        html.contains("reassigned the incident to <a href=\"/users/vic\">vic</a>."),
+        "{html}"
+    );
     // Merging it again: it is resolved now, and the page says so.
     let resp = post(
         format!("{}/incidents/{first}/merge", app.base),
