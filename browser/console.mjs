@@ -84,6 +84,24 @@ if (await tabTo(() => document.activeElement?.id === "email", 10)) {
 await page.waitForURL(`${base}/oncall`);
 await check("oncall");
 
+// The incident timeline: sentences rather than event names, each with its exact time as
+// the title of a relative one, and a step's notifications nested under it.
+async function checkTimelineSentences() {
+  const raw = await page.evaluate(() => {
+    const text = document.querySelector(".timeline")?.textContent ?? "";
+    return ["alert.triggered", "escalation.level", "incident.acknowledged", "notification."].filter((k) => text.includes(k));
+  });
+  if (raw.length > 0) problems.push(`the timeline shows event names: ${raw.join(", ")}`);
+  const times = await page.evaluate(() =>
+    [...document.querySelectorAll(".timeline time")].filter((t) => t.getAttribute("datetime") && t.title).length,
+  );
+  if (times === 0) problems.push("the timeline's entries have no <time> with the exact time as title");
+  const step = await page.evaluate(() =>
+    [...document.querySelectorAll(".timeline > li")].some((li) => /^Escalation level 1 paged /.test(li.querySelector(".sentence")?.textContent ?? "")),
+  );
+  if (!step) problems.push("the timeline does not say whom escalation level 1 paged");
+}
+
 // The demo incident.
 await page.goto(`${base}/incidents?status=all`);
 await page.waitForSelector("table a[href^='/incidents/']", { timeout: 60000 });
@@ -103,7 +121,8 @@ if ((await ack.count()) > 0) {
   }
   await page.waitForSelector("#live .badge.acknowledged");
   const timeline = await page.textContent(".timeline");
-  if (!timeline.includes("incident.acknowledged")) problems.push("the timeline does not show the acknowledgement");
+  if (!timeline.includes("demo acknowledged the incident.")) problems.push("the timeline does not say who acknowledged");
+  await checkTimelineSentences();
   await check("incident-acknowledged");
 } else {
   problems.push("no Acknowledge button on the demo incident");
@@ -113,7 +132,7 @@ if ((await ack.count()) > 0) {
 await page.click("summary:has-text('Reassign or merge')");
 await page.selectOption("#to", "kenji");
 await page.click("button:has-text('Reassign')");
-await page.waitForSelector(".timeline >> text=incident.reassigned");
+await page.waitForSelector(".timeline >> text=reassigned the incident to");
 await check("incident-reassigned");
 
 // A schedule: its week, its month, and an override.

@@ -13,6 +13,7 @@ pub mod event;
 pub mod generic;
 pub mod pagerduty;
 pub mod sentry;
+pub mod timeline;
 
 pub use alert::{AlertState, Decision, Status, Urgency, decide};
 pub use event::{Action, AlertBody, Event, Image, Link, Severity};

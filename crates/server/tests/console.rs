@@ -356,10 +356,15 @@ async fn a_responder_reassigns_and_merges_from_the_page() {
     assert_eq!(gone.incident.status, paging::Status::Resolved);
     let (_, html) = page(&b, &format!("{}/incidents/{first}", app.base)).await;
     assert!(
-        html.contains(&format!("#{second} merged into this incident")),
+        html.contains(&format!(
+            "<a href=\"/users/ann\">ann</a> merged <a href=\"/incidents/{second}\">#{second}</a> into this incident."
+        )),
         "{html}"
     );
-    assert!(html.contains("to vic"), "{html}");
+    assert!(
+        html.contains("reassigned the incident to <a href=\"/users/vic\">vic</a>."),
+        "{html}"
+    );
     // Merging it again: it is resolved now, and the page says so.
     let resp = post(
         format!("{}/incidents/{first}/merge", app.base),
@@ -1239,6 +1244,12 @@ async fn incidents_that_page_nobody_say_so_and_why() {
             "{html}"
         );
         assert!(html.contains(reason), "{reason}: {html}");
+        // The live part says so too: it is what the page refreshes every few seconds.
+        let fragment = live(&b, &app, id).await;
+        assert!(
+            fragment.contains("Nobody will be paged") && fragment.contains(reason),
+            "{reason}: {fragment}"
+        );
         let (_, html) = page(&b, &format!("{}/services/{service}", app.base)).await;
         assert!(
             html.contains("class=\"pages-nobody\"") && html.contains(reason),
@@ -1698,4 +1709,94 @@ async fn a_bad_report_range_answers_422_naming_the_field() {
             assert!(html.contains(field), "{path}?{query} names {field}: {html}");
         }
     }
+}
+
+/// The live part of an incident's page, as htmx asks for it every few seconds.
+async fn live(b: &reqwest::Client, app: &TestApp, id: i64) -> String {
+    let resp = b
+        .get(format!("{}/incidents/{id}", app.base))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_timeline_is_sentences_with_pages_nested_under_their_step() {
+    let app = start().await;
+    let id = open_incident(&app, "<script>alert(1)</script>").await;
+    // Level 1 pages whoever is on call, by email.
+    assert_eq!(app.timers.tick().await.unwrap(), 1);
+    let now = runtime::Clock::now(&app.clock);
+    let lease = now.checked_add(jiff::SignedDuration::from_mins(1)).unwrap();
+    let claimed = app
+        .store
+        .claim_notifications("email", now, "test", lease, 10)
+        .await
+        .unwrap();
+    assert!(!claimed.is_empty(), "the step queued an email");
+    let paged = claimed[0].user.to_string();
+    for n in &claimed {
+        let answer = "250 <b>queued</b>".to_owned();
+        let outcome = store::Delivery::Sent { answer };
+        assert!(
+            app.store
+                .finish_notification(n.id, n.fence, outcome, now)
+                .await
+                .unwrap()
+        );
+    }
+    app.clock.advance(std::time::Duration::from_secs(5 * 60));
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (_, html) = page(&b, &format!("{}/incidents/{id}", app.base)).await;
+    let token = csrf(&html);
+    for (path, form) in [
+        ("acknowledge", vec![("csrf", token.as_str())]),
+        (
+            "notes",
+            vec![
+                ("csrf", token.as_str()),
+                ("text", "<script>alert(2)</script>"),
+            ],
+        ),
+    ] {
+        let resp = b
+            .post(format!("{}/incidents/{id}/{path}", app.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    let fragment = live(&b, &app, id).await;
+    for said in [
+        // Sentences, not event names, with the person linked.
+        "Alert &lt;script&gt;alert(1)&lt;&#x2f;script&gt; triggered (critical): &lt;script&gt;alert(1)&lt;&#x2f;script&gt;.",
+        &format!("Escalation level 1 paged <a href=\"/users/{paged}\">{paged}</a>."),
+        "<a href=\"/users/ann\">ann</a> acknowledged the incident.",
+        "<a href=\"/users/ann\">ann</a> added a note:",
+        "<blockquote>&lt;script&gt;alert(2)&lt;&#x2f;script&gt;</blockquote>",
+        // The step's email, nested under it.
+        &format!(
+            "<ol class=\"deliveries\"><li class=\"sent\">Email to <a href=\"/users/{paged}\">{paged}</a> at "
+        ),
+        "was sent: 250 &lt;b&gt;queued&lt;&#x2f;b&gt;.",
+        // Exact times in ann's zone (Asia/Tokyo), and how long ago.
+        "title=\"2023-11-15 07:13 JST\">5 min ago</time>",
+        "title=\"2023-11-15 07:18 JST\">just now</time>",
+        "<time datetime=\"2023-11-14T22:13:20Z\"",
+    ] {
+        assert!(fragment.contains(said), "{said:?} in:\n{fragment}");
+    }
+    assert!(!fragment.contains("<script>"), "{fragment}");
+    for raw in ["notification.sent", "escalation.level", "alert.triggered"] {
+        assert!(!fragment.contains(raw), "{raw} shown in:\n{fragment}");
+    }
+    // Newest first: the note, then the acknowledgement, then the step and the alert.
+    let at = |s: &str| fragment.find(s).unwrap_or_else(|| panic!("{s}"));
+    assert!(at("added a note:") < at("acknowledged the incident."));
+    assert!(at("acknowledged the incident.") < at("Escalation level 1 paged"));
+    assert!(at("Escalation level 1 paged") < at("triggered (critical)"));
 }

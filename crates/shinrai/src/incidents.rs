@@ -73,17 +73,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                         print_alert_body(a);
                     }
                     outln!();
-                    print_table(
-                        &["AT", "WHAT", "WHO", "DETAIL"],
-                        i["timeline"].as_array().into_iter().flatten().map(|e| {
-                            let detail = e["data"]["text"]
-                                .as_str()
-                                .or_else(|| e["data"]["summary"].as_str())
-                                .unwrap_or("")
-                                .to_owned();
-                            vec![s(&e["at"]), s(&e["kind"]), s(&e["actor"]), detail]
-                        }),
-                    );
+                    print_timeline(&i["timeline"]);
                 }
             }
         }
@@ -319,4 +309,73 @@ fn print_alert_body(a: &Value) {
     };
     list("links", &b["links"], "href", "text");
     list("images", &b["images"], "src", "alt");
+}
+
+/// The timeline in sentences, newest first as the console shows it, each with its time
+/// in the local zone to the second, how long ago that was, and who did it; an escalation
+/// step's notifications are listed under it, oldest first.
+fn print_timeline(timeline: &Value) {
+    let raw = timeline.as_array().cloned().unwrap_or_default();
+    let lines: Vec<paging::timeline::Line<'_>> = raw
+        .iter()
+        .filter_map(|e| {
+            Some(paging::timeline::Line {
+                at: e["at"].as_str()?.parse().ok()?,
+                kind: e["kind"].as_str().unwrap_or(""),
+                actor: e["actor"].as_str().unwrap_or(""),
+                data: &e["data"],
+            })
+        })
+        .collect();
+    let now = runtime::SystemClock::shared().now();
+    let zone = local_zone();
+    let when = |at: domain::Timestamp| {
+        format!(
+            "{} ({})",
+            local_time(at, &zone),
+            domain::civil::ago(now, at)
+        )
+    };
+    let say =
+        |parts: &[paging::timeline::Part]| paging::timeline::plain(parts, |t| local_time(t, &zone));
+    outln!("Timeline, newest first:");
+    let entries = paging::timeline::timeline(&lines);
+    if entries.is_empty() {
+        outln!("  (none)");
+    }
+    for e in entries.iter().rev() {
+        outln!("  {}, by {}:", when(e.at), say(&e.actor.byline()));
+        outln!("    {}", say(&e.sentence));
+        if let Some(quote) = &e.quote {
+            for line in quote.lines() {
+                outln!("      > {line}");
+            }
+        }
+        for d in &e.deliveries {
+            outln!("      - {}: {}", when(d.at), say(&d.sentence));
+        }
+    }
+}
+
+/// The zone the CLI writes times in: `TZ` (an IANA name), or else the system's
+/// (`/etc/localtime`), or else UTC.
+fn local_zone() -> jiff::tz::TimeZone {
+    // The binary is where the environment is read.
+    #[allow(clippy::disallowed_methods)]
+    let tz = std::env::var("TZ").unwrap_or_default();
+    let name = tz.trim_start_matches(':');
+    if let Ok(zone) = domain::civil::time_zone(name) {
+        return zone;
+    }
+    std::fs::read("/etc/localtime")
+        .ok()
+        .and_then(|tzif| jiff::tz::TimeZone::tzif("localtime", &tzif).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// An instant in the local zone, to the second: `2026-12-04 13:05:09 CET`.
+fn local_time(at: domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }

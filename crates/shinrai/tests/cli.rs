@@ -900,3 +900,103 @@ fn validate_warns_about_a_service_that_pages_nobody_and_still_succeeds() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["warnings"][0]["path"], "spec.escalation_policy", "{v}");
 }
+
+#[tokio::test]
+async fn incident_show_says_the_timeline_in_sentences_in_the_local_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, data) = serve_with_events_key(dir.path());
+    let token = token(&data);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v2/enqueue", server.base))
+        .json(&serde_json::json!({"routing_key": EVENTS_KEY, "event_action": "trigger", "dedup_key": "cpu",
+            "payload": {"summary": "CPU saturated", "source": "node-exporter", "severity": "critical"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--server", &server.base, "--token", &token])
+            .env("TZ", "Asia/Tokyo")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["incident", "ack", "1"]);
+    cli(&["incident", "note", "1", "drained node-7\nthen restarted it"]);
+    let shown = cli(&["incident", "show", "1"]);
+    let timeline: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| *l != "Timeline, newest first:")
+        .collect();
+    let sentences: Vec<&str> = timeline
+        .iter()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| !l.starts_with(' '))
+        .collect();
+    assert_eq!(
+        sentences,
+        [
+            "The API token admin added a note:",
+            "The API token admin acknowledged the incident.",
+            "Alert cpu triggered (critical): CPU saturated.",
+        ],
+        "{shown}"
+    );
+    assert!(
+        timeline.contains(&"      > drained node-7")
+            && timeline.contains(&"      > then restarted it"),
+        "{shown}"
+    );
+    // Each entry's time: the local zone (TZ), to the second, how long ago, and who.
+    let heading = timeline
+        .iter()
+        .find(|l| l.ends_with("by prometheus (checkout):"))
+        .unwrap_or_else(|| panic!("the alert's sender as its actor:\n{shown}"));
+    let at = heading.trim_start().split(" JST (").next().unwrap();
+    assert!(
+        jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", at).is_ok(),
+        "{heading}"
+    );
+    assert!(heading.contains(" JST (just now), by "), "{heading}");
+    for raw in ["alert.triggered", "incident.acknowledged", "note"] {
+        assert!(
+            !timeline
+                .iter()
+                .any(|l| l.contains(raw) && !l.contains("added a note")),
+            "{raw} in:\n{shown}"
+        );
+    }
+    // JSON keeps the raw log: kinds, actors, data and instants as the API answers them.
+    let json: serde_json::Value =
+        serde_json::from_str(&cli(&["incident", "show", "1", "-o", "json"])).unwrap();
+    let kinds: Vec<&str> = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["alert.triggered", "incident.acknowledged", "note"],
+        "{json}"
+    );
+    assert_eq!(
+        json["timeline"][2]["data"]["text"],
+        "drained node-7\nthen restarted it"
+    );
+    assert!(
+        json["timeline"][0]["at"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .is_ok(),
+        "{json}"
+    );
+}

@@ -475,7 +475,7 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
             .text()
             .await
             .ok()?;
-        page.contains("escalation.level").then_some(page)
+        page.contains("Escalation level 1 paged ").then_some(page)
     })
     .await;
     assert!(

@@ -231,8 +231,9 @@ pub struct AlertRecord {
 pub struct LogEntry {
     pub id: i64,
     pub at: Timestamp,
-    /// `alert.triggered`, `alert.repeated`, `alert.acknowledged`, `alert.resolved`,
-    /// `incident.acknowledged`, `incident.resolved`, `note`.
+    /// `alert.triggered`, `incident.acknowledged`, `escalation.level`,
+    /// `notification.sent`, `note`, …: every kind the store writes is said in words by
+    /// `paging::timeline`, which lists them in its tests.
     pub kind: String,
     pub actor: String,
     pub data: Value,

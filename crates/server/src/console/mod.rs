@@ -11,6 +11,7 @@ mod calendar;
 mod inbox;
 mod pages;
 mod reports;
+mod timeline;
 
 use std::sync::OnceLock;
 
@@ -369,6 +370,10 @@ fn templates() -> &'static Environment<'static> {
             (
                 "incident_live.html",
                 include_str!("../../templates/incident_live.html"),
+            ),
+            (
+                "timeline.html",
+                include_str!("../../templates/timeline.html"),
             ),
             (
                 "incident_alerts.html",

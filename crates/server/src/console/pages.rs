@@ -401,8 +401,23 @@ pub async fn incident(
         Ok(u) => u,
         Err(page) => return page,
     };
-    // The live part, which the page asks for every few seconds: the status line, the
-    // timeline and the notifications.
+    // The live part, which the page asks for every few seconds: whether anyone will be
+    // paged, the status line and the timeline.
+    let mut linkable = std::collections::BTreeSet::new();
+    for n in super::timeline::incidents_named(&detail.log) {
+        if visible_incident(&state, &session, &n.to_string(), Role::Viewer)
+            .await
+            .is_ok()
+        {
+            linkable.insert(n);
+        }
+    }
+    let now = state.clock.now();
+    let visible = super::timeline::Visible {
+        users: &users,
+        services: &std::collections::BTreeSet::from([i.service.to_string()]),
+        incidents: &linkable,
+    };
     let mut ctx = serde_json::json!({
         "incident": {
             "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(), "summary": i.summary,
@@ -412,15 +427,31 @@ pub async fn incident(
             "snoozed_until": i.snoozed_until.map(|t| session.when(t)),
             "policy": i.escalation.as_ref().map(|e| e.policy.to_string()),
         },
-        "timeline": detail.log.iter().rev().map(|l| serde_json::json!({
-            "at": session.when(l.at), "kind": l.kind, "actor": l.actor, "detail": describe(&l.kind, &l.data),
-        })).collect::<Vec<_>>(),
+        "timeline": super::timeline::view(&detail.log, &session, now, &visible),
         "notifications": notifications.iter().map(|n| serde_json::json!({
             "user": n.user, "channel": n.channel, "address": n.address, "status": n.status,
             "attempts": n.attempts, "error": n.last_error,
         })).collect::<Vec<_>>(),
         "here": format!("/incidents/{}", i.id),
     });
+    let open = i.status != Status::Resolved;
+    if open && notifications.is_empty() {
+        // Nothing was queued: say whether anyone would be paged at all, and why not.
+        let policy = i
+            .escalation
+            .as_ref()
+            .and_then(|e| serde_json::from_value(e.spec.clone()).ok());
+        let schedules = policy
+            .as_ref()
+            .map(oncall::escalation::EscalationPolicySpec::schedules)
+            .unwrap_or_default();
+        if let Ok(dir) =
+            runtime::oncall::StoreDirectory::load_for(&*state.store, now, &schedules).await
+        {
+            ctx["pages_nobody"] =
+                oncall::escalation::pages_nobody(policy.as_ref(), now, &dir).into();
+        }
+    }
     if partial(&headers) {
         return render("incident_live.html", minijinja::Value::from_serialize(ctx));
     }
@@ -439,7 +470,6 @@ pub async fn incident(
     let may_act = service
         .as_ref()
         .is_some_and(|s| session.caller.may(Role::Responder, &scope(s, &[])));
-    let open = i.status != Status::Resolved;
     if may_act && open {
         // What the forms offer: people to reassign to, incidents to merge in.
         let services =
@@ -477,24 +507,6 @@ pub async fn incident(
         .iter()
         .map(|r| serde_json::json!({"title": r.title, "url": r.url}))
         .collect();
-    if open && notifications.is_empty() {
-        // Nothing was queued: say whether anyone would be paged at all, and why not.
-        let policy = i
-            .escalation
-            .as_ref()
-            .and_then(|e| serde_json::from_value(e.spec.clone()).ok());
-        let schedules = policy
-            .as_ref()
-            .map(oncall::escalation::EscalationPolicySpec::schedules)
-            .unwrap_or_default();
-        let now = state.clock.now();
-        if let Ok(dir) =
-            runtime::oncall::StoreDirectory::load_for(&*state.store, now, &schedules).await
-        {
-            ctx["pages_nobody"] =
-                oncall::escalation::pages_nobody(policy.as_ref(), now, &dir).into();
-        }
-    }
     ctx["may_act"] = may_act.into();
     ctx["open"] = open.into();
     ctx["acknowledged"] = (i.status == Status::Acknowledged).into();
@@ -536,51 +548,6 @@ async fn merge(
         Ok(_) => Redirect::to(&format!("/incidents/{target}")).into_response(),
         Err(store::StoreError::Conflict(m)) => error_page(StatusCode::CONFLICT, &m),
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    }
-}
-
-/// One line of a timeline, in words.
-fn describe(kind: &str, d: &serde_json::Value) -> String {
-    let s = |k: &str| d[k].as_str().unwrap_or("").to_owned();
-    let list = |k: &str| {
-        d[k].as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    match kind {
-        "alert.triggered" => format!("{} ({})", s("summary"), s("dedup_key")),
-        "note" => s("text"),
-        "escalation.level" => {
-            let skipped = list("skipped");
-            let mut out = format!("level {} paged {}", d["level"], list("people"));
-            if !skipped.is_empty() {
-                out.push_str(&format!("; {skipped}"));
-            }
-            out
-        }
-        "escalation.exhausted" => format!("policy exhausted; paged {}", list("people")),
-        "escalation.reassigned" => format!("paged {} (reassigned)", list("people")),
-        "incident.merged" => format!("#{} merged into this incident", d["from"]),
-        "incident.merged_into" => format!("merged into #{}", d["into"]),
-        "incident.reassigned" => format!("to {}", list("to")),
-        k if k.starts_with("notification.") => {
-            let answer = d["answer"]
-                .as_str()
-                .or_else(|| d["error"].as_str())
-                .unwrap_or("");
-            format!(
-                "{} {} to {}: {answer}",
-                s("channel"),
-                s("user"),
-                s("address")
-            )
-        }
-        _ => d["reason"].as_str().map(str::to_owned).unwrap_or_default(),
     }
 }
 
