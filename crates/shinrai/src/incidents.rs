@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::cli::IncidentCommand;
 use crate::client::{Client, ClientArgs};
-use crate::output::{Output, outln, print_json, print_table};
+use crate::output::{
+    Output, minutes_until, outln, print_json, print_table, time, time_ago, time_arg,
+};
 
 pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -37,7 +39,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                             s(&i["status"]),
                             s(&i["urgency"]),
                             s(&i["service"]),
-                            s(&i["created_at"]),
+                            time_ago(&i["created_at"]),
                             s(&i["summary"]),
                         ]
                     }),
@@ -64,7 +66,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                                 s(&a["dedup_key"]),
                                 s(&a["status"]),
                                 format!("{}×", a["occurrences"]),
-                                s(&a["last_seen"]),
+                                time(&a["last_seen"]),
                                 s(&a["body"]["summary"]),
                             ]
                         }),
@@ -81,7 +83,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                                 .or_else(|| e["data"]["summary"].as_str())
                                 .unwrap_or("")
                                 .to_owned();
-                            vec![s(&e["at"]), s(&e["kind"]), s(&e["actor"]), detail]
+                            vec![time(&e["at"]), s(&e["kind"]), s(&e["actor"]), detail]
                         }),
                     );
                 }
@@ -94,15 +96,19 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             client,
         } => {
             let mut query = vec![("by", by)];
-            query.extend(since.map(|s| ("since", s)));
-            query.extend(until.map(|u| ("until", u)));
+            if let Some(since) = since {
+                query.push(("since", time_arg("--since", &since)?));
+            }
+            if let Some(until) = until {
+                query.push(("until", time_arg("--until", &until)?));
+            }
             let report: Value = Client::new(&client)?
                 .get("/api/v1/analytics/incidents", &query)
                 .await?;
             match out {
                 Output::Json => print_json(&report),
                 Output::Table => {
-                    outln!("{} to {}", s(&report["since"]), s(&report["until"]));
+                    outln!("{} to {}", time(&report["since"]), time(&report["until"]));
                     let rows = report["rows"].as_array().cloned().unwrap_or_default();
                     let total = report["total"].clone();
                     print_table(
@@ -178,8 +184,13 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
         IncidentCommand::Snooze {
             id,
             minutes,
+            until,
             client,
         } => {
+            let minutes = match until {
+                Some(until) => minutes_until("--until", &until)?,
+                None => i64::from(minutes),
+            };
             act(
                 &client,
                 &id,
