@@ -300,6 +300,42 @@ fn a_local_time_a_clock_change_skips_is_refused_naming_both_instants() {
     );
     assert_eq!(made["start"], "2026-03-29T01:30:00Z");
     assert_eq!(made["end"], "2026-03-29T06:00:00Z");
+    // Under --utc, a local date-time is read in UTC, and a local one in TZ otherwise.
+    let window = [
+        "oncall",
+        "override",
+        "primary",
+        "--user",
+        "ann",
+        "--from",
+        "2026-12-24 09:00",
+    ];
+    let made = cli.json(
+        "Europe/Berlin",
+        &[&window[..], &["--to", "2026-12-25", "--utc"]].concat()[..],
+    );
+    assert_eq!(made["start"], "2026-12-24T09:00:00Z");
+    assert_eq!(made["end"], "2026-12-25T00:00:00Z");
+    let made = cli.json(
+        "Europe/Berlin",
+        &[&window[..], &["--to", "2026-12-25"]].concat()[..],
+    );
+    assert_eq!(made["start"], "2026-12-24T08:00:00Z");
+    assert_eq!(made["end"], "2026-12-24T23:00:00Z");
+    // Statistics over typed ranges.
+    let stats = cli.json(
+        "Europe/Berlin",
+        &[
+            "incident",
+            "stats",
+            "--since",
+            "2026-12-01",
+            "--until",
+            "2026-12-02 12:00",
+        ],
+    );
+    assert_eq!(stats["since"], "2026-11-30T23:00:00Z");
+    assert_eq!(stats["until"], "2026-12-02T11:00:00Z");
     // Anything else is refused naming the flag and what is understood.
     let (ok, _, err) = cli.run("Europe/Berlin", &["oncall", "who", "--at", "soon"]);
     assert!(!ok);
