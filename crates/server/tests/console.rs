@@ -1800,3 +1800,65 @@ async fn the_timeline_is_sentences_with_pages_nested_under_their_step() {
     assert!(at("acknowledged the incident.") < at("Escalation level 1 paged"));
     assert!(at("Escalation level 1 paged") < at("triggered (critical)"));
 }
+
+#[tokio::test]
+async fn an_override_from_a_local_time_the_clocks_skip_is_refused_naming_both_instants() {
+    let app = start().await;
+    let b = sign_in(&app, "ann@acme.test").await;
+    let (_, html) = page(&b, &format!("{}/schedules/primary", app.base)).await;
+    let token = csrf(&html);
+    let post = |start: &'static str| {
+        b.post(format!("{}/schedules/primary/overrides", app.base))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("user", "vic"),
+                ("start", start),
+                ("hours", "6"),
+                ("tz", "Europe/Berlin"),
+            ])
+            .send()
+    };
+    // 02:30 on 29 March 2026 does not happen in Berlin: the clocks go from 02:00 to 03:00.
+    let resp = post("2026-03-29T02:30").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("From: 2026-03-29 02:30 does not exist in Europe&#x2f;Berlin")
+            && html.contains("2026-03-29T01:30:00+01:00 (CET)")
+            && html.contains("2026-03-29T03:30:00+02:00 (CEST)"),
+        "{html}"
+    );
+    // 02:30 on 25 October 2026 happens twice.
+    let resp = post("2026-10-25T02:30").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("happens twice")
+            && html.contains("2026-10-25T02:30:00+02:00 (CEST)")
+            && html.contains("2026-10-25T02:30:00+01:00 (CET)"),
+        "{html}"
+    );
+    let none = app
+        .store
+        .list_overrides(
+            &domain::Name::new("primary").unwrap(),
+            "2026-03-01T00:00:00Z".parse().unwrap(),
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    // An hour that exists is taken in the form's zone.
+    let resp = post("2026-03-29T03:30").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let made = app
+        .store
+        .list_overrides(
+            &domain::Name::new("primary").unwrap(),
+            "2026-03-01T00:00:00Z".parse().unwrap(),
+            "2026-11-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(made[0].start.to_string(), "2026-03-29T01:30:00Z");
+}

@@ -9,7 +9,7 @@ use domain::{Kind, Role};
 use store::WriteContext;
 
 use crate::client::{Client, ClientArgs};
-use crate::output::{Output, outln, print_json, print_table};
+use crate::output::{Output, outln, print_json, print_table, time_text};
 use crate::settings::{StoreArgs, prepare_files, read_config};
 
 /// shinrai — paging for SRE teams, in one binary: alerts from Alertmanager, Sentry,
@@ -36,6 +36,11 @@ pub struct Cli {
     /// How to print results.
     #[arg(long, short, global = true, value_enum, default_value_t = Output::Table, env = "SHINRAI_OUTPUT")]
     pub output: Output,
+    /// Show times in UTC, and read times typed without an offset as UTC, instead of in
+    /// the local zone (TZ, or the system's). Tables show times to the second either
+    /// way; `-o json` always prints the server's RFC 3339 instants unchanged.
+    #[arg(long, global = true)]
+    pub utc: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -255,8 +260,9 @@ pub enum OncallCommand {
         /// The levels of this escalation policy.
         #[arg(long)]
         policy: Option<String>,
-        /// An RFC 3339 instant (default: now).
-        #[arg(long)]
+        /// When (default: now): `now`, `+2h`, `tomorrow 09:00`, `2026-12-24 09:00` in the
+        /// local zone (TZ), or an RFC 3339 instant with its offset.
+        #[arg(long, value_name = "TIME")]
         at: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
@@ -264,11 +270,12 @@ pub enum OncallCommand {
     /// A schedule's shifts and gaps for a range.
     Shifts {
         schedule: String,
-        /// RFC 3339 start (default: now).
-        #[arg(long)]
+        /// From (default: now): `now`, `-1d`, `today 09:00`, `2026-12-24 09:00` in the
+        /// local zone (TZ), or an RFC 3339 instant with its offset.
+        #[arg(long, value_name = "TIME")]
         from: Option<String>,
-        /// RFC 3339 end (default: a week after --from).
-        #[arg(long)]
+        /// To (default: a week after --from); the same forms as --from.
+        #[arg(long, value_name = "TIME")]
         to: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
@@ -279,11 +286,12 @@ pub enum OncallCommand {
         /// Who covers.
         #[arg(long)]
         user: String,
-        /// RFC 3339 start.
-        #[arg(long)]
+        /// Start: `now`, `+2h`, `tomorrow 09:00`, `2026-12-24 09:00` in the local zone
+        /// (TZ), or an RFC 3339 instant with its offset.
+        #[arg(long, value_name = "TIME")]
         from: String,
-        /// RFC 3339 end.
-        #[arg(long)]
+        /// End; the same forms as --from (`+8h` counts from now, not from --from).
+        #[arg(long, value_name = "TIME")]
         to: String,
         #[command(flatten)]
         client: ClientArgs,
@@ -343,8 +351,12 @@ pub enum IncidentCommand {
         /// The incident (#N or N).
         id: String,
         /// For how long, in minutes.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, conflicts_with = "until")]
         minutes: u32,
+        /// Until this time instead (rounded up to the minute): `+2h`, `tomorrow 09:00`,
+        /// `2026-12-24 09:00` in the local zone (TZ), or an RFC 3339 instant.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -376,11 +388,12 @@ pub enum IncidentCommand {
     },
     /// Counts, mean time to acknowledge and to resolve, per service, product or company.
     Stats {
-        /// From this RFC 3339 time (default: 30 days ago).
-        #[arg(long)]
+        /// From this time (default: 30 days ago): `-7d`, `yesterday 09:00`, `2026-12-01`
+        /// (midnight in the local zone, TZ), or an RFC 3339 instant with its offset.
+        #[arg(long, value_name = "TIME")]
         since: Option<String>,
-        /// Until this RFC 3339 time (default: now).
-        #[arg(long)]
+        /// Until this time (default: now); the same forms as --since.
+        #[arg(long, value_name = "TIME")]
         until: Option<String>,
         /// service, product, company or all.
         #[arg(long, default_value = "service")]
@@ -441,6 +454,7 @@ pub enum LogFormat {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = cli.output;
+    crate::output::use_utc(cli.utc);
     match cli.command {
         Command::Serve(args) => crate::serve::serve(*args).await,
         Command::Validate { paths } => validate(&paths, out),
@@ -716,9 +730,11 @@ async fn token(cmd: TokenCommand, out: Output) -> anyhow::Result<ExitCode> {
                                 .collect::<Vec<_>>()
                                 .join(", "),
                             t.user.clone().unwrap_or_default(),
-                            t.created_at.clone(),
-                            t.expires_at.clone().unwrap_or_else(|| "never".into()),
-                            t.revoked_at.clone().unwrap_or_default(),
+                            time_text(&t.created_at),
+                            t.expires_at
+                                .as_deref()
+                                .map_or_else(|| "never".into(), time_text),
+                            time_text(t.revoked_at.as_deref().unwrap_or_default()),
                         ]
                     }),
                 ),
@@ -1067,7 +1083,7 @@ async fn show(kind: Kind, args: ShowArgs, out: Output) -> anyhow::Result<ExitCod
                     {
                         rows.push(vec![
                             format!("integration {name} previous key"),
-                            format!("{previous} (rotated out at {at})"),
+                            format!("{previous} (rotated out at {})", time_text(at)),
                         ]);
                     }
                 }
@@ -1105,7 +1121,9 @@ async fn rotate_key(
             );
             outln!(
                 "The previous key keeps working for the server's overlap after {}; move senders to the new key before then.",
-                entry["rotated_at"].as_str().unwrap_or("now")
+                entry["rotated_at"]
+                    .as_str()
+                    .map_or_else(|| "now".into(), time_text)
             );
         }
     }

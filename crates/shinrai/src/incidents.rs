@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::cli::IncidentCommand;
 use crate::client::{Client, ClientArgs};
-use crate::output::{Output, outln, print_json, print_table};
+use crate::output::{
+    Output, minutes_until, outln, print_json, print_table, time, time_ago, time_arg,
+};
 
 pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -37,7 +39,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                             s(&i["status"]),
                             s(&i["urgency"]),
                             s(&i["service"]),
-                            s(&i["created_at"]),
+                            time_ago(&i["created_at"]),
                             s(&i["summary"]),
                         ]
                     }),
@@ -64,7 +66,7 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
                                 s(&a["dedup_key"]),
                                 s(&a["status"]),
                                 format!("{}×", a["occurrences"]),
-                                s(&a["last_seen"]),
+                                time(&a["last_seen"]),
                                 s(&a["body"]["summary"]),
                             ]
                         }),
@@ -84,15 +86,19 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             client,
         } => {
             let mut query = vec![("by", by)];
-            query.extend(since.map(|s| ("since", s)));
-            query.extend(until.map(|u| ("until", u)));
+            if let Some(since) = since {
+                query.push(("since", time_arg("--since", &since)?));
+            }
+            if let Some(until) = until {
+                query.push(("until", time_arg("--until", &until)?));
+            }
             let report: Value = Client::new(&client)?
                 .get("/api/v1/analytics/incidents", &query)
                 .await?;
             match out {
                 Output::Json => print_json(&report),
                 Output::Table => {
-                    outln!("{} to {}", s(&report["since"]), s(&report["until"]));
+                    outln!("{} to {}", time(&report["since"]), time(&report["until"]));
                     let rows = report["rows"].as_array().cloned().unwrap_or_default();
                     let total = report["total"].clone();
                     print_table(
@@ -168,8 +174,13 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
         IncidentCommand::Snooze {
             id,
             minutes,
+            until,
             client,
         } => {
+            let minutes = match until {
+                Some(until) => minutes_until("--until", &until)?,
+                None => i64::from(minutes),
+            };
             act(
                 &client,
                 &id,
@@ -327,17 +338,9 @@ fn print_timeline(timeline: &Value) {
             })
         })
         .collect();
-    let now = runtime::SystemClock::shared().now();
-    let zone = local_zone();
-    let when = |at: domain::Timestamp| {
-        format!(
-            "{} ({})",
-            local_time(at, &zone),
-            domain::civil::ago(now, at)
-        )
-    };
+    let when = crate::output::instant_ago;
     let say =
-        |parts: &[paging::timeline::Part]| paging::timeline::plain(parts, |t| local_time(t, &zone));
+        |parts: &[paging::timeline::Part]| paging::timeline::plain(parts, crate::output::instant);
     outln!("Timeline, newest first:");
     let entries = paging::timeline::timeline(&lines);
     if entries.is_empty() {
@@ -355,27 +358,4 @@ fn print_timeline(timeline: &Value) {
             outln!("      - {}: {}", when(d.at), say(&d.sentence));
         }
     }
-}
-
-/// The zone the CLI writes times in: `TZ` (an IANA name), or else the system's
-/// (`/etc/localtime`), or else UTC.
-fn local_zone() -> jiff::tz::TimeZone {
-    // The binary is where the environment is read.
-    #[allow(clippy::disallowed_methods)]
-    let tz = std::env::var("TZ").unwrap_or_default();
-    let name = tz.trim_start_matches(':');
-    if let Ok(zone) = domain::civil::time_zone(name) {
-        return zone;
-    }
-    std::fs::read("/etc/localtime")
-        .ok()
-        .and_then(|tzif| jiff::tz::TimeZone::tzif("localtime", &tzif).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC)
-}
-
-/// An instant in the local zone, to the second: `2026-12-04 13:05:09 CET`.
-fn local_time(at: domain::Timestamp, zone: &jiff::tz::TimeZone) -> String {
-    at.to_zoned(zone.clone())
-        .strftime("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::cli::OncallCommand;
 use crate::client::{Client, ClientArgs, success};
-use crate::output::{Output, outln, print_json, print_table};
+use crate::output::{Output, outln, print_json, print_table, time, time_ago, time_arg};
 
 pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -19,7 +19,9 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
             client,
         } => {
             let mut query = Vec::new();
-            query.extend(at.map(|a| ("at", a)));
+            if let Some(a) = at {
+                query.push(("at", time_arg("--at", &a)?));
+            }
             query.extend(service.map(|s| ("service", s)));
             query.extend(schedule.map(|s| ("schedule", s)));
             query.extend(policy.map(|p| ("policy", p)));
@@ -28,7 +30,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                 Output::Json => print_json(&view),
                 Output::Table => {
                     if let Some(levels) = view["levels"].as_array().filter(|l| !l.is_empty()) {
-                        outln!("{} at {}", s(&view["policy"]), s(&view["at"]));
+                        outln!("{} at {}", s(&view["policy"]), time(&view["at"]));
                         print_table(
                             &["LEVEL", "PAGES", "SKIPPED"],
                             levels.iter().map(|l| {
@@ -46,9 +48,9 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                                 vec![
                                     s(&r["schedule"]),
                                     r["user"].as_str().unwrap_or("(nobody)").to_owned(),
-                                    s(&r["until"]),
+                                    time_ago(&r["until"]),
                                     s(&r["next_user"]),
-                                    s(&r["next_start"]),
+                                    time(&r["next_start"]),
                                 ]
                             }),
                         );
@@ -63,8 +65,12 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
             client,
         } => {
             let mut query = Vec::new();
-            query.extend(from.map(|f| ("from", f)));
-            query.extend(to.map(|t| ("to", t)));
+            if let Some(f) = from {
+                query.push(("from", time_arg("--from", &f)?));
+            }
+            if let Some(t) = to {
+                query.push(("to", time_arg("--to", &t)?));
+            }
             let view: Value = Client::new(&client)?
                 .get(&format!("/api/v1/schedules/{schedule}/shifts"), &query)
                 .await?;
@@ -75,16 +81,16 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                         "{} ({}), {} to {}",
                         s(&view["schedule"]),
                         s(&view["time_zone"]),
-                        s(&view["from"]),
-                        s(&view["to"])
+                        time(&view["from"]),
+                        time(&view["to"])
                     );
                     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
                     for sh in view["shifts"].as_array().into_iter().flatten() {
                         rows.push((
                             s(&sh["start"]),
                             vec![
-                                s(&sh["start"]),
-                                s(&sh["end"]),
+                                time(&sh["start"]),
+                                time(&sh["end"]),
                                 s(&sh["user"]),
                                 s(&sh["source"]),
                             ],
@@ -94,8 +100,8 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                         rows.push((
                             s(&g["start"]),
                             vec![
-                                s(&g["start"]),
-                                s(&g["end"]),
+                                time(&g["start"]),
+                                time(&g["end"]),
                                 "(nobody: a gap)".into(),
                                 String::new(),
                             ],
@@ -116,6 +122,7 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
             to,
             client,
         } => {
+            let (from, to) = (time_arg("--from", &from)?, time_arg("--to", &to)?);
             let made = Client::new(&client)?
                 .post(
                     &format!("/api/v1/schedules/{schedule}/overrides"),
@@ -129,8 +136,8 @@ pub async fn run(cmd: OncallCommand, out: Output) -> anyhow::Result<ExitCode> {
                     made["id"],
                     s(&made["user"]),
                     s(&made["schedule"]),
-                    s(&made["start"]),
-                    s(&made["end"])
+                    time(&made["start"]),
+                    time(&made["end"])
                 ),
             }
         }

@@ -901,7 +901,8 @@ pub async fn schedule(
 #[derive(Debug, Deserialize)]
 pub struct OverrideForm {
     user: String,
-    /// `YYYY-MM-DDTHH:MM` (a datetime-local field), local to `tz`.
+    /// `YYYY-MM-DDTHH:MM` (a datetime-local field), local to `tz`, or any time
+    /// `domain::civil::parse_when` reads.
     start: String,
     hours: u32,
     /// The zone the form was shown in; the viewer's own when absent.
@@ -930,13 +931,11 @@ pub async fn create_override(
         Ok(tz) => tz,
         Err(page) => return *page,
     };
-    // A local time the clocks skip is moved forward; one they repeat takes the earlier.
-    let start = form
-        .start
-        .trim()
-        .parse::<jiff::civil::DateTime>()
-        .ok()
-        .and_then(|dt| dt.to_zoned(tz.clone()).ok());
+    // A local time the clocks skip or repeat is refused, naming both instants it could be.
+    let start = match domain::civil::parse_when(&form.start, state.clock.now(), &tz) {
+        Ok(start) => start,
+        Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &format!("From: {e}")),
+    };
     // Only people this person may see can be chosen, like the form offers.
     let user = match crate::api::objects::Referents::new(&state, &session.caller)
         .find(Kind::User, form.user.trim())
@@ -945,14 +944,13 @@ pub async fn create_override(
         Ok(found) => found.map(|u| u.name),
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    let (Some(start), Some(user), 1..=720) = (start, user, form.hours) else {
+    let (Some(user), 1..=720) = (user, form.hours) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "An override needs a person, a start (YYYY-MM-DDTHH:MM) and 1 to 720 hours.",
         );
     };
-    let day = start.date();
-    let start = start.timestamp();
+    let day = start.to_zoned(tz.clone()).date();
     let end = start
         .checked_add(jiff::SignedDuration::from_hours(i64::from(form.hours)))
         .unwrap_or(start);
