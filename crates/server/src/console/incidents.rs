@@ -81,15 +81,12 @@ fn bad_filter(field: &str, message: &str) -> Response {
 
 /// The statuses a `status` filter asks for (`open`, the default, is triggered and
 /// acknowledged; `all` is every status).
-fn statuses(status: Option<&str>) -> Result<Vec<Status>, Response> {
+fn statuses(status: Option<&str>) -> Result<Vec<Status>, String> {
     match status {
         None | Some("") | Some("open") => Ok(vec![Status::Triggered, Status::Acknowledged]),
         Some("all") => Ok(Vec::new()),
         Some(s) => Status::parse(s).map(|s| vec![s]).ok_or_else(|| {
-            bad_filter(
-                "status",
-                &format!("{s:?} is not one of open, triggered, acknowledged, resolved, all."),
-            )
+            format!("{s:?} is not one of open, triggered, acknowledged, resolved, all.")
         }),
     }
 }
@@ -166,7 +163,7 @@ pub async fn incidents(
         .collect();
     let statuses = match statuses(f.status.as_deref()) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(m) => return bad_filter("status", &m),
     };
     let urgencies: Vec<Urgency> = match f.urgency.as_deref() {
         None | Some("") => Vec::new(),
