@@ -289,6 +289,10 @@ impl Store for InstrumentedStore {
         self.timed("list_incidents", self.inner.list_incidents(query))
             .await
     }
+    async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64> {
+        self.timed("count_incidents", self.inner.count_incidents(query))
+            .await
+    }
     async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {
         self.timed("record_change", self.inner.record_change(change))
             .await

@@ -320,6 +320,15 @@ pub enum IncidentCommand {
         /// Only this service.
         #[arg(long)]
         service: Option<String>,
+        /// Only incidents every word of this matches: `key=value` is a label or custom
+        /// detail with exactly that value; other words are found in the summary, the
+        /// service, a dedup key or anything an alert says. ASCII letters in either case.
+        #[arg(long)]
+        search: Option<String>,
+        /// newest (default), oldest, urgency (high first), status (triggered first) or
+        /// updated (most recently changed first).
+        #[arg(long)]
+        sort: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -337,6 +346,12 @@ pub enum IncidentCommand {
         /// critical (default), error, warning or info.
         #[arg(long)]
         severity: Option<String>,
+        /// high or low: page as urgently as this, whatever the severity gives.
+        #[arg(long)]
+        urgency: Option<String>,
+        /// Anything else the responder should know, kept as the alert's custom details.
+        #[arg(long)]
+        details: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },

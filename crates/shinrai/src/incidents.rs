@@ -15,6 +15,8 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
         IncidentCommand::List {
             status,
             service,
+            search,
+            sort,
             limit,
             client,
         } => {
@@ -24,6 +26,12 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             }
             if let Some(s) = service {
                 query.push(("service", s));
+            }
+            if let Some(q) = search {
+                query.push(("q", q));
+            }
+            if let Some(s) = sort {
+                query.push(("sort", s));
             }
             let list: Value = Client::new(&client)?
                 .get("/api/v1/incidents", &query)
@@ -132,11 +140,19 @@ pub async fn run(cmd: IncidentCommand, out: Output) -> anyhow::Result<ExitCode> 
             service,
             summary,
             severity,
+            urgency,
+            details,
             client,
         } => {
             let mut body = json!({ "service": service, "summary": summary });
             if let Some(s) = severity {
                 body["severity"] = json!(s);
+            }
+            if let Some(u) = urgency {
+                body["urgency"] = json!(u);
+            }
+            if let Some(d) = details.filter(|d| !d.trim().is_empty()) {
+                body["details"] = json!(d);
             }
             let answer = Client::new(&client)?
                 .post("/api/v1/incidents", &body)

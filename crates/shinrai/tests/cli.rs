@@ -644,6 +644,33 @@ async fn an_event_becomes_an_incident_people_work_from_the_cli() {
         "need the DB team now",
     ]);
     assert_eq!(opened.trim(), "#2 opened on checkout (high urgency).");
+    let low = cli(&[
+        "incident",
+        "open",
+        "--service",
+        "checkout",
+        "--summary",
+        "card payments failing for some",
+        "--urgency",
+        "low",
+        "--details",
+        "seen in the support queue",
+    ]);
+    assert_eq!(low.trim(), "#3 opened on checkout (low urgency).");
+    let found = cli(&["incident", "list", "--search", "CARD payments"]);
+    assert!(found.contains("#3") && !found.contains("#2"), "{found}");
+    let by_urgency = cli(&["incident", "list", "--sort", "urgency"]);
+    assert!(
+        by_urgency.find("#2").unwrap() < by_urgency.find("#3").unwrap(),
+        "{by_urgency}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli(&["incident", "show", "3", "--output", "json"])).unwrap();
+    assert_eq!(
+        shown["alerts"][0]["body"]["details"], "seen in the support queue",
+        "{shown}"
+    );
+    cli(&["incident", "resolve", "3"]);
     cli(&["incident", "ack", "2"]);
     let snoozed: serde_json::Value = serde_json::from_str(&cli(&[
         "incident",

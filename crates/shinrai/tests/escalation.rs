@@ -462,11 +462,13 @@ async fn the_demo_shows_a_living_incident_within_a_minute_and_is_removed_by_one_
             .text()
             .await
             .ok()?;
-        let at = list.find("href=\"/incidents/")? + "href=\"/incidents/".len();
-        let id: String = list[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
+        // The first link to an incident by number (the page also links to
+        // `/incidents/new`).
+        let id: String = list
+            .split("href=\"/incidents/")
+            .skip(1)
+            .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+            .find(|id: &String| !id.is_empty())?;
         let page = browser
             .get(format!("{}/incidents/{id}", server.base))
             .send()

@@ -10,7 +10,7 @@ use store::*;
 
 use crate::rows::*;
 use crate::timers::{delete_timer, release_timer, set_timer, wake_timer};
-use crate::{SqlStore, built, push_in, query_with};
+use crate::{SqlStore, built, push_in, push_param, query_with};
 
 const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_at, updated_at, \
      acknowledged_at, acknowledged_by, resolved_at, resolved_by, assignees, snoozed_until, escalation";
@@ -634,11 +634,9 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn list_incidents_impl(
-        &self,
-        q: &IncidentQuery,
-    ) -> Result<Vec<IncidentRecord>> {
-        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+    /// The `WHERE` clause of `q` with its parameters; `None` when nothing can match.
+    fn incident_filter(&self, q: &IncidentQuery) -> Option<(String, Vec<String>)> {
+        let mut sql = String::from(" WHERE 1 = 1");
         let mut texts: Vec<String> = Vec::new();
         if !q.statuses.is_empty() {
             push_in(
@@ -648,9 +646,17 @@ impl SqlStore {
                 q.statuses.iter().map(|s| s.as_str()),
             );
         }
+        if !q.urgencies.is_empty() {
+            push_in(
+                &mut sql,
+                &mut texts,
+                "urgency",
+                q.urgencies.iter().map(|u| u.as_str()),
+            );
+        }
         if let Some(services) = &q.services {
             if services.is_empty() {
-                return Ok(Vec::new());
+                return None;
             }
             push_in(
                 &mut sql,
@@ -659,6 +665,45 @@ impl SqlStore {
                 services.iter().map(|s| s.as_str()),
             );
         }
+        let fold = |expr: &str| self.dialect().ascii_lower(expr);
+        for term in SearchTerm::parse(q.search.as_deref().unwrap_or("")) {
+            let in_alerts = |cond: String| {
+                format!(
+                    "EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = incidents.id AND ({cond}))"
+                )
+            };
+            match term {
+                SearchTerm::Label { key, value } => {
+                    // Labels and details are kept as compact JSON: `"key":"value"` is
+                    // one member whose value is exactly `value`.
+                    let member = format!("{}:{}", json_string(&key), json_string(&value));
+                    let p = push_param(&mut texts, &like_pattern(&member));
+                    sql.push_str(&format!(
+                        " AND {}",
+                        in_alerts(format!("{} LIKE {p} ESCAPE '\\'", fold("a.body")))
+                    ));
+                }
+                SearchTerm::Text(text) => {
+                    let plain = like_pattern(&text);
+                    let p1 = push_param(&mut texts, &plain);
+                    let p2 = push_param(&mut texts, &plain);
+                    let p3 = push_param(&mut texts, &plain);
+                    // In the alert's JSON the text is escaped as JSON strings are.
+                    let quoted = json_string(&text);
+                    let p4 = push_param(&mut texts, &like_pattern(&quoted[1..quoted.len() - 1]));
+                    sql.push_str(&format!(
+                        " AND ({} LIKE {p1} ESCAPE '\\' OR {} LIKE {p2} ESCAPE '\\' OR {})",
+                        fold("summary"),
+                        fold("service"),
+                        in_alerts(format!(
+                            "{} LIKE {p3} ESCAPE '\\' OR {} LIKE {p4} ESCAPE '\\'",
+                            fold("a.dedup_key"),
+                            fold("a.body")
+                        ))
+                    ));
+                }
+            }
+        }
         // Integers are formatted by this code, never taken from text.
         if let Some(t) = q.since {
             sql.push_str(&format!(" AND created_at >= {}", micros(t)));
@@ -666,12 +711,33 @@ impl SqlStore {
         if let Some(t) = q.until {
             sql.push_str(&format!(" AND created_at < {}", micros(t)));
         }
+        Some((sql, texts))
+    }
+
+    pub(crate) async fn list_incidents_impl(
+        &self,
+        q: &IncidentQuery,
+    ) -> Result<Vec<IncidentRecord>> {
+        let Some((filter, texts)) = self.incident_filter(q) else {
+            return Ok(Vec::new());
+        };
+        let mut sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents{filter}");
         if let Some(b) = q.before_id {
             sql.push_str(&format!(" AND id < {b}"));
         }
+        let order = match q.sort {
+            IncidentSort::Newest => "id DESC",
+            IncidentSort::Oldest => "id ASC",
+            IncidentSort::Urgency => "CASE urgency WHEN 'high' THEN 0 ELSE 1 END, id DESC",
+            IncidentSort::Status => {
+                "CASE status WHEN 'triggered' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, id DESC"
+            }
+            IncidentSort::Updated => "updated_at DESC, id DESC",
+        };
         sql.push_str(&format!(
-            " ORDER BY id DESC LIMIT {}",
-            q.limit.clamp(1, 1000)
+            " ORDER BY {order} LIMIT {} OFFSET {}",
+            q.limit.clamp(1, 1000),
+            q.offset
         ));
         let rows = query_with(sql, &texts)
             .fetch_all(&self.readers())
@@ -688,6 +754,21 @@ impl SqlStore {
                 incident_from_row(r, keys.remove(&id).unwrap_or_default())
             })
             .collect()
+    }
+
+    pub(crate) async fn count_incidents_impl(&self, q: &IncidentQuery) -> Result<u64> {
+        let Some((filter, texts)) = self.incident_filter(q) else {
+            return Ok(0);
+        };
+        let row = query_with(
+            format!("SELECT COUNT(*) AS n FROM incidents{filter}"),
+            &texts,
+        )
+        .fetch_one(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        let n: i64 = row.try_get("n").map_err(corrupt)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     pub(crate) async fn record_change_impl(&self, mut c: NewChange) -> Result<ChangeRecord> {
@@ -1430,4 +1511,24 @@ fn guard(ev: &mut IngestEvent) -> Result<()> {
         domain::text::clean_in_place(&mut hold.reason, domain::text::MAX_FIELD);
     }
     Ok(())
+}
+
+/// `text` as a JSON string, quotes included, as serde_json writes it into stored JSON.
+fn json_string(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// A `LIKE … ESCAPE '\'` pattern finding `text` anywhere, in ASCII lower case (the column
+/// is folded the same way): `%`, `_` and `\` in it are plain characters.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out.push('%');
+    out
 }

@@ -46,6 +46,18 @@ impl Dialect {
         }
     }
 
+    /// `expr` with ASCII letters in lower case and every other character as it is. Both
+    /// backends fold the same letters, so a search finds the same incidents on each:
+    /// SQLite's `lower` folds only ASCII, and PostgreSQL's would fold more.
+    fn ascii_lower(self, expr: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("lower({expr})"),
+            Dialect::Postgres => format!(
+                "translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+            ),
+        }
+    }
+
     /// Claims rows another node has not locked, skipping (not waiting for) those it has.
     fn skip_locked(self) -> &'static str {
         match self {
@@ -482,6 +494,10 @@ impl Store for SqlStore {
 
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
         self.list_incidents_impl(query).await
+    }
+
+    async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64> {
+        self.count_incidents_impl(query).await
     }
 
     async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {

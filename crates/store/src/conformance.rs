@@ -37,6 +37,7 @@ macro_rules! conformance_suite {
             alerts_are_listed_newest_first,
             changes_are_kept_per_service_in_time_order,
             incidents_merge_into_one,
+            incidents_are_searched_sorted_counted_and_paged,
             a_group_takes_alerts_only_within_its_window,
             a_new_alert_retriggers_an_acknowledged_incident_unless_told_not_to,
             timers_are_claimed_with_fenced_leases,
@@ -1309,6 +1310,152 @@ pub async fn events_open_repeat_acknowledge_and_resolve_alerts(store: &dyn Store
         .await
         .unwrap();
     assert_eq!(older.len(), 1);
+}
+
+/// A trigger on `api` with this dedup key, summary and labels.
+fn labelled(dedup: &str, summary: &str, labels: serde_json::Value, at: i64) -> IngestEvent {
+    let mut e = event(Action::Trigger, "k1", dedup, at);
+    if let Some(b) = &mut e.body {
+        b.summary = summary.into();
+        b.details = json!({ "labels": labels });
+    }
+    e
+}
+
+pub async fn incidents_are_searched_sorted_counted_and_paged(store: &dyn Store) {
+    let mut low = labelled(
+        "quota",
+        "Über quota",
+        json!({"team": "data", "path": "C:\\tmp"}),
+        2,
+    );
+    low.urgency = Some(Urgency::Low);
+    let outcomes = store
+        .ingest(vec![
+            labelled(
+                "disk-db1",
+                "Disk FULL on db1",
+                json!({"team": "Data", "env": "prod"}),
+                0,
+            ),
+            labelled("cpu_hot", "100% CPU on web_2", json!({"team": "web"}), 1),
+            low,
+        ])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = outcomes
+        .iter()
+        .map(|o| match o {
+            IngestOutcome::Opened { incident } => *incident,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let (disk, cpu, quota) = (ids[0], ids[1], ids[2]);
+    store
+        .act_on_incident(
+            cpu,
+            IncidentAction::Acknowledge { timeout: None },
+            &ctx("ann", 3),
+        )
+        .await
+        .unwrap();
+    let found = |search: &str| {
+        let q = IncidentQuery {
+            search: Some(search.to_owned()),
+            ..incidents(50)
+        };
+        async move {
+            let listed: Vec<i64> = store
+                .list_incidents(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|i| i.id)
+                .collect();
+            assert_eq!(
+                store.count_incidents(&q).await.unwrap(),
+                listed.len() as u64,
+                "the count agrees with the list for {q:?}"
+            );
+            listed
+        }
+    };
+    // Summary, in either case of ASCII letters; every term must match.
+    assert_eq!(found("disk").await, [disk]);
+    assert_eq!(found("DISK full").await, [disk]);
+    assert_eq!(found("disk web").await, Vec::<i64>::new());
+    // Blank text finds everything.
+    assert_eq!(found("  ").await, [quota, cpu, disk]);
+    // The service, a dedup key, anything an alert says.
+    assert_eq!(found("API").await, [quota, cpu, disk]);
+    assert_eq!(found("cpu_hot").await, [cpu]);
+    assert_eq!(found("prod").await, [disk]);
+    // `%`, `_` and `\` are plain characters, not patterns.
+    assert_eq!(found("100%").await, [cpu]);
+    assert_eq!(found("%").await, [cpu]);
+    assert_eq!(found("b_2").await, [cpu]);
+    assert_eq!(found("_").await, [cpu]);
+    assert_eq!(found("C:\\tmp").await, [quota]);
+    assert_eq!(found("path=C:\\tmp").await, [quota]);
+    // Labels: `key=value` is exact, in either case of ASCII letters.
+    assert_eq!(found("team=data").await, [quota, disk]);
+    assert_eq!(found("team=dat").await, Vec::<i64>::new());
+    assert_eq!(found("TEAM=web").await, [cpu]);
+    assert_eq!(found("team=data env=prod").await, [disk]);
+    assert_eq!(found("team=data quota").await, [quota]);
+    // Only ASCII letters fold, on every backend.
+    assert_eq!(found("Über").await, [quota]);
+    assert_eq!(found("über").await, Vec::<i64>::new());
+
+    let order = |sort: IncidentSort, offset: u32, limit: u32| {
+        let q = IncidentQuery {
+            sort,
+            offset,
+            ..incidents(limit)
+        };
+        async move {
+            store
+                .list_incidents(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|i| i.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(order(IncidentSort::Newest, 0, 10).await, [quota, cpu, disk]);
+    assert_eq!(order(IncidentSort::Oldest, 0, 10).await, [disk, cpu, quota]);
+    assert_eq!(
+        order(IncidentSort::Urgency, 0, 10).await,
+        [cpu, disk, quota]
+    );
+    assert_eq!(order(IncidentSort::Status, 0, 10).await, [quota, disk, cpu]);
+    assert_eq!(
+        order(IncidentSort::Updated, 0, 10).await,
+        [cpu, quota, disk]
+    );
+    // Pages: an offset skips that many in order; past the end is empty.
+    assert_eq!(order(IncidentSort::Oldest, 1, 1).await, [cpu]);
+    assert_eq!(order(IncidentSort::Oldest, 2, 2).await, [quota]);
+    assert!(order(IncidentSort::Oldest, 3, 2).await.is_empty());
+    // Urgency and status filters, and a count that ignores paging.
+    let q = IncidentQuery {
+        urgencies: vec![Urgency::High],
+        statuses: vec![Status::Triggered],
+        offset: 5,
+        ..incidents(1)
+    };
+    assert_eq!(store.count_incidents(&q).await.unwrap(), 1);
+    let q = IncidentQuery {
+        services: Some(Vec::new()),
+        ..incidents(1)
+    };
+    assert_eq!(store.count_incidents(&q).await.unwrap(), 0);
+    // Sorts are a closed set, named as the API and console name them.
+    for sort in IncidentSort::ALL {
+        assert_eq!(IncidentSort::parse(sort.as_str()), Some(sort));
+    }
+    assert_eq!(IncidentSort::parse("id; DROP TABLE incidents"), None);
 }
 
 pub async fn identical_triggers_in_one_batch_open_one_incident(store: &dyn Store) {

@@ -246,18 +246,95 @@ pub struct IncidentDetail {
     pub log: Vec<LogEntry>,
 }
 
-/// Which incidents to list: newest first, before `before_id`.
+/// Which incidents to list, in `sort` order (newest first by default), before
+/// `before_id`, skipping `offset`.
 #[derive(Clone, Debug, Default)]
 pub struct IncidentQuery {
     /// Only these statuses (all when empty).
     pub statuses: Vec<Status>,
+    /// Only these urgencies (all when empty).
+    pub urgencies: Vec<Urgency>,
     /// Only these services (all when `None`).
     pub services: Option<Vec<Name>>,
+    /// Only incidents every term of this text matches; see [`SearchTerm`].
+    pub search: Option<String>,
     /// Created at or after / before.
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     pub before_id: Option<i64>,
+    pub sort: IncidentSort,
+    /// How many of the matching incidents, in order, to skip.
+    pub offset: u32,
     pub limit: u32,
+}
+
+/// The orders incidents are listed in: a closed set, so a list is never sorted by a
+/// column the caller names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IncidentSort {
+    /// Most recently opened first.
+    #[default]
+    Newest,
+    /// Longest open first.
+    Oldest,
+    /// High urgency first, then newest first.
+    Urgency,
+    /// Triggered, then acknowledged, then resolved; newest first within each.
+    Status,
+    /// Most recently changed first.
+    Updated,
+}
+
+impl IncidentSort {
+    pub const ALL: [IncidentSort; 5] = [
+        IncidentSort::Newest,
+        IncidentSort::Oldest,
+        IncidentSort::Urgency,
+        IncidentSort::Status,
+        IncidentSort::Updated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentSort::Newest => "newest",
+            IncidentSort::Oldest => "oldest",
+            IncidentSort::Urgency => "urgency",
+            IncidentSort::Status => "status",
+            IncidentSort::Updated => "updated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IncidentSort> {
+        IncidentSort::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One term of an incident search. Search text is split at whitespace and an incident
+/// matches when every term does; letters match in either case (ASCII letters only, the
+/// same on every backend), and `%`, `_` and `\` are plain characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SearchTerm {
+    /// `key=value`: one of the incident's alerts has a label or custom detail `key`
+    /// whose value is exactly `value`.
+    Label { key: String, value: String },
+    /// Any other text: found in the summary, the service's name, a dedup key, or
+    /// anywhere in what an alert says (labels, details, source).
+    Text(String),
+}
+
+impl SearchTerm {
+    /// The terms of search text (none when it is blank).
+    pub fn parse(text: &str) -> Vec<SearchTerm> {
+        text.split_whitespace()
+            .map(|t| match t.split_once('=') {
+                Some((k, v)) if !k.is_empty() => SearchTerm::Label {
+                    key: k.to_owned(),
+                    value: v.to_owned(),
+                },
+                _ => SearchTerm::Text(t.to_owned()),
+            })
+            .collect()
+    }
 }
 
 /// A change to a service, to record.

@@ -171,6 +171,8 @@ pub trait Store: Send + Sync + 'static {
     /// The dedup keys of a group's open alerts on a service.
     async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>>;
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+    /// How many incidents match `query`, ignoring its `before_id`, `offset` and `limit`.
+    async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64>;
     /// Records a change to a service (durably, before it returns).
     async fn record_change(&self, change: NewChange) -> Result<ChangeRecord>;
     /// A service's changes at or after `from` and before `to`, oldest first.

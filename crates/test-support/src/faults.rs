@@ -206,6 +206,9 @@ impl Store for Faulty {
     async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
         self.inner.list_incidents(query).await
     }
+    async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64> {
+        self.inner.count_incidents(query).await
+    }
     async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {
         self.inner.record_change(change).await
     }

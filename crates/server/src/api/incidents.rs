@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::{
     AlertQuery, AlertRecord, IncidentAction, IncidentDetail, IncidentQuery, IncidentRecord,
-    WriteContext,
+    IncidentSort, WriteContext,
 };
 
 use crate::AppState;
@@ -38,9 +38,18 @@ pub fn routes(r: Routes) -> Routes {
         .query("since", "Created at or after this RFC 3339 time")
         .query("until", "Created before this RFC 3339 time")
         .query(
+            "q",
+            "Search: every whitespace-separated term must match; `key=value` is a label or custom detail with exactly that value, other text is found in the summary, service, dedup keys or alerts' details (ASCII letters in either case)",
+        )
+        .query(
+            "sort",
+            "newest (default), oldest, urgency (high first), status (triggered first) or updated (most recently changed first)",
+        )
+        .query(
             "before",
             "Only incidents numbered below this (from `next_before`)",
         )
+        .query("offset", "Skip this many matching incidents, in order")
         .query("limit", "At most this many (default 50, at most 500)"),
         list,
     )
@@ -349,6 +358,9 @@ pub struct NewIncident {
     /// or `info`; sets the urgency as for alerts.
     #[serde(default)]
     pub severity: Option<String>,
+    /// `high` or `low`: pages as urgently as this whatever the severity says.
+    #[serde(default)]
+    pub urgency: Option<String>,
     /// Anything else the responder should know.
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -402,6 +414,12 @@ pub struct ListParams {
     pub dedup_key: Option<String>,
     #[serde(default)]
     pub held: Option<bool>,
+    #[serde(default)]
+    pub q: Option<String>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub offset: Option<u32>,
 }
 
 /// The services whose incidents the caller may see (or act on, with `Responder`).
@@ -479,6 +497,18 @@ async fn list_alerts(
             "alerts are paged with `before`; `since` and `until` are for incidents",
         ));
     }
+    for (field, given) in [
+        ("q", p.q.is_some()),
+        ("sort", p.sort.is_some()),
+        ("offset", p.offset.is_some()),
+    ] {
+        if given {
+            return Err(ApiError::bad_request(
+                field,
+                format!("`{field}` is for incidents (/api/v1/incidents), not alerts"),
+            ));
+        }
+    }
     let limit = p.limit.unwrap_or(50);
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
@@ -528,22 +558,70 @@ async fn list(
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request("limit", "limit must be 1 to 500"));
     }
+    let sort = sort_param(p.sort.as_deref())?;
+    if p.before.is_some() && sort != IncidentSort::Newest {
+        return Err(ApiError::bad_request(
+            "before",
+            "`before` pages the newest-first list; with another `sort`, page with `offset`",
+        ));
+    }
     let query = IncidentQuery {
         statuses: statuses(p.status.as_deref())?,
         services: Some(services_param(&state, &caller, p.service.as_deref()).await?),
+        search: search_param(p.q.as_deref())?,
         since: time_param("since", p.since.as_deref())?,
         until: time_param("until", p.until.as_deref())?,
         before_id: p.before,
+        sort,
+        offset: p.offset.unwrap_or(0),
         limit,
+        ..IncidentQuery::default()
     };
     let items = state.store.list_incidents(&query).await?;
-    let next_before = (items.len() as u32 == limit)
+    let next_before = (items.len() as u32 == limit && sort == IncidentSort::Newest)
         .then(|| items.last().map(|i| i.id))
         .flatten();
     Ok(Json(IncidentList {
         items: items.into_iter().map(Into::into).collect(),
         next_before,
     }))
+}
+
+/// The `sort` parameter: one of [`IncidentSort::ALL`], newest first when absent.
+pub(crate) fn sort_param(param: Option<&str>) -> ApiResult<IncidentSort> {
+    match param.map(str::trim) {
+        None | Some("") => Ok(IncidentSort::Newest),
+        Some(s) => IncidentSort::parse(s).ok_or_else(|| {
+            let all: Vec<&str> = IncidentSort::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(
+                "sort",
+                format!("unknown sort {s:?}; use one of {}", all.join(", ")),
+            )
+        }),
+    }
+}
+
+/// The longest search text accepted, in characters.
+pub(crate) const MAX_SEARCH: usize = 200;
+
+/// The `q` parameter: search text, `None` when blank.
+pub(crate) fn search_param(param: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(q) = param.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if q.chars().count() > MAX_SEARCH {
+        return Err(ApiError::bad_request(
+            "q",
+            format!("search text must be at most {MAX_SEARCH} characters"),
+        ));
+    }
+    if q.contains('\0') {
+        return Err(ApiError::bad_request(
+            "q",
+            "search text must not contain NUL",
+        ));
+    }
+    Ok(Some(q.to_owned()))
 }
 
 fn parse_id(id: &str) -> ApiResult<i64> {
@@ -706,6 +784,17 @@ async fn open(
     caller: Caller,
     ApiJson(input): ApiJson<NewIncident>,
 ) -> ApiResult<(axum::http::StatusCode, Json<IncidentView>)> {
+    let incident = open_incident(&state, &caller, input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(incident.into())))
+}
+
+/// Opens an incident by hand, as `caller`: the API's `POST /api/v1/incidents` and the
+/// console's form both come here. Every bad field is named in one validation error.
+pub(crate) async fn open_incident(
+    state: &AppState,
+    caller: &Caller,
+    input: NewIncident,
+) -> ApiResult<IncidentRecord> {
     let mut problems = Vec::new();
     // Free text is kept cleaned (a NUL becomes U+FFFD), as it is from every sender.
     let summary = domain::text::clean_owned(input.summary.trim().to_owned(), usize::MAX);
@@ -722,7 +811,20 @@ async fn open(
             None
         }),
     };
-    let mut referents = super::objects::Referents::new(&state, &caller);
+    let urgency = match input.urgency.as_deref() {
+        None => None,
+        Some(u) => match paging::Urgency::parse(u) {
+            Some(u) => Some(u),
+            None => {
+                problems.push(FieldProblem::new(
+                    "urgency",
+                    format!("{u:?} is not one of high, low"),
+                ));
+                None
+            }
+        },
+    };
+    let mut referents = super::objects::Referents::new(state, caller);
     let found = referents.find(Kind::Service, &input.service).await?;
     let target = found.as_ref().map(|s| referents.target(s));
     let service = found.map(|s| s.name);
@@ -769,7 +871,7 @@ async fn open(
         group_window: None,
         retrigger_acknowledged: false,
         actor: Some(caller.actor()),
-        urgency: None,
+        urgency,
         received_at: now,
         handling: store::Handling::default(),
     };
@@ -789,10 +891,7 @@ async fn open(
         .get_incident(incident)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("incident #{incident} vanished")))?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(detail.incident.into()),
-    ))
+    Ok(detail.incident)
 }
 
 async fn merge(

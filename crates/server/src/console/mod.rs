@@ -9,6 +9,7 @@
 pub mod alerts;
 mod calendar;
 mod inbox;
+mod incidents;
 mod pages;
 mod reports;
 mod timeline;
@@ -78,6 +79,9 @@ pub const ROUTES: &[ConsoleRoute] = &[
     route("POST", "/login", None),
     route("POST", "/logout", Some(Role::Viewer)),
     route("GET", "/incidents", Some(Role::Viewer)),
+    route("POST", "/incidents", Some(Role::Responder)),
+    route("GET", "/incidents/new", Some(Role::Responder)),
+    route("POST", "/incidents/bulk", Some(Role::Responder)),
     route("GET", "/incidents/{id}", Some(Role::Viewer)),
     route("POST", "/incidents/{id}/acknowledge", Some(Role::Responder)),
     route("POST", "/incidents/{id}/resolve", Some(Role::Responder)),
@@ -150,7 +154,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/incidents") }))
         .route("/login", get(pages::login_page).post(pages::login))
         .route("/logout", post(pages::logout))
-        .route("/incidents", get(pages::incidents))
+        .route(
+            "/incidents",
+            get(incidents::incidents).post(incidents::open),
+        )
+        .route("/incidents/new", get(incidents::new_incident))
+        .route("/incidents/bulk", post(incidents::bulk))
         .route("/incidents/{id}", get(pages::incident))
         .route("/incidents/{id}/{action}", post(pages::act))
         .route("/oncall", get(pages::oncall))
@@ -362,6 +371,14 @@ fn templates() -> &'static Environment<'static> {
             (
                 "incidents_table.html",
                 include_str!("../../templates/incidents_table.html"),
+            ),
+            (
+                "incidents_bulk.html",
+                include_str!("../../templates/incidents_bulk.html"),
+            ),
+            (
+                "incident_new.html",
+                include_str!("../../templates/incident_new.html"),
             ),
             (
                 "incident.html",

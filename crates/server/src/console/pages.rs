@@ -145,22 +145,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     resp
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct IncidentFilter {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    service: Option<String>,
-    #[serde(default)]
-    urgency: Option<String>,
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    product: Option<String>,
-}
-
 /// Whether the request comes from htmx refreshing part of a page.
-fn partial(headers: &HeaderMap) -> bool {
+pub(super) fn partial(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some()
 }
 
@@ -182,7 +168,7 @@ pub(super) fn page(session: &Session, template: &str, mut ctx: serde_json::Value
 /// Why nobody would be paged now for each of `services` that pages nobody (the others are
 /// not in the map): a missing policy, or every level giving nobody reachable. One
 /// directory is loaded for all of them, so a list page costs the same as one service.
-async fn pages_nobody(
+pub(super) async fn pages_nobody(
     state: &AppState,
     services: &[&store::ObjectRecord],
 ) -> std::collections::HashMap<Name, String> {
@@ -230,129 +216,6 @@ async fn pages_nobody(
         }
     }
     out
-}
-
-pub async fn incidents(
-    State(state): State<AppState>,
-    Extension(session): Extension<Session>,
-    headers: HeaderMap,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    Query(f): Query<IncidentFilter>,
-) -> Response {
-    let caller = &session.caller;
-    let services = match state.store.snapshot(&[Kind::Service]).await {
-        Ok(s) => s,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    };
-    let label = |s: &store::ObjectRecord, k: &str| s.labels.get(k).unwrap_or("").to_owned();
-    let visible: Vec<&store::ObjectRecord> = services
-        .iter()
-        .filter(|s| {
-            caller.may(
-                Role::Viewer,
-                &runtime::apply::scope_of(s.kind, &s.name, &s.labels, &s.spec, &[]),
-            )
-        })
-        .collect();
-    let chosen: Vec<Name> = visible
-        .iter()
-        .filter(|s| {
-            f.service
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || s.name.as_str() == x)
-        })
-        .filter(|s| {
-            f.company
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || label(s, "company") == x)
-        })
-        .filter(|s| {
-            f.product
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || label(s, "product") == x)
-        })
-        .map(|s| s.name.clone())
-        .collect();
-    let statuses: Vec<Status> = match f.status.as_deref() {
-        None | Some("") | Some("open") => vec![Status::Triggered, Status::Acknowledged],
-        Some("all") => Vec::new(),
-        Some(s) => Status::parse(s).into_iter().collect(),
-    };
-    let list = match state
-        .store
-        .list_incidents(&IncidentQuery {
-            statuses,
-            services: Some(chosen),
-            limit: 200,
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(l) => l,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-    };
-    let listed: Vec<&store::ObjectRecord> = visible
-        .iter()
-        .copied()
-        .filter(|s| list.iter().any(|i| i.service == s.name))
-        .collect();
-    let silent = pages_nobody(&state, &listed).await;
-    let rows: Vec<minijinja::Value> = list
-        .iter()
-        .filter(|i| {
-            f.urgency
-                .as_deref()
-                .is_none_or(|u| u.is_empty() || i.urgency.as_str() == u)
-        })
-        .map(|i| {
-            minijinja::Value::from_serialize(serde_json::json!({
-                "id": i.id, "status": i.status.as_str(), "urgency": i.urgency.as_str(),
-                "summary": i.summary, "service": i.service, "created": session.when(i.created_at),
-                "assignees": i.assignees.join(", "),
-                "pages_nobody": silent.get(&i.service),
-            }))
-        })
-        .collect();
-    let mut companies: Vec<String> = visible
-        .iter()
-        .map(|s| label(s, "company"))
-        .filter(|c| !c.is_empty())
-        .collect();
-    companies.sort();
-    companies.dedup();
-    let mut products: Vec<String> = visible
-        .iter()
-        .map(|s| label(s, "product"))
-        .filter(|c| !c.is_empty())
-        .collect();
-    products.sort();
-    products.dedup();
-    let service_names: Vec<String> = visible.iter().map(|s| s.name.to_string()).collect();
-    let mut silent: Vec<(&Name, &String)> = silent.iter().collect();
-    silent.sort();
-    let silent_list: Vec<serde_json::Value> = silent
-        .into_iter()
-        .map(|(s, why)| serde_json::json!({"service": s, "why": why}))
-        .collect();
-    let template = if partial(&headers) {
-        "incidents_table.html"
-    } else {
-        "incidents.html"
-    };
-    page(
-        &session,
-        template,
-        serde_json::json!({
-            "here": uri.path_and_query().map_or("/incidents", |p| p.as_str()),
-            "rows": rows, "services": service_names, "companies": companies, "products": products,
-            "pages_nobody": silent_list,
-            "f_status": f.status.clone().unwrap_or_else(|| "open".into()),
-            "f_service": f.service.clone().unwrap_or_default(),
-            "f_urgency": f.urgency.clone().unwrap_or_default(),
-            "f_company": f.company.clone().unwrap_or_default(),
-            "f_product": f.product.clone().unwrap_or_default(),
-        }),
-    )
 }
 
 async fn visible_incident(
