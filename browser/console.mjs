@@ -261,7 +261,7 @@ for (const path of ["/reports", "/reports?range=90&by=person"]) {
 const shots = process.argv[4];
 if (shots) mkdirSync(shots, { recursive: true });
 await page.setViewportSize({ width: 390, height: 844 });
-for (const path of ["/incidents?status=all", new URL(incidentUrl).pathname, "/oncall", "/services", "/services/checkout", "/schedules", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/teams", "/policies", "/policies/shop", "/users", "/me", "/reports"]) {
+for (const path of ["/incidents?status=all", new URL(incidentUrl).pathname, "/oncall", "/services", "/services/checkout", "/schedules", "/schedules/shop-primary", "/schedules/shop-primary?view=month", "/teams", "/policies", "/policies/shop", "/users", "/me", "/inbox", "/incidents/new", "/reports"]) {
   await page.goto(`${base}${path}`);
   const name = `phone-${path.slice(1).replaceAll(/[/?=&]/g, "-")}`;
   if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });

@@ -264,12 +264,7 @@ fn duration(v: &Value) -> String {
     let Some(secs) = v.as_f64() else {
         return "-".into();
     };
-    let secs = secs.round() as u64;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
-        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
-    }
+    domain::civil::duration(secs.round() as u64)
 }
 
 fn path(id: &str, action: &str) -> String {
@@ -293,7 +288,15 @@ async fn act(
         .await?;
     match out {
         Output::Json => print_json(&answer),
-        Output::Table => outln!("#{} is {}.", answer["number"], s(&answer["status"])),
+        Output::Table => match answer["snoozed_until"].as_str() {
+            Some(until) if action == "snooze" => outln!(
+                "#{} is {}, snoozed until {}.",
+                answer["number"],
+                s(&answer["status"]),
+                crate::output::time_text(until)
+            ),
+            _ => outln!("#{} is {}.", answer["number"], s(&answer["status"])),
+        },
     }
     Ok(())
 }

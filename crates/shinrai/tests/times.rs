@@ -258,6 +258,13 @@ fn incident_lists_show_local_seconds_and_how_long_ago_while_json_keeps_every_dig
                     .unwrap(),
         "{until}"
     );
+    // The table says until when, in the local zone.
+    let (ok, said, err) = cli.run("Asia/Tokyo", &["incident", "snooze", "1", "--until", "+3h"]);
+    assert!(ok, "{err}");
+    assert!(
+        said.starts_with("#1 is acknowledged, snoozed until ") && said.contains(" JST."),
+        "{said}"
+    );
 }
 
 #[test]
