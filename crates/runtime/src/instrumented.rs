@@ -345,3 +345,52 @@ impl Store for InstrumentedStore {
         self.timed("audit_log", self.inner.audit_log(query)).await
     }
 }
+
+#[async_trait]
+impl LeaseStore for InstrumentedStore {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        self.timed(
+            "acquire_lease",
+            self.inner.acquire_lease(name, holder, now, ttl),
+        )
+        .await
+    }
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        fence: i64,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        self.timed(
+            "renew_lease",
+            self.inner.renew_lease(name, holder, fence, now, ttl),
+        )
+        .await
+    }
+    async fn release_lease(&self, name: &str, holder: &str, fence: i64) -> Result<bool> {
+        self.timed(
+            "release_lease",
+            self.inner.release_lease(name, holder, fence),
+        )
+        .await
+    }
+    async fn get_lease(&self, name: &str, now: Timestamp) -> Result<Option<Lease>> {
+        self.timed("get_lease", self.inner.get_lease(name, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl ChangeStore for InstrumentedStore {
+    async fn generations(&self) -> Result<Generations> {
+        self.timed("generations", self.inner.generations()).await
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod cache;
+pub mod changes;
 pub mod clock;
 pub mod egress;
 pub mod entropy;
@@ -14,6 +15,7 @@ pub mod events;
 pub mod ingest;
 pub mod instrumented;
 pub mod integrations;
+pub mod lease;
 pub mod links;
 pub mod net;
 pub mod notify;

@@ -330,6 +330,23 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             .context("cannot make an HTTP client")?,
     };
     let watch = tokio::spawn(watch.run(Duration::from_secs(60), stop_rx.clone()));
+    // Configuration changed through another node (or a command on the store) empties
+    // this node's lookup caches within the feed's second.
+    let feed = runtime::changes::ChangeFeed::new(store.clone());
+    let mut changed = feed.subscribe();
+    let (keys, windows, routers) = (
+        state.key_cache.clone(),
+        state.maintenance.clone(),
+        state.routers.clone(),
+    );
+    tokio::spawn(async move {
+        while changed.changed().await.is_ok() {
+            keys.clear();
+            windows.clear();
+            routers.clear();
+        }
+    });
+    let feed = tokio::spawn(feed.run(runtime::changes::EVERY, stop_rx.clone()));
     let mut senders = Vec::new();
     let link_secret = runtime::sealed::server_secret(
         store.as_ref(),
@@ -438,6 +455,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _ = sweeper.await;
     let _ = timers.await;
     let _ = watch.await;
+    let _ = feed.await;
     for s in senders {
         let _ = s.await;
     }

@@ -179,3 +179,48 @@ async fn an_upgrade_stops_at_users_that_share_an_email_until_resolved() {
     })
     .await;
 }
+
+/// Two nodes (each its own pool) on one PostgreSQL race for one lease, four tasks each,
+/// round after round, each round after the last holder's lease lapsed: every round exactly
+/// one task takes it, and the fences of successive holders strictly grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_racing_for_a_lease_never_both_hold_it() {
+    use std::time::Duration;
+
+    let (a, b) = test_support::postgres::two_nodes().await;
+    let ttl = Duration::from_secs(30);
+    let mut last_fence = 0;
+    for round in 0..60 {
+        let now =
+            domain::Timestamp::from_second(test_support::t0().as_second() + 30 * round).unwrap();
+        let mut racers = Vec::new();
+        for (node, store) in [("node-a", &a), ("node-b", &b)] {
+            for task in 0..4 {
+                let store = store.clone();
+                let holder = format!("{node}/{task}");
+                racers.push(tokio::spawn(async move {
+                    store.acquire_lease("evaluator", &holder, now, ttl).await
+                }));
+            }
+        }
+        let mut won = Vec::new();
+        for r in racers {
+            if let Some(lease) = r.await.unwrap().unwrap() {
+                won.push(lease);
+            }
+        }
+        assert_eq!(won.len(), 1, "round {round}: one holder, got {won:?}");
+        let lease = &won[0];
+        assert!(
+            lease.fence > last_fence,
+            "round {round}: fence {} after {last_fence}",
+            lease.fence
+        );
+        last_fence = lease.fence;
+        assert_eq!(
+            b.get_lease("evaluator", now).await.unwrap().as_ref(),
+            Some(lease),
+            "both nodes see the winner"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 //! backend crates and in [`Dialect`].
 
 mod incidents;
+mod leases;
 mod notify;
 mod oncall;
 mod rows;
@@ -225,6 +226,8 @@ impl Store for SqlStore {
         // References are checked once the whole batch is in place, so that objects
         // created together may name each other.
         self.check_references(&mut tx, &written, &deleted).await?;
+        let kinds = written.iter().map(|((k, _), _)| *k);
+        leases::bump_generations(&mut tx, kinds.chain(deleted.iter().map(|(k, _)| *k))).await?;
         tx.commit().await.map_err(unavailable)?;
         Ok(out)
     }

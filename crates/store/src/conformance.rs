@@ -10,6 +10,9 @@ use serde_json::json;
 use crate::*;
 use paging::{Action, AlertBody, Severity, Status, Urgency};
 
+mod plumbing;
+pub use plumbing::*;
+
 /// Generates one `#[tokio::test]` per story for a backend. `$factory` is an async fn
 /// returning something that derefs to a fresh `dyn Store`.
 #[macro_export]
@@ -51,6 +54,9 @@ macro_rules! conformance_suite {
             outside_text_is_kept_cleaned_and_keys_with_nul_are_refused,
             a_providers_reply_with_nul_is_recorded_cleaned,
             server_secrets_are_resealed_under_one_recorded_key,
+            leases_are_taken_renewed_and_handed_over_with_a_higher_fence,
+            an_old_holder_is_refused_after_hand_over,
+            a_commit_bumps_the_generations_of_its_kinds_only,
         );
     };
     (@stories $factory:path; $($story:ident),* $(,)?) => {

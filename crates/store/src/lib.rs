@@ -10,11 +10,13 @@
 
 pub mod conformance;
 mod incidents;
+mod leases;
 mod notify;
 mod oncall;
 mod records;
 
 pub use incidents::*;
+pub use leases::*;
 pub use notify::*;
 pub use oncall::*;
 pub use records::*;
@@ -85,7 +87,7 @@ pub type Reseal<'a> = dyn Fn(&str, &str) -> std::result::Result<String, String> 
 /// The storage contract. Object-safe, so the server holds an `Arc<dyn Store>` and never
 /// learns which backend it talks to.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: LeaseStore + ChangeStore + Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/metrics`.
     fn backend(&self) -> &'static str;
 

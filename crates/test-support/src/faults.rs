@@ -246,3 +246,39 @@ impl Store for Faulty {
         self.inner.audit_log(query).await
     }
 }
+
+#[async_trait]
+impl LeaseStore for Faulty {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        self.inner.acquire_lease(name, holder, now, ttl).await
+    }
+    async fn renew_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        fence: i64,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        self.inner.renew_lease(name, holder, fence, now, ttl).await
+    }
+    async fn release_lease(&self, name: &str, holder: &str, fence: i64) -> Result<bool> {
+        self.inner.release_lease(name, holder, fence).await
+    }
+    async fn get_lease(&self, name: &str, now: Timestamp) -> Result<Option<Lease>> {
+        self.inner.get_lease(name, now).await
+    }
+}
+
+#[async_trait]
+impl ChangeStore for Faulty {
+    async fn generations(&self) -> Result<Generations> {
+        self.inner.generations().await
+    }
+}

@@ -128,6 +128,19 @@ pub async fn postgres_store() -> TestStore {
     }
 }
 
+/// Two nodes on one fresh, migrated PostgreSQL database: two stores with their own
+/// pools, as two shinrai processes would have.
+pub async fn two_nodes() -> (Arc<dyn store::Store>, Arc<dyn store::Store>) {
+    let url = fresh_database().await;
+    let node = || async {
+        let store = store_postgres::connect_with(&url, 4)
+            .await
+            .expect("connect to test database");
+        Arc::new(store) as Arc<dyn store::Store>
+    };
+    (node().await, node().await)
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
