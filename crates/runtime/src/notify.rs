@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::Timestamp;
-use hmac::Mac;
+use domain::mac::Mac;
 use store::{Delivery, IncidentRecord, NotificationRecord, Store};
 use tokio::sync::watch;
 
@@ -430,8 +430,7 @@ pub struct Webhook {
 
 /// `v1=<hex HMAC-SHA256(secret, body)>`.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha2::Sha256>(secret);
     mac.update(body);
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
 }
