@@ -18,6 +18,9 @@
 //! accepted and give the same dedup key.
 //!
 //! [`Ignored`]: Outcome::Ignored
+//!
+//! Longer than 600 lines because Sentry's webhook resources, signature and translation are
+//! one format, and half the file is its tests.
 
 use domain::mac::Mac;
 use serde_json::{Map, Value};

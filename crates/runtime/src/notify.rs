@@ -9,6 +9,9 @@
 //! and recorded. An outcome that cannot be recorded with the provider's answer is
 //! recorded without it; every claim counts as an attempt, so a row claimed past the
 //! limit (its last outcomes were lost) becomes a dead letter without being sent again.
+//!
+//! Longer than 600 lines because the outbox worker and every channel's sender share the
+//! outcome classification, and the file ends with their tests.
 
 use std::sync::Arc;
 use std::time::Duration;
