@@ -292,10 +292,6 @@ const BEING_SPLIT: &[(&str, &str)] = &[
         "its hand-spawned workers are moving under one supervisor",
     ),
     (
-        "crates/server/tests/api.rs",
-        "being split into a test directory with one module per area",
-    ),
-    (
         "crates/server/tests/console.rs",
         "being split into a test directory with one module per page",
     ),
