@@ -34,6 +34,7 @@ async fn visible_incident(
         )),
     }
 }
+
 pub async fn incident(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -169,6 +170,7 @@ pub async fn incident(
     ctx["acknowledged"] = (i.status == Status::Acknowledged).into();
     page(&session, "incident.html", ctx)
 }
+
 /// Merges the incidents ticked on the form into `target`: their alerts move over and they
 /// resolve. The person must be able to act on every one of them.
 async fn merge(
@@ -206,11 +208,13 @@ async fn merge(
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
+
 /// An incident form's fields. Parsed by hand: the merge form repeats `incident`, which
 /// axum's `Form` cannot hold.
 struct ActForm {
     pairs: Vec<(String, String)>,
 }
+
 impl ActForm {
     fn parse(body: &[u8]) -> ActForm {
         ActForm {
@@ -232,6 +236,7 @@ impl ActForm {
             .map(|(_, v)| v.as_str())
     }
 }
+
 pub async fn act(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,

@@ -69,6 +69,7 @@ pub async fn oncall(
         }),
     )
 }
+
 /// For every service the person may see: whom its escalation policy's first level pages
 /// now, and whom it pages after the next handover on that level's schedules.
 async fn services_on_call(

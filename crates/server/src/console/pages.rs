@@ -12,6 +12,7 @@ use crate::AppState;
 pub(super) fn partial(headers: &HeaderMap) -> bool {
     headers.get("hx-request").is_some()
 }
+
 /// Renders a page for the signed-in person: the layout's "signed in as" and sign-out
 /// form come from the session.
 pub(super) fn page(session: &Session, template: &str, mut ctx: serde_json::Value) -> Response {
@@ -26,6 +27,7 @@ pub(super) fn page(session: &Session, template: &str, mut ctx: serde_json::Value
     ctx["csrf"] = session.csrf.clone().into();
     render(template, minijinja::Value::from_serialize(ctx))
 }
+
 /// Why nobody would be paged now for each of `services` that pages nobody (the others are
 /// not in the map): a missing policy, or every level giving nobody reachable. One
 /// directory is loaded for all of them, so a list page costs the same as one service.
@@ -78,6 +80,7 @@ pub(super) async fn pages_nobody(
     }
     out
 }
+
 /// The people the signed-in person may see, by name: the choices of person pickers.
 pub(super) async fn people(state: &AppState, session: &Session) -> Vec<String> {
     crate::api::objects::all_visible(state, &session.caller, Kind::User)
@@ -87,6 +90,7 @@ pub(super) async fn people(state: &AppState, session: &Session) -> Vec<String> {
         .map(|u| u.name.to_string())
         .collect()
 }
+
 /// An object the signed-in person may see, or the "not found" page (also for objects of
 /// another company: they do not exist for them).
 pub(super) async fn visible_object(
@@ -106,12 +110,14 @@ pub(super) async fn visible_object(
             )
         })
 }
+
 pub(super) fn scope(
     r: &store::ObjectRecord,
     teams: &[store::ObjectRecord],
 ) -> domain::AccessTarget {
     runtime::apply::scope_of(r.kind, &r.name, &r.labels, &r.spec, teams)
 }
+
 pub(super) fn labels_text(r: &store::ObjectRecord) -> String {
     r.labels
         .iter()
@@ -119,6 +125,7 @@ pub(super) fn labels_text(r: &store::ObjectRecord) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
 /// The names of the objects of a kind the signed-in person may see.
 pub(super) async fn visible_names(
     state: &AppState,
@@ -129,6 +136,7 @@ pub(super) async fn visible_names(
         .await
         .map(|all| all.into_iter().map(|r| r.name.to_string()).collect())
 }
+
 /// The objects of a kind the signed-in person may see, by name.
 pub(super) async fn list(
     state: &AppState,
@@ -141,6 +149,7 @@ pub(super) async fn list(
     all.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(all)
 }
+
 /// The people, schedules and teams the signed-in person may see: what a mention of one
 /// links to.
 pub(super) struct Visible {
@@ -148,6 +157,7 @@ pub(super) struct Visible {
     pub(super) schedules: std::collections::BTreeSet<String>,
     pub(super) teams: std::collections::BTreeSet<String>,
 }
+
 impl Visible {
     pub(super) async fn load(state: &AppState, session: &Session) -> Result<Self, Response> {
         Ok(Self {
@@ -157,6 +167,7 @@ impl Visible {
         })
     }
 }
+
 /// A mention of an object for a template: its name, and the pages of its kind
 /// (`users`) when the person may see it, so that it links to `/users/{name}`
 /// (`templates/macros.html`'s `mention` shows either).
@@ -168,6 +179,7 @@ pub(super) fn mention(
     let pages = visible.contains(name).then_some(pages);
     serde_json::json!({"name": name, "pages": pages})
 }
+
 /// The strings of a JSON array (a team's members, a layer's users).
 pub(super) fn names_in(v: &serde_json::Value) -> Vec<String> {
     v.as_array()

@@ -90,6 +90,7 @@ pub async fn policy(
         }),
     )
 }
+
 pub async fn policies(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,

@@ -27,6 +27,7 @@ pub struct CalendarParams {
     #[serde(default)]
     tz: Option<String>,
 }
+
 /// The zone a page asks for (`tz`), or the viewer's own.
 /// The zone a page was asked for, as a query suffix for its links (`&tz=…`), or nothing
 /// when it shows the viewer's own.
@@ -36,6 +37,7 @@ fn tz_query(tz: Option<&str>) -> String {
         .map(|t| format!("&tz={}", super::encode(t)))
         .unwrap_or_default()
 }
+
 fn zone_param(session: &Session, tz: Option<&str>) -> Result<jiff::tz::TimeZone, Box<Response>> {
     match tz.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(session.tz.clone()),
@@ -47,6 +49,7 @@ fn zone_param(session: &Session, tz: Option<&str>) -> Result<jiff::tz::TimeZone,
         }),
     }
 }
+
 pub async fn schedule(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -123,6 +126,7 @@ pub async fn schedule(
     }
     page(&session, "schedule.html", ctx)
 }
+
 #[derive(Debug, Deserialize)]
 pub struct OverrideForm {
     user: String,
@@ -134,6 +138,7 @@ pub struct OverrideForm {
     #[serde(default)]
     tz: Option<String>,
 }
+
 pub async fn create_override(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -205,6 +210,7 @@ pub async fn create_override(
         Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
+
 /// Everyone named in a schedule's layers, once each, in order.
 pub(super) fn schedule_people(spec: &serde_json::Value) -> Vec<String> {
     let mut people: Vec<String> = Vec::new();
@@ -217,6 +223,7 @@ pub(super) fn schedule_people(spec: &serde_json::Value) -> Vec<String> {
     }
     people
 }
+
 pub async fn schedules(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,

@@ -32,6 +32,7 @@ pub async fn services(
         .collect();
     page(&session, "services.html", serde_json::json!({"rows": rows}))
 }
+
 pub async fn service(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -114,10 +115,12 @@ pub async fn service(
         }),
     )
 }
+
 /// A URL in pieces, each ending at a `/`: where a narrow screen may break the line.
 fn url_parts(url: &str) -> Vec<&str> {
     url.split_inclusive('/').collect()
 }
+
 /// Whether the spec itself sets an integration's key (then only the spec changes it).
 fn declared_key(spec: &serde_json::Value, integration: &str) -> bool {
     spec["integrations"].as_array().is_some_and(|all| {
@@ -125,6 +128,7 @@ fn declared_key(spec: &serde_json::Value, integration: &str) -> bool {
             .any(|i| i["name"].as_str() == Some(integration) && i.get("key").is_some())
     })
 }
+
 /// Rotates an integration's key from the service page: a new key at once, the old one
 /// accepted until the overlap ends.
 pub async fn rotate_key(

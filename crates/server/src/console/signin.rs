@@ -31,11 +31,13 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         _ => "/incidents".into(),
     }
 }
+
 #[derive(Debug, Deserialize)]
 pub struct NextParam {
     #[serde(default)]
     next: Option<String>,
 }
+
 /// The sign-in form's CSRF token lives in this cookie until the form is posted: a page
 /// on another site cannot read it, so it cannot post the form with it (which would sign
 /// the victim in as the attacker).
@@ -56,6 +58,7 @@ pub async fn login_page(headers: HeaderMap, Query(q): Query<NextParam>) -> Respo
     }
     resp
 }
+
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
     email: String,
@@ -65,6 +68,7 @@ pub struct LoginForm {
     #[serde(default)]
     csrf: String,
 }
+
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -124,6 +128,7 @@ pub async fn login(
         Err(e) => again(e.status(), &format!("shinrai cannot sign you in now: {e}")),
     }
 }
+
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(secret) = crate::auth::cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&hash_secret(&secret)).await;

@@ -45,6 +45,7 @@ pub async fn team(
         }),
     )
 }
+
 pub async fn teams(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,

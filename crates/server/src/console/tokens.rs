@@ -53,12 +53,14 @@ async fn token_page(
         }),
     )
 }
+
 pub async fn tokens(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
 ) -> Response {
     token_page(&state, &session, None, None).await
 }
+
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     name: String,
@@ -66,6 +68,7 @@ pub struct TokenForm {
     #[serde(default)]
     company: Option<String>,
 }
+
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -109,6 +112,7 @@ pub async fn create_token(
         Err(e) => token_page(&state, &session, None, Some(e.to_string())).await,
     }
 }
+
 pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,

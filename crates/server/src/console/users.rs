@@ -79,9 +79,11 @@ async fn my_page(
         }),
     )
 }
+
 pub async fn me(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     my_page(&state, &session, None).await
 }
+
 /// The "send me a test" button: through every contact method, with the answer of each.
 pub async fn test_notification(
     State(state): State<AppState>,
@@ -109,6 +111,7 @@ pub async fn test_notification(
         .collect();
     my_page(&state, &session, Some(serde_json::Value::Array(results))).await
 }
+
 pub async fn users(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -128,6 +131,7 @@ pub async fn users(
         .collect();
     page(&session, "users.html", serde_json::json!({"rows": rows}))
 }
+
 /// A person: who they are, how to reach them by email, and where they take part (teams,
 /// schedules, escalation policies that page them by name), each linked.
 pub async fn user(
