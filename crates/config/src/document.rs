@@ -1,4 +1,7 @@
 //! Documents: reading YAML files into typed, located objects, with every problem found.
+//!
+//! Longer than 600 lines because reading YAML into located documents is one walk over
+//! saphyr's tree that reports every problem, with its tests.
 
 use std::fmt;
 

@@ -11,6 +11,7 @@ pub mod civil;
 pub mod contact;
 pub mod hours;
 pub mod labels;
+pub mod mac;
 pub mod maintenance;
 pub mod name;
 pub mod recurrence;

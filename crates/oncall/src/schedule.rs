@@ -31,6 +31,9 @@
 //! from the start (a few thousand windows for ten years of weekdays).
 //!
 //! Architecture invariant: no I/O and no clock. Every instant arrives as an argument.
+//!
+//! Longer than 600 lines because rendering layers, restrictions and overrides into shifts
+//! is one algorithm read best in one place (its tests are in `schedule/tests.rs`).
 
 use domain::Name;
 use domain::catalog::FieldError;

@@ -11,6 +11,9 @@
 //! triggered incident belongs to the latest escalation step, at or before it, that paged
 //! its person. Announcements, pages about other events and pages no step explains stand
 //! as entries of their own.
+//!
+//! Longer than 600 lines because every kind of timeline line has its sentence here, and
+//! nearly half the file is its tests.
 
 use domain::Timestamp;
 use serde::Serialize;

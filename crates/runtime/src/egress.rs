@@ -18,6 +18,9 @@
 //! `0.0.0.0`, multicast, reserved ranges) only when the purpose's allow-list holds it.
 //! IPv4-mapped IPv6 addresses (`::ffff:127.0.0.1`) and NAT64 and 6to4 addresses are judged
 //! by the IPv4 address inside them.
+//!
+//! Longer than 600 lines because the policy, its DNS resolver and redirect checks are one
+//! guard, and a third of the file is their tests.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -6,8 +6,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::mac::Mac;
 use domain::{Name, Timestamp};
-use hmac::Mac;
 
 /// The name of the server secret links are signed with (sealed in the store, see
 /// [`crate::sealed`]).
@@ -63,8 +63,7 @@ pub enum LinkError {
 pub const LINK_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 fn sign(secret: &[u8], payload: &str) -> String {
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha2::Sha256>(secret);
     mac.update(payload.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -103,8 +102,7 @@ pub fn verify(
 ) -> Result<Link, LinkError> {
     let (payload, sig) = token.split_once('.').ok_or(LinkError::Invalid)?;
     // Constant-time comparison of the signatures.
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha2::Sha256>(secret);
     mac.update(payload.as_bytes());
     let given = URL_SAFE_NO_PAD
         .decode(sig)

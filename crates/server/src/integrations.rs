@@ -4,6 +4,9 @@
 //! Today: the PagerDuty Events API v2 (`POST /v2/enqueue`) and v1
 //! (`POST /generic/2010-04-15/create_event.json`), and Alertmanager's webhook
 //! (`POST /integrations/alertmanager/{key}`).
+//!
+//! Longer than 600 lines because every sender's endpoint answers in its own format, and
+//! they share key resolution and queueing; it splits when that moves below HTTP.
 
 use axum::Json;
 use axum::body::Bytes;

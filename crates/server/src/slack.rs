@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hmac::Mac;
+use domain::mac::Mac;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -35,8 +35,7 @@ pub fn routes(r: Routes) -> Routes {
 
 /// `v0=<hex HMAC-SHA256(secret, "v0:{timestamp}:{body}")>`.
 pub fn signature(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha2::Sha256>(secret);
     mac.update(format!("v0:{timestamp}:").as_bytes());
     mac.update(body);
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
@@ -49,8 +48,7 @@ fn verified(secret: &[u8], timestamp: &str, body: &[u8], given: &str) -> bool {
     let Ok(bytes) = hex::decode(hex_sig) else {
         return false;
     };
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha2::Sha256>(secret);
     mac.update(format!("v0:{timestamp}:").as_bytes());
     mac.update(body);
     mac.verify_slice(&bytes).is_ok()

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use domain::Name;
 use domain::contact::ContactType;
-use hmac::Mac;
+use domain::mac::Mac;
 use paging::Status;
 
 use crate::AppState;
@@ -45,8 +45,7 @@ pub fn routes(r: Routes) -> Routes {
 pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort();
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut mac = domain::mac::hmac::<sha1::Sha1>(auth_token.as_bytes());
     mac.update(url.as_bytes());
     for (k, v) in sorted {
         mac.update(k.as_bytes());

@@ -1,5 +1,8 @@
 //! The binary as a user runs it: serve, kill -9, restart; the data directory lock; token
 //! creation beside a running server; validate, plan and apply.
+//!
+//! Longer than 600 lines because each test runs the binary as a user does, and they share
+//! the helpers that start and stop it.
 
 use std::path::Path;
 use std::process::Command;

@@ -1,5 +1,7 @@
 //! The architecture invariants that `cargo metadata` can check (ARCHITECTURE.md,
-//! "Invariants"): which crate may depend on which, dev-dependencies included.
+//! "Invariants"): which crate may depend on which, dev-dependencies included; every
+//! workspace edge against ARCHITECTURE.md's crate table; and no source file over 600 lines
+//! without a stated reason.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -143,4 +145,201 @@ fn clippy_bans_ambient_time_randomness_and_environment() {
             "clippy.toml does not ban {banned}"
         );
     }
+}
+
+/// The workspace dependencies of every workspace package, split into normal (and build)
+/// dependencies and dev-dependencies.
+fn workspace_edges() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let meta = metadata();
+    let packages = meta["packages"].as_array().expect("packages");
+    let workspace: BTreeSet<&str> = packages
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    let mut out = BTreeMap::new();
+    for p in packages {
+        let (mut normal, mut dev) = (BTreeSet::new(), BTreeSet::new());
+        for d in p["dependencies"].as_array().expect("dependencies") {
+            let name = d["name"].as_str().expect("name");
+            if !workspace.contains(name) {
+                continue;
+            }
+            if d["kind"].as_str() == Some("dev") {
+                dev.insert(name.to_owned());
+            } else {
+                normal.insert(name.to_owned());
+            }
+        }
+        out.insert(p["name"].as_str().expect("name").to_owned(), (normal, dev));
+    }
+    out
+}
+
+/// The names written in backticks in one cell of a Markdown table.
+fn backticked(cell: &str) -> BTreeSet<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// ARCHITECTURE.md's crate table (the first table under "## Crates"): for each crate its
+/// workspace dependencies and the crates its tests also use. A row may name several crates
+/// that share their dependencies.
+fn crate_table() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let doc = include_str!("../../../ARCHITECTURE.md");
+    let section = doc
+        .split("\n## Crates\n")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a \"## Crates\" section");
+    let header = section
+        .lines()
+        .find(|l| l.starts_with('|'))
+        .expect("the Crates section has a table");
+    let columns: Vec<&str> = header.split('|').map(str::trim).collect();
+    let column = |name: &str| {
+        columns
+            .iter()
+            .position(|c| *c == name)
+            .unwrap_or_else(|| panic!("the crate table has no \"{name}\" column: {header}"))
+    };
+    let (krate, depends, tests) = (
+        column("crate"),
+        column("depends on"),
+        column("its tests also use"),
+    );
+    let mut out = BTreeMap::new();
+    for row in section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+    {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        for name in backticked(cells[krate]) {
+            let edges = (backticked(cells[depends]), backticked(cells[tests]));
+            assert!(
+                out.insert(name.clone(), edges).is_none(),
+                "{name} has two rows in the crate table"
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn every_workspace_edge_is_in_the_crate_table() {
+    let code = workspace_edges();
+    let table = crate_table();
+    let mut wrong = Vec::new();
+    for (krate, (normal, dev)) in &code {
+        let Some((declared, declared_dev)) = table.get(krate) else {
+            wrong.push(format!(
+                "{krate} has no row in ARCHITECTURE.md's crate table"
+            ));
+            continue;
+        };
+        for (kind, actual, written) in [
+            ("depends on", normal, declared),
+            ("its tests also use", dev, declared_dev),
+        ] {
+            for dep in actual.difference(written) {
+                wrong.push(format!(
+                    "{krate} -> {dep} is in Cargo.toml but not in the table's \"{kind}\""
+                ));
+            }
+            for dep in written.difference(actual) {
+                wrong.push(format!(
+                    "{krate} -> {dep} is in the table's \"{kind}\" but not in Cargo.toml"
+                ));
+            }
+        }
+    }
+    for krate in table.keys().filter(|k| !code.contains_key(*k)) {
+        wrong.push(format!(
+            "the crate table names {krate}, which is not in the workspace"
+        ));
+    }
+    assert!(
+        wrong.is_empty(),
+        "ARCHITECTURE.md's crate table and the workspace disagree:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// How long a source file may be before it must say why.
+const MAX_LINES: usize = 600;
+/// What a longer file says, in its leading `//!` comment, followed by its reason.
+const LONG_FILE_MARKER: &str = "//! Longer than 600 lines because ";
+/// Files over the limit that are being split now, with why they are not split yet. A file
+/// leaves this list when it is split (the test fails while it stays listed).
+const BEING_SPLIT: &[(&str, &str)] = &[
+    (
+        "crates/store/src/conformance.rs",
+        "the store contract is being split into sub-traits; its stories split with it",
+    ),
+    (
+        "crates/store-sql/src/lib.rs",
+        "being split by the store contract's sub-traits",
+    ),
+    (
+        "crates/store-sql/src/incidents.rs",
+        "its incident rules are moving to pure functions in paging",
+    ),
+    (
+        "crates/shinrai/src/serve.rs",
+        "its hand-spawned workers are moving under one supervisor",
+    ),
+];
+
+/// Every `.rs` file under `dir`, as a path relative to the workspace root.
+fn rust_files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).expect("read a source directory") {
+        let path = entry.expect("a directory entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            if name != "target" && name != "node_modules" && !name.starts_with('.') {
+                rust_files(root, &path, out);
+            }
+        } else if name.ends_with(".rs") {
+            let relative = path.strip_prefix(root).expect("under the root");
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[test]
+fn long_source_files_say_why() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut files = Vec::new();
+    rust_files(root, &root.join("crates"), &mut files);
+    files.sort();
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(root.join(file)).expect("read a source file");
+        let lines = text.lines().count();
+        let listed = BEING_SPLIT.iter().any(|(f, _)| f == file);
+        let reason = text
+            .lines()
+            .take_while(|l| l.starts_with("//!") || l.trim().is_empty())
+            .any(|l| l.starts_with(LONG_FILE_MARKER) && l.len() > LONG_FILE_MARKER.len());
+        if lines > MAX_LINES && !listed && !reason {
+            wrong.push(format!(
+                "{file} has {lines} lines: split it, or say why in its leading comment \
+                 (\"{LONG_FILE_MARKER}...\")"
+            ));
+        }
+        if lines <= MAX_LINES && listed {
+            wrong.push(format!(
+                "{file} has {lines} lines now: remove it from BEING_SPLIT"
+            ));
+        }
+    }
+    for (file, _) in BEING_SPLIT {
+        if !files.iter().any(|f| f == file) {
+            wrong.push(format!("{file} is gone: remove it from BEING_SPLIT"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -1,3 +1,6 @@
+//! Longer than 600 lines because it holds the schedule renderer's table-driven and property
+//! tests, one per rule.
+
 use jiff::civil::{Weekday, date};
 use proptest::prelude::*;
 

@@ -1,6 +1,9 @@
 //! On-call: rendered shifts and gaps of a schedule, who is on call now or at an instant
 //! (for a schedule, an escalation policy or a service), overrides, and iCalendar feeds per
 //! schedule and per user.
+//!
+//! Longer than 600 lines because schedules, overrides, who is on call and the iCalendar
+//! feeds share the rendering and scope helpers here.
 
 use axum::Json;
 use axum::extract::{Path, State};

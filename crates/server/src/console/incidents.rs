@@ -14,7 +14,8 @@ use paging::{Status, Urgency};
 use serde::Deserialize;
 use store::{IncidentAction, IncidentQuery, IncidentSort, WriteContext};
 
-use super::pages::{page, pages_nobody, partial, safe_next};
+use super::pages::{page, pages_nobody, partial};
+use super::signin::safe_next;
 use super::{Session, error_page};
 use crate::AppState;
 use crate::error::ApiError;

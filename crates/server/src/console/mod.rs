@@ -7,12 +7,22 @@
 //! middleware enforces it, so tests can enumerate them.
 
 pub mod alerts;
+mod audit;
 mod calendar;
 mod inbox;
+mod incident;
 mod incidents;
+mod oncall;
 mod pages;
+mod policies;
 mod reports;
+mod schedules;
+mod services;
+mod signin;
+mod teams;
 mod timeline;
+mod tokens;
+mod users;
 
 use std::sync::OnceLock;
 
@@ -152,41 +162,44 @@ pub fn router(state: AppState) -> Router<AppState> {
     use axum::routing::{get, post};
     Router::new()
         .route("/", get(|| async { Redirect::to("/incidents") }))
-        .route("/login", get(pages::login_page).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/login", get(signin::login_page).post(signin::login))
+        .route("/logout", post(signin::logout))
         .route(
             "/incidents",
             get(incidents::incidents).post(incidents::open),
         )
         .route("/incidents/new", get(incidents::new_incident))
         .route("/incidents/bulk", post(incidents::bulk))
-        .route("/incidents/{id}", get(pages::incident))
-        .route("/incidents/{id}/{action}", post(pages::act))
-        .route("/oncall", get(pages::oncall))
+        .route("/incidents/{id}", get(incident::incident))
+        .route("/incidents/{id}/{action}", post(incident::act))
+        .route("/oncall", get(oncall::oncall))
         .route("/inbox", get(inbox::list))
         .route("/inbox/{id}", get(inbox::open))
-        .route("/services", get(pages::services))
-        .route("/services/{name}", get(pages::service))
+        .route("/services", get(services::services))
+        .route("/services/{name}", get(services::service))
         .route(
             "/services/{name}/integrations/{integration}/rotate",
-            post(pages::rotate_key),
+            post(services::rotate_key),
         )
-        .route("/teams", get(pages::teams))
-        .route("/teams/{name}", get(pages::team))
-        .route("/users", get(pages::users))
-        .route("/users/{name}", get(pages::user))
-        .route("/me", get(pages::me))
-        .route("/me/test-notification", post(pages::test_notification))
-        .route("/audit", get(pages::audit))
+        .route("/teams", get(teams::teams))
+        .route("/teams/{name}", get(teams::team))
+        .route("/users", get(users::users))
+        .route("/users/{name}", get(users::user))
+        .route("/me", get(users::me))
+        .route("/me/test-notification", post(users::test_notification))
+        .route("/audit", get(audit::audit))
         .route("/reports", get(reports::reports))
         .route("/reports.csv", get(reports::reports_csv))
-        .route("/policies", get(pages::policies))
-        .route("/policies/{name}", get(pages::policy))
-        .route("/tokens", get(pages::tokens).post(pages::create_token))
-        .route("/tokens/{name}/revoke", post(pages::revoke_token))
-        .route("/schedules", get(pages::schedules))
-        .route("/schedules/{name}", get(pages::schedule))
-        .route("/schedules/{name}/overrides", post(pages::create_override))
+        .route("/policies", get(policies::policies))
+        .route("/policies/{name}", get(policies::policy))
+        .route("/tokens", get(tokens::tokens).post(tokens::create_token))
+        .route("/tokens/{name}/revoke", post(tokens::revoke_token))
+        .route("/schedules", get(schedules::schedules))
+        .route("/schedules/{name}", get(schedules::schedule))
+        .route(
+            "/schedules/{name}/overrides",
+            post(schedules::create_override),
+        )
         .route(
             HTMX_PATH,
             get(|| async { asset("text/javascript; charset=utf-8", HTMX) }),
