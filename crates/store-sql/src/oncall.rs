@@ -1,5 +1,6 @@
 //! Schedule overrides in SQL.
 
+use async_trait::async_trait;
 use domain::{AccessTarget, Name, Timestamp};
 use serde_json::json;
 use sqlx::Row;
@@ -10,6 +11,32 @@ use crate::rows::*;
 use crate::{SqlStore, built, insert_audit};
 
 const COLUMNS: &str = "id, schedule, username, starts_at, ends_at, created_by, created_at";
+
+#[async_trait]
+impl OnCallStore for SqlStore {
+    async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
+        self.add_override_impl(o, ctx).await
+    }
+
+    async fn list_overrides(
+        &self,
+        schedule: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<OverrideRecord>> {
+        self.list_overrides_impl(schedule, from, to).await
+    }
+
+    async fn delete_override(
+        &self,
+        schedule: &Name,
+        id: i64,
+        scope: &domain::AccessTarget,
+        ctx: &WriteContext,
+    ) -> Result<OverrideRecord> {
+        self.delete_override_impl(schedule, id, scope, ctx).await
+    }
+}
 
 impl SqlStore {
     pub(crate) async fn add_override_impl(
