@@ -26,57 +26,6 @@ impl OutboxStore for SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>> {
-        self.claim_notifications_impl(channel, now, owner, lease_until, limit)
-            .await
-    }
-
-    async fn finish_notification(
-        &self,
-        id: i64,
-        fence: i64,
-        outcome: Delivery,
-        now: Timestamp,
-    ) -> Result<bool> {
-        self.finish_notification_impl(id, fence, outcome, now).await
-    }
-
-    async fn list_notifications(
-        &self,
-        query: &NotificationQuery,
-    ) -> Result<Vec<NotificationRecord>> {
-        self.list_notifications_impl(query).await
-    }
-
-    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>> {
-        let rows = sqlx::query(
-            "SELECT channel, COUNT(*) AS n, MIN(due_at) AS oldest FROM notifications
-             WHERE status = 'pending' AND due_at <= $1 GROUP BY channel ORDER BY channel",
-        )
-        .bind(micros(now))
-        .fetch_all(&self.readers())
-        .await
-        .map_err(unavailable)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("channel").map_err(corrupt)?,
-                    r.try_get("n").map_err(corrupt)?,
-                    timestamp(r.try_get("oldest").map_err(corrupt)?)?,
-                ))
-            })
-            .collect()
-    }
-}
-
-impl SqlStore {
-    pub(crate) async fn claim_notifications_impl(
-        &self,
-        channel: &str,
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<NotificationRecord>> {
         let due = Due {
             table: "notifications",
             columns: COLUMNS,
@@ -92,7 +41,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn finish_notification_impl(
+    async fn finish_notification(
         &self,
         id: i64,
         fence: i64,
@@ -165,10 +114,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn list_notifications_impl(
-        &self,
-        q: &NotificationQuery,
-    ) -> Result<Vec<NotificationRecord>> {
+    async fn list_notifications(&self, q: &NotificationQuery) -> Result<Vec<NotificationRecord>> {
         let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1");
         let mut params = Vec::new();
         if let Some(i) = q.incident {
@@ -220,6 +166,26 @@ impl SqlStore {
             .map_err(unavailable)?
             .iter()
             .map(notification_from_row)
+            .collect()
+    }
+
+    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT channel, COUNT(*) AS n, MIN(due_at) AS oldest FROM notifications
+             WHERE status = 'pending' AND due_at <= $1 GROUP BY channel ORDER BY channel",
+        )
+        .bind(micros(now))
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("channel").map_err(corrupt)?,
+                    r.try_get("n").map_err(corrupt)?,
+                    timestamp(r.try_get("oldest").map_err(corrupt)?)?,
+                ))
+            })
             .collect()
     }
 }

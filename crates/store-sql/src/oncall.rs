@@ -15,35 +15,6 @@ const COLUMNS: &str = "id, schedule, username, starts_at, ends_at, created_by, c
 #[async_trait]
 impl OnCallStore for SqlStore {
     async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
-        self.add_override_impl(o, ctx).await
-    }
-
-    async fn list_overrides(
-        &self,
-        schedule: &Name,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<OverrideRecord>> {
-        self.list_overrides_impl(schedule, from, to).await
-    }
-
-    async fn delete_override(
-        &self,
-        schedule: &Name,
-        id: i64,
-        scope: &domain::AccessTarget,
-        ctx: &WriteContext,
-    ) -> Result<OverrideRecord> {
-        self.delete_override_impl(schedule, id, scope, ctx).await
-    }
-}
-
-impl SqlStore {
-    pub(crate) async fn add_override_impl(
-        &self,
-        o: NewOverride,
-        ctx: &WriteContext,
-    ) -> Result<OverrideRecord> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(built(format!(
             "INSERT INTO schedule_overrides (schedule, username, starts_at, ends_at, created_by, created_at)
@@ -74,7 +45,7 @@ impl SqlStore {
         Ok(record)
     }
 
-    pub(crate) async fn list_overrides_impl(
+    async fn list_overrides(
         &self,
         schedule: &Name,
         from: Timestamp,
@@ -95,7 +66,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn delete_override_impl(
+    async fn delete_override(
         &self,
         schedule: &Name,
         id: i64,

@@ -19,55 +19,6 @@ const TIMER_COLUMNS: &str =
 #[async_trait]
 impl TimerStore for SqlStore {
     async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
-        self.set_timer_impl(timer, now).await
-    }
-
-    async fn claim_timers(
-        &self,
-        now: Timestamp,
-        owner: &str,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<TimerRecord>> {
-        self.claim_timers_impl(now, owner, lease_until, limit).await
-    }
-
-    async fn finish_timer(
-        &self,
-        id: i64,
-        fence: i64,
-        effect: TimerEffect,
-        now: Timestamp,
-    ) -> Result<bool> {
-        self.finish_timer_impl(id, fence, effect, now).await
-    }
-
-    async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
-        self.list_timers_impl().await
-    }
-
-    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM timers WHERE due_at <= $1",
-        )
-        .bind(micros(now))
-        .fetch_one(&self.readers())
-        .await
-        .map_err(unavailable)?;
-        let oldest: Option<i64> = row.try_get("oldest").map_err(corrupt)?;
-        Ok((
-            row.try_get("n").map_err(corrupt)?,
-            oldest.map(timestamp).transpose()?,
-        ))
-    }
-}
-
-impl SqlStore {
-    pub(crate) async fn set_timer_impl(
-        &self,
-        timer: NewTimer,
-        now: Timestamp,
-    ) -> Result<TimerRecord> {
         let mut tx = self.begin().await?;
         set_timer(&mut tx, &timer, micros(now)).await?;
         let row = sqlx::query(built(format!(
@@ -83,7 +34,7 @@ impl SqlStore {
         Ok(record)
     }
 
-    pub(crate) async fn claim_timers_impl(
+    async fn claim_timers(
         &self,
         now: Timestamp,
         owner: &str,
@@ -105,7 +56,7 @@ impl SqlStore {
         Ok(timers)
     }
 
-    pub(crate) async fn finish_timer_impl(
+    async fn finish_timer(
         &self,
         id: i64,
         fence: i64,
@@ -146,7 +97,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn list_timers_impl(&self) -> Result<Vec<TimerRecord>> {
+    async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
         sqlx::query(built(format!(
             "SELECT {TIMER_COLUMNS} FROM timers ORDER BY due_at, id"
         )))
@@ -156,6 +107,21 @@ impl SqlStore {
         .iter()
         .map(timer_from_row)
         .collect()
+    }
+
+    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM timers WHERE due_at <= $1",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(corrupt)?;
+        Ok((
+            row.try_get("n").map_err(corrupt)?,
+            oldest.map(timestamp).transpose()?,
+        ))
     }
 }
 
