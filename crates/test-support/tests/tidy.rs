@@ -238,6 +238,8 @@ fn self_methods(text: &str) -> Vec<(String, Vec<String>)> {
 fn store_method_signatures_are_written_once() {
     let sources = workspace_sources();
     let mut declared = BTreeSet::new();
+    let mut traits = BTreeSet::new();
+    let mut undeclared = Vec::new();
     for (path, text) in &sources {
         if !path.starts_with("crates/store/src/") {
             continue;
@@ -246,25 +248,42 @@ fn store_method_signatures_are_written_once() {
         while let Some(at) = rest.find("store_trait! {") {
             rest = &rest[at..];
             let end = rest.find("\n}").unwrap_or(rest.len());
-            declared.extend(self_methods(&rest[..end]));
+            let block = &rest[..end];
+            declared.extend(self_methods(block));
+            if let Some(name) = block.split("pub trait ").nth(1) {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                traits.insert(name);
+            }
             rest = &rest[end..];
         }
+        // A store trait written by hand would have no method list to forward.
+        // (Inside `store_trait! { … }` a trait's line is indented.)
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("pub trait ") {
+                let name = rest
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("");
+                if name.ends_with("Store") {
+                    undeclared.push(format!("{path}: {line}"));
+                }
+            }
+        }
     }
+    assert!(
+        undeclared.is_empty(),
+        "store traits declared without store_trait!:\n{}",
+        undeclared.join("\n")
+    );
     assert!(
         declared.len() > 40,
         "found only {} store methods declared through store_trait!",
         declared.len()
     );
-    let traits: BTreeSet<&str> = [
-        "Store",
-        "ObjectStore",
-        "AuthStore",
-        "IncidentStore",
-        "OutboxStore",
-        "OnCallStore",
-        "TimerStore",
-    ]
-    .into();
+    assert!(traits.contains("Store"), "found store traits {traits:?}");
     let mut copies = Vec::new();
     for (path, text) in &sources {
         if path.starts_with("crates/store/src/") || path.starts_with("crates/store-sql/src/") {
