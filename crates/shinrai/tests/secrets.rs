@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use store::Store;
+use store::prelude::*;
 use test_support::serve::Server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shinrai");

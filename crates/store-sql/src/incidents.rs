@@ -1,6 +1,7 @@
 //! Alerts and incidents in SQL: ingest in one transaction per batch, the decisions taken
 //! by `paging::decide`, and the one-open-alert rule held by a unique index.
 
+use async_trait::async_trait;
 use domain::{Name, Timestamp};
 use paging::{AlertBody, AlertState, Decision, Status, Urgency};
 use serde_json::{Value, json};
@@ -16,6 +17,64 @@ const INCIDENT_COLUMNS: &str = "id, service, status, urgency, summary, created_a
      acknowledged_at, acknowledged_by, resolved_at, resolved_by, assignees, snoozed_until, escalation";
 const ALERT_COLUMNS: &str = "id, incident_id, service, integration, dedup_key, status, body, \
      occurrences, first_seen, last_seen, resolved_at, held";
+
+#[async_trait]
+impl IncidentStore for SqlStore {
+    async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>> {
+        self.ingest_batch(events).await
+    }
+
+    async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>> {
+        self.open_alerts_of_group_impl(service, group).await
+    }
+
+    async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>> {
+        self.list_incidents_impl(query).await
+    }
+
+    async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64> {
+        self.count_incidents_impl(query).await
+    }
+
+    async fn record_change(&self, change: NewChange) -> Result<ChangeRecord> {
+        self.record_change_impl(change).await
+    }
+
+    async fn changes_between(
+        &self,
+        service: &Name,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ChangeRecord>> {
+        self.changes_between_impl(service, from, to).await
+    }
+
+    async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>> {
+        self.list_alerts_impl(query).await
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>> {
+        self.get_incident_impl(id).await
+    }
+
+    async fn act_on_incident(
+        &self,
+        id: i64,
+        action: IncidentAction,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.act_on_incident_impl(id, action, ctx).await
+    }
+
+    async fn merge_incidents(
+        &self,
+        target: i64,
+        sources: Vec<i64>,
+        ctx: &WriteContext,
+    ) -> Result<IncidentRecord> {
+        self.merge_incidents_impl(target, sources, ctx).await
+    }
+}
 
 impl SqlStore {
     pub(crate) async fn ingest_batch(

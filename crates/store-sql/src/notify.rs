@@ -2,20 +2,23 @@
 //! claimed per channel with a lease and a fence, finished once with a timeline line, and
 //! cancelled when the incident is acknowledged or resolved.
 
+use async_trait::async_trait;
 use domain::{Name, Timestamp};
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use store::*;
 
+use crate::lease::Due;
 use crate::rows::*;
 use crate::{SqlStore, built, push_in, query_with};
 
 const COLUMNS: &str = "id, incident_id, username, channel, contact, address, event, delivery_id, \
      status, due_at, attempts, fence, last_error, created_at, sent_at";
 
-impl SqlStore {
-    pub(crate) async fn claim_notifications_impl(
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_notifications(
         &self,
         channel: &str,
         now: Timestamp,
@@ -23,25 +26,13 @@ impl SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>> {
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query(built(format!(
-            "UPDATE notifications SET fence = fence + 1, lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM notifications
-                          WHERE channel = $3 AND status = 'pending' AND due_at <= $4
-                            AND (lease_until IS NULL OR lease_until <= $4)
-                          ORDER BY due_at, id LIMIT $5{})
-             RETURNING {COLUMNS}",
-            self.dialect().skip_locked()
-        )))
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(channel)
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        let due = Due {
+            table: "notifications",
+            columns: COLUMNS,
+            filter: " AND channel = $5 AND status = 'pending'",
+            binds: &[channel],
+        };
+        let rows = self.claim_due(due, now, owner, lease_until, limit).await?;
         let mut out = rows
             .iter()
             .map(notification_from_row)
@@ -50,7 +41,7 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn finish_notification_impl(
+    async fn finish_notification(
         &self,
         id: i64,
         fence: i64,
@@ -123,10 +114,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn list_notifications_impl(
-        &self,
-        q: &NotificationQuery,
-    ) -> Result<Vec<NotificationRecord>> {
+    async fn list_notifications(&self, q: &NotificationQuery) -> Result<Vec<NotificationRecord>> {
         let mut sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1");
         let mut params = Vec::new();
         if let Some(i) = q.incident {
@@ -178,6 +166,26 @@ impl SqlStore {
             .map_err(unavailable)?
             .iter()
             .map(notification_from_row)
+            .collect()
+    }
+
+    async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT channel, COUNT(*) AS n, MIN(due_at) AS oldest FROM notifications
+             WHERE status = 'pending' AND due_at <= $1 GROUP BY channel ORDER BY channel",
+        )
+        .bind(micros(now))
+        .fetch_all(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("channel").map_err(corrupt)?,
+                    r.try_get("n").map_err(corrupt)?,
+                    timestamp(r.try_get("oldest").map_err(corrupt)?)?,
+                ))
+            })
             .collect()
     }
 }

@@ -1,5 +1,6 @@
 //! Schedule overrides in SQL.
 
+use async_trait::async_trait;
 use domain::{AccessTarget, Name, Timestamp};
 use serde_json::json;
 use sqlx::Row;
@@ -11,12 +12,9 @@ use crate::{SqlStore, built, insert_audit};
 
 const COLUMNS: &str = "id, schedule, username, starts_at, ends_at, created_by, created_at";
 
-impl SqlStore {
-    pub(crate) async fn add_override_impl(
-        &self,
-        o: NewOverride,
-        ctx: &WriteContext,
-    ) -> Result<OverrideRecord> {
+#[async_trait]
+impl OnCallStore for SqlStore {
+    async fn add_override(&self, o: NewOverride, ctx: &WriteContext) -> Result<OverrideRecord> {
         let mut tx = self.begin().await?;
         let row = sqlx::query(built(format!(
             "INSERT INTO schedule_overrides (schedule, username, starts_at, ends_at, created_by, created_at)
@@ -47,7 +45,7 @@ impl SqlStore {
         Ok(record)
     }
 
-    pub(crate) async fn list_overrides_impl(
+    async fn list_overrides(
         &self,
         schedule: &Name,
         from: Timestamp,
@@ -68,7 +66,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn delete_override_impl(
+    async fn delete_override(
         &self,
         schedule: &Name,
         id: i64,

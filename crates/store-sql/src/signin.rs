@@ -10,8 +10,9 @@ use sqlx::AnyConnection;
 use sqlx::{Any, Row, Transaction};
 use store::*;
 
+use crate::objects::OBJECT_COLUMNS;
 use crate::rows::*;
-use crate::{Dialect, OBJECT_COLUMNS, SqlStore, built};
+use crate::{Dialect, SqlStore, built};
 
 impl SqlStore {
     pub(crate) async fn user_by_email_impl(

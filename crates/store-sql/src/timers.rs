@@ -2,24 +2,23 @@
 //! token (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), and finished
 //! in the transaction that applies their effect, only while the fence still matches.
 
+use async_trait::async_trait;
 use domain::Timestamp;
 use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use store::*;
 
+use crate::lease::Due;
 use crate::rows::*;
 use crate::{SqlStore, built};
 
 const TIMER_COLUMNS: &str =
     "id, kind, subject, due_at, data, fence, lease_owner, lease_until, attempts";
 
-impl SqlStore {
-    pub(crate) async fn set_timer_impl(
-        &self,
-        timer: NewTimer,
-        now: Timestamp,
-    ) -> Result<TimerRecord> {
+#[async_trait]
+impl TimerStore for SqlStore {
+    async fn set_timer(&self, timer: NewTimer, now: Timestamp) -> Result<TimerRecord> {
         let mut tx = self.begin().await?;
         set_timer(&mut tx, &timer, micros(now)).await?;
         let row = sqlx::query(built(format!(
@@ -35,30 +34,20 @@ impl SqlStore {
         Ok(record)
     }
 
-    pub(crate) async fn claim_timers_impl(
+    async fn claim_timers(
         &self,
         now: Timestamp,
         owner: &str,
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<TimerRecord>> {
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query(built(format!(
-            "UPDATE timers SET fence = fence + 1, lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM timers
-                          WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
-                          ORDER BY due_at, id LIMIT $4{})
-             RETURNING {TIMER_COLUMNS}",
-            self.dialect().skip_locked()
-        )))
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        let due = Due {
+            table: "timers",
+            columns: TIMER_COLUMNS,
+            filter: "",
+            binds: &[],
+        };
+        let rows = self.claim_due(due, now, owner, lease_until, limit).await?;
         let mut timers = rows
             .iter()
             .map(timer_from_row)
@@ -67,7 +56,7 @@ impl SqlStore {
         Ok(timers)
     }
 
-    pub(crate) async fn finish_timer_impl(
+    async fn finish_timer(
         &self,
         id: i64,
         fence: i64,
@@ -108,7 +97,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn list_timers_impl(&self) -> Result<Vec<TimerRecord>> {
+    async fn list_timers(&self) -> Result<Vec<TimerRecord>> {
         sqlx::query(built(format!(
             "SELECT {TIMER_COLUMNS} FROM timers ORDER BY due_at, id"
         )))
@@ -118,6 +107,21 @@ impl SqlStore {
         .iter()
         .map(timer_from_row)
         .collect()
+    }
+
+    async fn timer_backlog(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(due_at) AS oldest FROM timers WHERE due_at <= $1",
+        )
+        .bind(micros(now))
+        .fetch_one(&self.readers())
+        .await
+        .map_err(unavailable)?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(corrupt)?;
+        Ok((
+            row.try_get("n").map_err(corrupt)?,
+            oldest.map(timestamp).transpose()?,
+        ))
     }
 }
 

@@ -4,6 +4,8 @@ use domain::{Name, Timestamp};
 use paging::{Action, AlertBody, Status, Urgency};
 use serde_json::Value;
 
+use crate::{Result, WriteContext};
+
 /// An event for the store to act on, already addressed to its service's integration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IngestEvent {
@@ -396,4 +398,56 @@ pub enum IncidentAction {
     Reassign {
         to: Vec<Name>,
     },
+}
+
+crate::store_trait! {
+    /// Alerts and incidents: the group-commit ingest, reads for the console and the API, a
+    /// person's actions, merges, and the changes recorded against a service.
+    pub trait IncidentStore as __incident_store_methods {
+        /// Acts on every event in one transaction (group commit): opens, counts,
+        /// acknowledges or resolves alerts and their incidents, writing each to the timeline.
+        /// Events naming the same alert are applied in order.
+        async fn ingest(&self, events: Vec<IngestEvent>) -> Result<Vec<IngestOutcome>>;
+
+        /// The dedup keys of a group's open alerts on a service.
+        async fn open_alerts_of_group(&self, service: &Name, group: &str) -> Result<Vec<String>>;
+
+        async fn list_incidents(&self, query: &IncidentQuery) -> Result<Vec<IncidentRecord>>;
+
+        /// How many incidents match `query`, ignoring its `before_id`, `offset` and `limit`.
+        async fn count_incidents(&self, query: &IncidentQuery) -> Result<u64>;
+
+        /// Records a change to a service (durably, before it returns).
+        async fn record_change(&self, change: NewChange) -> Result<ChangeRecord>;
+
+        /// A service's changes at or after `from` and before `to`, oldest first.
+        async fn changes_between(
+            &self,
+            service: &Name,
+            from: Timestamp,
+            to: Timestamp,
+        ) -> Result<Vec<ChangeRecord>>;
+
+        async fn list_alerts(&self, query: &AlertQuery) -> Result<Vec<AlertRecord>>;
+
+        async fn get_incident(&self, id: i64) -> Result<Option<IncidentDetail>>;
+
+        /// A person acknowledges, resolves or notes an incident.
+        async fn act_on_incident(
+            &self,
+            id: i64,
+            action: IncidentAction,
+            ctx: &WriteContext,
+        ) -> Result<IncidentRecord>;
+
+        /// Merges incidents into `target`: their alerts move to it, each is resolved with a
+        /// timeline line naming the target, and the target's timeline names each one. Only
+        /// open incidents merge.
+        async fn merge_incidents(
+            &self,
+            target: i64,
+            sources: Vec<i64>,
+            ctx: &WriteContext,
+        ) -> Result<IncidentRecord>;
+    }
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use domain::Timestamp;
 
 use crate::Result;
@@ -21,10 +20,11 @@ pub struct Lease {
     pub expires_at: Timestamp,
 }
 
-/// Leases for work one node at a time should do (a shard of monitors, the SLO evaluator,
-/// a deploy lock per service). Atomic on every backend: two nodes never both hold one.
-#[async_trait]
-pub trait LeaseStore: Send + Sync + 'static {
+crate::store_trait! {
+    /// Leases for work one node at a time should do (a shard of monitors, the SLO
+    /// evaluator, a deploy lock per service). Atomic on every backend: two nodes never
+    /// both hold one.
+    pub trait LeaseStore as __lease_store_methods {
     /// Takes the lease `name` for `holder` until `now + ttl` if it is free, lapsed (its
     /// expiry at or before `now`) or released, with a new fence; or extends it, keeping
     /// its fence, when `holder` holds it still. `None` while another holds it.
@@ -51,17 +51,19 @@ pub trait LeaseStore: Send + Sync + 'static {
     /// The lease `name` if someone holds it at `now`.
     async fn get_lease(&self, name: &str, now: Timestamp) -> Result<Option<Lease>>;
 }
+}
 
 /// Per kind of configured object (by its name, `Service`), a number that grows with
 /// every commit that creates, changes or deletes an object of that kind. A kind never
 /// written is absent.
 pub type Generations = BTreeMap<String, i64>;
 
-/// How nodes learn that configuration changed: each reads the generations (one small
-/// row set) and compares them with what it saw last.
-#[async_trait]
-pub trait ChangeStore: Send + Sync + 'static {
+crate::store_trait! {
+    /// How nodes learn that configuration changed: each reads the generations (one small
+    /// row set) and compares them with what it saw last.
+    pub trait ChangeStore as __change_store_methods {
     /// The generation of every kind written so far. A commit bumps each kind it touches
     /// once, in the same transaction, and no other.
     async fn generations(&self) -> Result<Generations>;
+}
 }

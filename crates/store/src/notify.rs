@@ -2,6 +2,8 @@
 
 use domain::{Name, Timestamp};
 
+use crate::Result;
+
 /// A notification to queue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewNotification {
@@ -64,4 +66,39 @@ pub struct NotificationQuery {
     /// Only notifications older than this one (by id): the next page after it.
     pub before_id: Option<i64>,
     pub limit: u32,
+}
+
+crate::store_trait! {
+    /// The notification outbox: pages waiting for their channel, claimed with fenced leases.
+    pub trait OutboxStore as __outbox_store_methods {
+        /// Claims up to `limit` due notifications of one channel (pending, lease free or
+        /// expired), each with `owner`'s lease and a new fence.
+        async fn claim_notifications(
+            &self,
+            channel: &str,
+            now: Timestamp,
+            owner: &str,
+            lease_until: Timestamp,
+            limit: u32,
+        ) -> Result<Vec<NotificationRecord>>;
+
+        /// Records an attempt's outcome, with a line on the incident's timeline, if the fence
+        /// is still the claim's; `false` (nothing recorded) otherwise.
+        async fn finish_notification(
+            &self,
+            id: i64,
+            fence: i64,
+            outcome: Delivery,
+            now: Timestamp,
+        ) -> Result<bool>;
+
+        async fn list_notifications(
+            &self,
+            query: &NotificationQuery,
+        ) -> Result<Vec<NotificationRecord>>;
+
+        /// Per channel: how many notifications are due at `now` and not sent, and since when
+        /// the oldest has been due (for `/metrics`).
+        async fn outbox_backlog(&self, now: Timestamp) -> Result<Vec<(String, i64, Timestamp)>>;
+    }
 }

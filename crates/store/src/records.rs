@@ -40,7 +40,7 @@ pub struct ObjectDraft {
     /// The values shinrai generated for it (integration keys): `None` keeps what is
     /// stored (`{}` for a new object).
     pub status: Option<Value>,
-    /// Keys that find this object with [`Store::find_by_key`](crate::Store::find_by_key),
+    /// Keys that find this object with [`ObjectStore::find_by_key`](crate::ObjectStore::find_by_key),
     /// unique across all objects.
     pub lookup_keys: Vec<String>,
 }

@@ -277,11 +277,7 @@ const LONG_FILE_MARKER: &str = "//! Longer than 600 lines because ";
 const BEING_SPLIT: &[(&str, &str)] = &[
     (
         "crates/store/src/conformance.rs",
-        "the store contract is being split into sub-traits; its stories split with it",
-    ),
-    (
-        "crates/store-sql/src/lib.rs",
-        "being split by the store contract's sub-traits",
+        "its stories are to be split by the store contract's sub-traits, as the contract now is",
     ),
     (
         "crates/store-sql/src/incidents.rs",
@@ -342,4 +338,198 @@ fn long_source_files_say_why() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every `.rs` file under `crates/`, with its path relative to the workspace root.
+fn workspace_sources() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).expect("read a source directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                if path
+                    .file_name()
+                    .is_some_and(|n| n == "target" || n == "node_modules")
+                {
+                    continue;
+                }
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("read a source file");
+                let rel = path.strip_prefix(root).expect("under the root");
+                out.push((rel.to_string_lossy().replace('\\', "/"), text));
+            }
+        }
+    }
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let mut out = Vec::new();
+    walk(&root.join("crates"), root, &mut out);
+    out
+}
+
+/// Each `fn NAME(&self, a: …, b: …)` in `text`: the name and its parameters' names, which
+/// is what a copy of a store method's signature keeps however its types are spelled.
+fn self_methods(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("fn ") {
+        rest = &rest[at + 3..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let after = rest[name.len()..].trim_start();
+        let Some(params) = after.strip_prefix('(') else {
+            continue;
+        };
+        if name.is_empty() || !params.trim_start().starts_with("&self") {
+            continue;
+        }
+        // The parameter list ends at the parenthesis that closes it.
+        let mut depth = 1;
+        let end = params
+            .char_indices()
+            .find(|&(_, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                depth == 0
+            })
+            .map_or(params.len(), |(i, _)| i);
+        let list = &params[..end];
+        let mut names = Vec::new();
+        let bytes = list.as_bytes();
+        for (i, _) in list.match_indices(':') {
+            let single = bytes.get(i + 1) != Some(&b':') && (i == 0 || bytes[i - 1] != b':');
+            if !single {
+                continue;
+            }
+            let before = list[..i].trim_end();
+            let ident: String = before
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !ident.is_empty() {
+                names.push(ident);
+            }
+        }
+        out.push((name, names));
+    }
+    out
+}
+
+/// The store's method signatures are written once: in the sub-trait that declares each
+/// (`crates/store/src`, through `store_trait!`), and implemented once, by the SQL
+/// implementation (`crates/store-sql/src`), which is the one implementation rather than a
+/// copy. Wrappers (the metrics layer, the fault-injecting test store) implement every
+/// sub-trait through `store::forward_store!` and so name no signature; a hand-written
+/// `impl … Store for` anywhere else is a copy too.
+#[test]
+fn store_method_signatures_are_written_once() {
+    let sources = workspace_sources();
+    let mut declared = BTreeSet::new();
+    let mut traits = BTreeSet::new();
+    let mut undeclared = Vec::new();
+    for (path, text) in &sources {
+        if !path.starts_with("crates/store/src/") {
+            continue;
+        }
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("store_trait! {") {
+            rest = &rest[at..];
+            let end = rest.find("\n}").unwrap_or(rest.len());
+            let block = &rest[..end];
+            declared.extend(self_methods(block));
+            if let Some(name) = block.split("pub trait ").nth(1) {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                traits.insert(name);
+            }
+            rest = &rest[end..];
+        }
+        // A store trait written by hand would have no method list to forward.
+        // (Inside `store_trait! { … }` a trait's line is indented.)
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("pub trait ") {
+                let name = rest
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("");
+                if name.ends_with("Store") {
+                    undeclared.push(format!("{path}: {line}"));
+                }
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "store traits declared without store_trait!:\n{}",
+        undeclared.join("\n")
+    );
+    assert!(
+        declared.len() > 40,
+        "found only {} store methods declared through store_trait!",
+        declared.len()
+    );
+    assert!(traits.contains("Store"), "found store traits {traits:?}");
+    let mut copies = Vec::new();
+    for (path, text) in &sources {
+        if path.starts_with("crates/store/src/") || path.starts_with("crates/store-sql/src/") {
+            continue;
+        }
+        for method in self_methods(text) {
+            if declared.contains(&method) {
+                copies.push(format!("{path}: fn {}({:?})", method.0, method.1));
+            }
+        }
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let Some(i) = words.iter().position(|w| *w == "for")
+                && i > 0
+                && words[..i].contains(&"impl")
+                && traits.contains(words[i - 1].rsplit("::").next().unwrap_or(""))
+            {
+                copies.push(format!("{path}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(
+        copies.is_empty(),
+        "store method signatures written outside the store's sub-traits and the SQL \
+         implementation (use store::forward_store!):\n{}",
+        copies.join("\n")
+    );
+}
+
+/// A leased claim (a row gets an owner, a lease expiry and a new fence) is written once,
+/// in `store-sql/src/lease.rs`, for every kind of due work; the named leases
+/// (`LeaseStore`) are written there too, and nowhere else.
+#[test]
+fn leased_claims_go_through_the_one_helper() {
+    let mut claims = Vec::new();
+    for (path, text) in workspace_sources() {
+        if path == "crates/store-sql/src/lease.rs" || path.ends_with("tests/tidy.rs") {
+            continue;
+        }
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Only a claim gives a row an owner; finishing or moving work clears it.
+        let named = ["INSERT INTO leases", "UPDATE leases", "DELETE FROM leases"];
+        if flat.contains("lease_owner = $")
+            || flat.contains("lease_owner = ?")
+            || named.iter().any(|n| flat.contains(n))
+        {
+            claims.push(path);
+        }
+    }
+    assert!(
+        claims.is_empty(),
+        "leased claims written outside store-sql/src/lease.rs: {claims:?}"
+    );
 }

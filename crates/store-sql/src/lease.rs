@@ -1,17 +1,77 @@
-//! Leases and generations in SQL. Taking a lease is one `INSERT … ON CONFLICT DO UPDATE
-//! … WHERE` statement, atomic on both backends: PostgreSQL locks the conflicting row and
-//! evaluates the condition on its latest version, and SQLite has one writer.
+//! Every lease with a fencing token is written here, and only here (the tidy test checks
+//! it). The one leased claim: work rows (timers, notifications) that are due and whose
+//! lease is free or expired get a new owner, lease expiry and fence, in one statement. Every claim
+//! of due work goes through [`claim_due`], so the rule is written once: two nodes never
+//! hold the same row while a lease holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite
+//! has one writer), and a finished attempt counts only while its fence still matches.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::{Kind, Timestamp};
+use domain::Timestamp;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
-use store::*;
+use store::{Lease, LeaseStore, Result};
 
 use crate::SqlStore;
+use crate::built;
 use crate::rows::*;
+
+/// Which rows a claim takes: those of `table` due at `now` (`due_at <= now`) whose lease
+/// is free or expired, that also meet `filter` (SQL such as ` AND channel = $5`, its
+/// parameters numbered from `$5` and bound from `binds` in order), soonest first.
+pub(crate) struct Due<'a> {
+    pub table: &'static str,
+    /// The columns the claimed rows are returned with.
+    pub columns: &'static str,
+    pub filter: &'a str,
+    pub binds: &'a [&'a str],
+}
+
+impl SqlStore {
+    /// Claims up to `limit` rows of `due` for `owner` until `lease_until`: each one's
+    /// fence and attempt count go up by one. Returns the rows in no particular order.
+    pub(crate) async fn claim_due(
+        &self,
+        due: Due<'_>,
+        now: Timestamp,
+        owner: &str,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<AnyRow>> {
+        let Due {
+            table,
+            columns,
+            filter,
+            binds,
+        } = due;
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE {table} SET fence = fence + 1, lease_owner = $1, lease_until = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM {table}
+                          WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until <= $3){filter}
+                          ORDER BY due_at, id LIMIT $4{})
+             RETURNING {columns}",
+            self.dialect().skip_locked()
+        );
+        let mut query = sqlx::query(built(sql))
+            .bind(owner)
+            .bind(micros(lease_until))
+            .bind(micros(now))
+            .bind(i64::from(limit));
+        for value in binds {
+            query = query.bind(*value);
+        }
+        let rows = query.fetch_all(&mut *tx).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(rows)
+    }
+}
+
+// Named leases (`LeaseStore`): work one node at a time should do. Taking a lease is one
+// `INSERT … ON CONFLICT DO UPDATE … WHERE` statement, atomic on both backends: PostgreSQL
+// locks the conflicting row and evaluates the condition on its latest version, and SQLite
+// has one writer.
 
 const LEASE_COLUMNS: &str = "name, holder, fence, expires_at";
 
@@ -123,44 +183,4 @@ impl LeaseStore for SqlStore {
         .map_err(unavailable)?;
         row.as_ref().map(lease_from_row).transpose()
     }
-}
-
-#[async_trait]
-impl ChangeStore for SqlStore {
-    async fn generations(&self) -> Result<Generations> {
-        let rows = sqlx::query("SELECT kind, generation FROM generations")
-            .fetch_all(&self.readers)
-            .await
-            .map_err(unavailable)?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get("kind").map_err(corrupt)?,
-                    row.try_get("generation").map_err(corrupt)?,
-                ))
-            })
-            .collect()
-    }
-}
-
-/// Bumps the generation of each kind a commit wrote, once, inside its transaction. Kinds
-/// go in one order (sorted) so that two commits on PostgreSQL never wait on each other's
-/// rows in opposite orders.
-pub(crate) async fn bump_generations(
-    tx: &mut Transaction<'static, Any>,
-    kinds: impl IntoIterator<Item = Kind>,
-) -> Result<()> {
-    let kinds: std::collections::BTreeSet<&'static str> =
-        kinds.into_iter().map(Kind::as_str).collect();
-    for kind in kinds {
-        sqlx::query(
-            "INSERT INTO generations (kind, generation) VALUES ($1, 1)
-             ON CONFLICT (kind) DO UPDATE SET generation = generations.generation + 1",
-        )
-        .bind(kind)
-        .execute(&mut **tx)
-        .await
-        .map_err(unavailable)?;
-    }
-    Ok(())
 }
