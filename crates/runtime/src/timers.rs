@@ -13,10 +13,24 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::events::{Maintenance, Target, heartbeat_key};
+use crate::wake::Wake;
 
-/// How many due timers one round claims at most.
+/// How many due timers one claim takes at most; a run claims again until none is due.
 const BATCH: u32 = 100;
 
+/// What one round did.
+#[derive(Default)]
+struct Round {
+    acted: usize,
+    /// Whether the claim was full: more may be due.
+    full: bool,
+    /// Whether an effect may have made another timer due now (an incident opened).
+    more_timers: bool,
+    /// The channels that have pages to send now.
+    channels: std::collections::BTreeSet<String>,
+}
+
+#[derive(Clone)]
 pub struct TimerWorker {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -31,6 +45,12 @@ impl TimerWorker {
     /// many acted. A timer whose effect fails stays claimed until its lease runs out, then
     /// is tried again.
     pub async fn tick(&self) -> store::Result<usize> {
+        Ok(self.round().await?.acted)
+    }
+
+    /// One round, and what it did: the channels its escalation steps queued pages for,
+    /// and whether the claim was full (more may be due).
+    async fn round(&self) -> store::Result<Round> {
         let now = self.clock.now();
         let lease_until = now
             .checked_add(jiff::SignedDuration::try_from(self.lease).unwrap_or_default())
@@ -39,25 +59,45 @@ impl TimerWorker {
             .store
             .claim_timers(now, &self.owner, lease_until, BATCH)
             .await?;
-        let mut acted = 0;
+        let mut round = Round {
+            full: due.len() >= BATCH as usize,
+            ..Round::default()
+        };
         for timer in due {
             let lag = now.duration_since(timer.due_at).as_secs_f64().max(0.0);
             metrics::histogram!("shinrai_timer_lag_seconds", "kind" => timer.kind.clone())
                 .record(lag);
             let effect = self.effect(&timer, now).await?;
+            let queues: Vec<String> = match &effect {
+                TimerEffect::Escalate(step) => step
+                    .notifications
+                    .iter()
+                    .map(|n| n.channel.clone())
+                    .collect(),
+                // Opens or wakes an incident: its announcements and its first step.
+                TimerEffect::Ingest(_) | TimerEffect::Wake { .. } | TimerEffect::Release { .. } => {
+                    round.more_timers = true;
+                    crate::workers::CHANNELS
+                        .iter()
+                        .map(|c| (*c).to_owned())
+                        .collect()
+                }
+                TimerEffect::Drop => Vec::new(),
+            };
             let done = self
                 .store
                 .finish_timer(timer.id, timer.fence, effect, now)
                 .await?;
             if done {
-                acted += 1;
+                round.acted += 1;
+                round.channels.extend(queues);
                 metrics::counter!("shinrai_timers_fired_total", "kind" => timer.kind.clone())
                     .increment(1);
             } else {
                 tracing::debug!(timer = timer.id, kind = %timer.kind, "timer moved or taken over since the claim; left alone");
             }
         }
-        Ok(acted)
+        Ok(round)
     }
 
     /// What a due timer does now.
@@ -226,6 +266,32 @@ impl TimerWorker {
 
     /// Ticks every `every` until `shutdown` turns true.
     pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
-        crate::workers::repeat(every, shutdown, "running due timers", || self.tick()).await;
+        self.run_waking(every, Wake::default(), shutdown).await;
+    }
+
+    /// Runs due timers every `every`, and at once when `wake` says a commit made one due,
+    /// until `shutdown` turns true. Each run claims until nothing due is left, and wakes
+    /// the channels whose pages it queued.
+    pub async fn run_waking(self, every: Duration, wake: Wake, shutdown: watch::Receiver<bool>) {
+        let me = wake.timers();
+        crate::workers::repeat_or_woken(every, Some(me), shutdown, "running due timers", || {
+            self.until_done(&wake)
+        })
+        .await;
+    }
+
+    /// Rounds until a claim finds fewer than a batch due, waking channels as it goes.
+    async fn until_done(&self, wake: &Wake) -> store::Result<usize> {
+        let mut acted = 0;
+        loop {
+            let round = self.round().await?;
+            acted += round.acted;
+            for channel in &round.channels {
+                wake.channel(channel).notify_one();
+            }
+            if !(round.full || round.more_timers && round.acted > 0) {
+                return Ok(acted);
+            }
+        }
     }
 }

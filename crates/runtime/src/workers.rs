@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use store::Store;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 
 /// Removes expired console sessions, and sign-in failures old enough to be forgotten.
+#[derive(Clone)]
 pub struct SessionSweeper {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -44,6 +45,22 @@ impl SessionSweeper {
 /// with `what` naming the work, and the next tick tries again.
 pub async fn repeat<T, F, Fut>(
     every: Duration,
+    shutdown: watch::Receiver<bool>,
+    what: &str,
+    round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = store::Result<T>>,
+{
+    repeat_or_woken(every, None, shutdown, what, round).await;
+}
+
+/// Runs `round` every `every`, and at once whenever `wake` is notified (a commit on this
+/// node made work due), until `shutdown` turns true. A round that fails is logged, with
+/// `what` naming the work, and the next tick tries again.
+pub async fn repeat_or_woken<T, F, Fut>(
+    every: Duration,
+    wake: Option<Arc<Notify>>,
     mut shutdown: watch::Receiver<bool>,
     what: &str,
     mut round: F,
@@ -53,14 +70,18 @@ pub async fn repeat<T, F, Fut>(
 {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let woken = async |wake: &Option<Arc<Notify>>| match wake {
+        Some(w) => w.notified().await,
+        None => std::future::pending().await,
+    };
     loop {
         tokio::select! {
-            _ = interval.tick() => {
-                if let Err(e) = round().await {
-                    tracing::warn!(error = %e, "{what} failed; will retry");
-                }
-            }
+            _ = interval.tick() => {}
+            _ = woken(&wake) => {}
             _ = stopped(&mut shutdown) => break,
+        }
+        if let Err(e) = round().await {
+            tracing::warn!(error = %e, "{what} failed; will retry");
         }
     }
 }
@@ -73,6 +94,7 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 /// The pager watching itself: samples what `/metrics` shows about work waiting (the
 /// outbox per channel, due timers), and pings an outside heartbeat URL so that shinrai's
 /// own death pages someone elsewhere.
+#[derive(Clone)]
 pub struct SelfWatch {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
