@@ -18,6 +18,83 @@ use crate::wake::Wake;
 /// How many due timers one claim takes at most; a run claims again until none is due.
 const BATCH: u32 = 100;
 
+/// The future a timer handler returns.
+pub type Effect<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = store::Result<TimerEffect>> + Send + 'a>>;
+
+/// What a due timer of one kind does: given the worker (its store and clock), the timer
+/// and now, the effect the store applies when it finishes the timer.
+pub type Handler = for<'a> fn(&'a TimerWorker, &'a TimerRecord, Timestamp) -> Effect<'a>;
+
+/// Timer kinds and their handlers. A kind of work due later is one handler and one line
+/// in [`Handlers::builtin`].
+pub struct Handlers(std::collections::HashMap<&'static str, Handler>);
+
+impl Handlers {
+    /// The kinds this build knows.
+    pub fn builtin() -> Handlers {
+        let mut h = Handlers(std::collections::HashMap::new());
+        h.register(store::WAKE, |_, t, _| Box::pin(async move { Ok(wake(t)) }));
+        h.register(store::RELEASE, |_, t, _| {
+            Box::pin(async move { Ok(release(t)) })
+        });
+        h.register(store::HEARTBEAT, |w, t, now| {
+            Box::pin(w.missed_heartbeat(t, now))
+        });
+        h.register(store::ESCALATE, |w, t, now| Box::pin(w.escalate(t, now)));
+        h
+    }
+
+    /// Registers what timers of `kind` do; a second registration of a kind replaces the
+    /// first.
+    pub fn register(&mut self, kind: &'static str, handler: Handler) {
+        self.0.insert(kind, handler);
+    }
+
+    /// The handler of `kind`.
+    pub fn get(&self, kind: &str) -> Option<Handler> {
+        self.0.get(kind).copied()
+    }
+
+    /// The kinds registered, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut k: Vec<_> = self.0.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
+}
+
+/// The handlers the timer worker uses.
+pub static HANDLERS: std::sync::LazyLock<Handlers> = std::sync::LazyLock::new(Handlers::builtin);
+
+/// An acknowledgement that timed out, or a snooze that ended: the incident triggers again.
+fn wake(timer: &TimerRecord) -> TimerEffect {
+    let d = &timer.data;
+    match d["incident"].as_i64() {
+        Some(incident) => TimerEffect::Wake {
+            incident,
+            reason: d["reason"].as_str().unwrap_or("a timer ran out").to_owned(),
+        },
+        None => TimerEffect::Drop,
+    }
+}
+
+/// A held alert whose hold ended: its incident opens if it still fires.
+fn release(timer: &TimerRecord) -> TimerEffect {
+    let d = &timer.data;
+    match d["alert"].as_i64() {
+        Some(alert) => TimerEffect::Release {
+            alert,
+            reason: format!(
+                "still firing when its hold ended ({})",
+                d["reason"].as_str().unwrap_or("held")
+            ),
+            urgency: d["urgency"].as_str().and_then(domain::Urgency::parse),
+        },
+        None => TimerEffect::Drop,
+    }
+}
+
 /// What one round did.
 #[derive(Default)]
 struct Round {
@@ -100,38 +177,19 @@ impl TimerWorker {
         Ok(round)
     }
 
-    /// What a due timer does now.
+    /// What a due timer does now: its kind's handler says, and a kind without one is
+    /// dropped.
     async fn effect(&self, timer: &TimerRecord, now: Timestamp) -> store::Result<TimerEffect> {
-        let d = &timer.data;
-        Ok(match timer.kind.as_str() {
-            store::WAKE => match d["incident"].as_i64() {
-                Some(incident) => TimerEffect::Wake {
-                    incident,
-                    reason: d["reason"].as_str().unwrap_or("a timer ran out").to_owned(),
-                },
-                None => TimerEffect::Drop,
-            },
-            store::RELEASE => match d["alert"].as_i64() {
-                Some(alert) => TimerEffect::Release {
-                    alert,
-                    reason: format!(
-                        "still firing when its hold ended ({})",
-                        d["reason"].as_str().unwrap_or("held")
-                    ),
-                    urgency: d["urgency"].as_str().and_then(domain::Urgency::parse),
-                },
-                None => TimerEffect::Drop,
-            },
-            store::HEARTBEAT => self.missed_heartbeat(timer, now).await?,
-            store::ESCALATE => self.escalate(timer, now).await?,
-            other => {
+        match HANDLERS.get(timer.kind.as_str()) {
+            Some(handler) => handler(self, timer, now).await,
+            None => {
                 tracing::warn!(
-                    kind = other,
+                    kind = %timer.kind,
                     "a timer of a kind this build does not know; dropped"
                 );
-                TimerEffect::Drop
+                Ok(TimerEffect::Drop)
             }
-        })
+        }
     }
 
     /// The step a triggered incident's escalation takes now.
@@ -293,5 +351,23 @@ impl TimerWorker {
                 return Ok(acted);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_the_store_sets_has_a_handler() {
+        assert_eq!(
+            Handlers::builtin().kinds(),
+            [
+                store::RELEASE,
+                store::HEARTBEAT,
+                store::ESCALATE,
+                store::WAKE
+            ]
+        );
     }
 }
