@@ -92,7 +92,8 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// The pager watching itself: samples what `/metrics` shows about work waiting (the
-/// outbox per channel, due timers), and pings an outside heartbeat URL so that shinrai's
+/// outbox per channel, due timers; [`Backlog`] keeps them current between its rounds),
+/// and pings an outside heartbeat URL so that shinrai's
 /// own death pages someone elsewhere.
 #[derive(Clone)]
 pub struct SelfWatch {
@@ -104,13 +105,18 @@ pub struct SelfWatch {
     pub http: reqwest::Client,
 }
 
-/// The channels the outbox knows, so that an empty one shows 0, not nothing.
-pub const CHANNELS: [&str; 6] = ["email", "sms", "voice", "slack", "push", "webhook"];
+/// Keeps the gauges of work waiting current: the outbox's depth and oldest undelivered
+/// row per channel, and the due timers. Run every second, so `/metrics` shows a backlog as
+/// it builds rather than a minute later.
+#[derive(Clone)]
+pub struct Backlog {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
 
-impl SelfWatch {
-    /// One round: sets the gauges, then pings the heartbeat URL; `false` when the ping
-    /// failed.
-    pub async fn tick(&self) -> store::Result<bool> {
+impl Backlog {
+    /// One round: reads the backlog and sets the gauges.
+    pub async fn tick(&self) -> store::Result<()> {
         let now = self.clock.now();
         let backlog = self.store.outbox_backlog(now).await?;
         for channel in CHANNELS {
@@ -128,6 +134,28 @@ impl SelfWatch {
         let lag = oldest.map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
         metrics::gauge!("shinrai_timers_due").set(due as f64);
         metrics::gauge!("shinrai_timer_oldest_due_seconds").set(lag);
+        Ok(())
+    }
+
+    /// Ticks every `every` until `shutdown` turns true.
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        repeat(every, shutdown, "reading the backlog", || self.tick()).await;
+    }
+}
+
+/// The channels the outbox knows, so that an empty one shows 0, not nothing.
+pub const CHANNELS: [&str; 6] = ["email", "sms", "voice", "slack", "push", "webhook"];
+
+impl SelfWatch {
+    /// One round: sets the gauges, then pings the heartbeat URL; `false` when the ping
+    /// failed.
+    pub async fn tick(&self) -> store::Result<bool> {
+        Backlog {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+        .tick()
+        .await?;
         let Some(url) = &self.heartbeat_url else {
             return Ok(true);
         };

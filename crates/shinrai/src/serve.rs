@@ -354,6 +354,13 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             .build()
             .context("cannot make an HTTP client")?,
     };
+    let backlog = runtime::workers::Backlog {
+        store: store.clone(),
+        clock: clock.clone(),
+    };
+    supervisor.spawn("backlog gauges", move |stop| {
+        backlog.clone().run(Duration::from_secs(1), stop)
+    });
     supervisor.spawn("self-watch", move |stop| {
         watch.clone().run(Duration::from_secs(60), stop)
     });
