@@ -13,6 +13,7 @@ use tokio::sync::watch;
 /// command on the store) reaches this one within it.
 pub const EVERY: Duration = Duration::from_secs(1);
 
+#[derive(Clone)]
 pub struct ChangeFeed {
     store: Arc<dyn Store>,
     generations: watch::Sender<Generations>,

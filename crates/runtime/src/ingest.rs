@@ -38,6 +38,8 @@ pub struct IngestWriter {
     rx: mpsc::Receiver<Pending>,
     store: Arc<dyn Store>,
     queued: Arc<AtomicUsize>,
+    /// Woken after a commit that may have made work due.
+    wake: Option<crate::wake::Wake>,
 }
 
 /// A queue for up to `capacity` waiting events, and its writer.
@@ -49,7 +51,12 @@ pub fn channel(store: Arc<dyn Store>, capacity: usize) -> (Ingest, IngestWriter)
             tx,
             queued: queued.clone(),
         },
-        IngestWriter { rx, store, queued },
+        IngestWriter {
+            rx,
+            store,
+            queued,
+            wake: None,
+        },
     )
 }
 
@@ -95,6 +102,14 @@ impl Ingest {
 }
 
 impl IngestWriter {
+    /// The same writer, waking the timer and outbox workers after each commit that opened,
+    /// changed or held an incident (its first escalation step, its announcements, its
+    /// hold's end are due), so they run at once instead of on their next poll.
+    pub fn waking(mut self, wake: crate::wake::Wake) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
     /// One round: waits for an event, takes everything queued behind it (up to
     /// [`MAX_BATCH`]), commits it in one transaction and answers every request. Returns
     /// how many events the transaction held; 0 once every handle is gone.
@@ -139,6 +154,20 @@ impl IngestWriter {
             }
         };
         metrics::histogram!("shinrai_ingest_batch_events").record(n as f64);
+        let made_work = results.iter().any(|r| {
+            matches!(
+                r,
+                Ok(IngestOutcome::Opened { .. }
+                    | IngestOutcome::Joined { .. }
+                    | IngestOutcome::Acknowledged { .. }
+                    | IngestOutcome::Resolved { .. }
+                    | IngestOutcome::Held { .. })
+            )
+        });
+        if let (true, Some(wake)) = (made_work, &self.wake) {
+            wake.timers_due();
+            wake.notifications_due();
+        }
         for (p, result) in batch.into_iter().zip(results) {
             let label = match &result {
                 Ok(IngestOutcome::Opened { .. }) => "opened",
@@ -174,5 +203,19 @@ impl IngestWriter {
     /// answers every event it accepted.
     pub async fn run(mut self) {
         while self.tick().await > 0 {}
+    }
+
+    /// Runs under `supervisor` as the worker `ingest writer`. After a panic it starts
+    /// again on the same queue: the events of the batch it was committing get an error
+    /// (their senders retry), the rest wait for it.
+    pub fn supervise(self, supervisor: &mut crate::supervisor::Supervisor) {
+        let writer = Arc::new(tokio::sync::Mutex::new(self));
+        supervisor.spawn("ingest writer", move |_shutdown| {
+            let writer = writer.clone();
+            async move {
+                let mut writer = writer.lock().await;
+                while writer.tick().await > 0 {}
+            }
+        });
     }
 }

@@ -22,7 +22,9 @@ pub mod notify;
 pub mod oncall;
 pub mod ratelimit;
 pub mod sealed;
+pub mod supervisor;
 pub mod timers;
+pub mod wake;
 pub mod workers;
 
 pub use clock::{Clock, ManualClock, SystemClock};

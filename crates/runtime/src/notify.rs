@@ -75,6 +75,7 @@ pub trait Channel: Send + Sync {
 }
 
 /// Claims and sends one channel's due notifications.
+#[derive(Clone)]
 pub struct OutboxWorker {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -94,16 +95,53 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs((10u64 << exp).min(600))
 }
 
+/// How many sends each channel has in flight at once unless settings say otherwise: as
+/// many as the provider takes without refusing. An SMTP relay and webhook receivers take
+/// many connections; ntfy a few; Twilio queues messages itself and accepts a handful of
+/// concurrent API requests per account comfortably; Slack allows about one message a
+/// second per conversation. A 429 with `Retry-After` still puts a row back until then.
+pub const DEFAULT_CONCURRENCY: [(&str, usize); 6] = [
+    ("email", 16),
+    ("webhook", 16),
+    ("push", 8),
+    ("sms", 4),
+    ("voice", 4),
+    ("slack", 2),
+];
+
+/// The default concurrency of a channel (4 for one not listed).
+pub fn default_concurrency(channel: &str) -> usize {
+    DEFAULT_CONCURRENCY
+        .iter()
+        .find(|(c, _)| *c == channel)
+        .map_or(4, |(_, n)| *n)
+}
+
+/// How many rows one claim takes with `concurrency` sends in flight: enough to keep
+/// every sender busy, and 20 at the least.
+fn claim_size(concurrency: usize) -> u32 {
+    u32::try_from(concurrency.saturating_mul(4))
+        .unwrap_or(u32::MAX)
+        .max(20)
+}
+
 fn after(now: Timestamp, d: Duration) -> Timestamp {
     now.checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default())
         .unwrap_or(now)
 }
 
 impl OutboxWorker {
-    /// One round: sends every due notification of the channel (up to a batch); returns
-    /// how many outcomes were recorded.
+    /// One round: sends every due notification of the channel (up to a batch), one at a
+    /// time; returns how many outcomes were recorded.
     pub async fn tick(&self) -> store::Result<usize> {
+        Ok(self.round(1).await?.0)
+    }
+
+    /// One round with up to `concurrency` sends in flight: how many outcomes were
+    /// recorded, and whether the claim was full (more may be due).
+    async fn round(&self, concurrency: usize) -> store::Result<(usize, bool)> {
         let now = self.clock.now();
+        let limit = claim_size(concurrency);
         let claimed = self
             .store
             .claim_notifications(
@@ -111,9 +149,10 @@ impl OutboxWorker {
                 now,
                 &self.owner,
                 after(now, self.lease),
-                20,
+                limit,
             )
             .await?;
+        let full = claimed.len() >= limit as usize;
         // Pages to one address claimed together are bundled when the channel can (SMS and
         // calls in an alert storm): one message, "7 incidents triggered".
         let mut groups: Vec<Vec<(NotificationRecord, Option<IncidentRecord>)>> = Vec::new();
@@ -144,55 +183,78 @@ impl OutboxWorker {
                 None => groups.push(vec![(n, incident)]),
             }
         }
-        for group in groups {
-            let sent = match &group[..] {
-                [(_, None)] => Err(SendError::Permanent {
-                    message: "the incident is gone".into(),
-                }),
-                [(n, Some(i))] => self.timed(self.channel.send(n, i)).await,
-                many => {
-                    let pairs: Vec<(NotificationRecord, IncidentRecord)> = many
-                        .iter()
-                        .filter_map(|(n, i)| Some((n.clone(), i.clone()?)))
-                        .collect();
-                    self.timed(self.channel.send_bundle(&pairs)).await
+        if concurrency <= 1 {
+            for group in groups {
+                recorded += self.send_group(group).await;
+            }
+        } else {
+            // Each send in a task of its own, at most `concurrency` at once.
+            let mut sending = tokio::task::JoinSet::new();
+            for group in groups {
+                while sending.len() >= concurrency {
+                    recorded += sending.join_next().await.and_then(|r| r.ok()).unwrap_or(0);
                 }
-            };
-            let now = self.clock.now();
-            let bundled = group.len();
-            for (n, _) in &group {
-                let outcome = match &sent {
-                    Ok(answer) if bundled > 1 => Delivery::Sent {
-                        answer: format!("{answer} (one message for {bundled} incidents)"),
-                    },
-                    Ok(answer) => Delivery::Sent {
-                        answer: answer.clone(),
-                    },
-                    Err(SendError::Permanent { message }) => Delivery::Dead {
-                        error: message.clone(),
-                    },
-                    Err(SendError::Retry { message, .. }) if n.attempts >= self.max_attempts => {
-                        Delivery::Dead {
-                            error: format!("gave up after {} attempts: {message}", n.attempts),
-                        }
-                    }
-                    Err(SendError::Retry {
-                        message,
-                        after: wait,
-                    }) => Delivery::Retry {
-                        error: message.clone(),
-                        at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
-                    },
-                };
-                self.count(match &outcome {
-                    Delivery::Sent { .. } => "sent",
-                    Delivery::Retry { .. } => "retry",
-                    Delivery::Dead { .. } => "dead",
-                });
-                recorded += usize::from(self.record(n, outcome).await);
+                let me = self.clone();
+                sending.spawn(async move { me.send_group(group).await });
+            }
+            while let Some(r) = sending.join_next().await {
+                recorded += r.unwrap_or(0);
             }
         }
-        Ok(recorded)
+        Ok((recorded, full))
+    }
+
+    /// Sends one group (one page, or pages bundled into one message) and records each
+    /// row's outcome; returns how many were recorded.
+    async fn send_group(&self, group: Vec<(NotificationRecord, Option<IncidentRecord>)>) -> usize {
+        let mut recorded = 0;
+        let sent = match &group[..] {
+            [(_, None)] => Err(SendError::Permanent {
+                message: "the incident is gone".into(),
+            }),
+            [(n, Some(i))] => self.timed(self.channel.send(n, i)).await,
+            many => {
+                let pairs: Vec<(NotificationRecord, IncidentRecord)> = many
+                    .iter()
+                    .filter_map(|(n, i)| Some((n.clone(), i.clone()?)))
+                    .collect();
+                self.timed(self.channel.send_bundle(&pairs)).await
+            }
+        };
+        let now = self.clock.now();
+        let bundled = group.len();
+        for (n, _) in &group {
+            let outcome = match &sent {
+                Ok(answer) if bundled > 1 => Delivery::Sent {
+                    answer: format!("{answer} (one message for {bundled} incidents)"),
+                },
+                Ok(answer) => Delivery::Sent {
+                    answer: answer.clone(),
+                },
+                Err(SendError::Permanent { message }) => Delivery::Dead {
+                    error: message.clone(),
+                },
+                Err(SendError::Retry { message, .. }) if n.attempts >= self.max_attempts => {
+                    Delivery::Dead {
+                        error: format!("gave up after {} attempts: {message}", n.attempts),
+                    }
+                }
+                Err(SendError::Retry {
+                    message,
+                    after: wait,
+                }) => Delivery::Retry {
+                    error: message.clone(),
+                    at: after(now, wait.unwrap_or_default().max(backoff(n.attempts))),
+                },
+            };
+            self.count(match &outcome {
+                Delivery::Sent { .. } => "sent",
+                Delivery::Retry { .. } => "retry",
+                Delivery::Dead { .. } => "dead",
+            });
+            recorded += usize::from(self.record(n, outcome).await);
+        }
+        recorded
     }
 
     fn count(&self, outcome: &'static str) {
@@ -249,8 +311,35 @@ impl OutboxWorker {
 
     /// Ticks every `every` until `shutdown` turns true.
     pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        self.run_waking(every, 1, crate::wake::Wake::default(), shutdown)
+            .await;
+    }
+
+    /// Sends due notifications every `every`, and at once when `wake` says a commit on
+    /// this node queued some for this channel, with up to `concurrency` sends in flight,
+    /// until `shutdown` turns true.
+    pub async fn run_waking(
+        self,
+        every: Duration,
+        concurrency: usize,
+        wake: crate::wake::Wake,
+        shutdown: watch::Receiver<bool>,
+    ) {
         let what = format!("sending {} notifications", self.channel.name());
-        crate::workers::repeat(every, shutdown, &what, || self.tick()).await;
+        let me = wake.channel(self.channel.name());
+        crate::workers::repeat_or_woken(every, Some(me), shutdown, &what, || async {
+            // Claims again while claims come back full: a storm is sent as fast as the
+            // provider takes it, not a batch per poll.
+            let mut recorded = 0;
+            loop {
+                let (n, full) = self.round(concurrency).await?;
+                recorded += n;
+                if !full {
+                    return Ok::<_, store::StoreError>(recorded);
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -13,10 +13,101 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::events::{Maintenance, Target, heartbeat_key};
+use crate::wake::Wake;
 
-/// How many due timers one round claims at most.
+/// How many due timers one claim takes at most; a run claims again until none is due.
 const BATCH: u32 = 100;
 
+/// The future a timer handler returns.
+pub type Effect<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = store::Result<TimerEffect>> + Send + 'a>>;
+
+/// What a due timer of one kind does: given the worker (its store and clock), the timer
+/// and now, the effect the store applies when it finishes the timer.
+pub type Handler = for<'a> fn(&'a TimerWorker, &'a TimerRecord, Timestamp) -> Effect<'a>;
+
+/// Timer kinds and their handlers. A kind of work due later is one handler and one line
+/// in [`Handlers::builtin`].
+pub struct Handlers(std::collections::HashMap<&'static str, Handler>);
+
+impl Handlers {
+    /// The kinds this build knows.
+    pub fn builtin() -> Handlers {
+        let mut h = Handlers(std::collections::HashMap::new());
+        h.register(store::WAKE, |_, t, _| Box::pin(async move { Ok(wake(t)) }));
+        h.register(store::RELEASE, |_, t, _| {
+            Box::pin(async move { Ok(release(t)) })
+        });
+        h.register(store::HEARTBEAT, |w, t, now| {
+            Box::pin(w.missed_heartbeat(t, now))
+        });
+        h.register(store::ESCALATE, |w, t, now| Box::pin(w.escalate(t, now)));
+        h
+    }
+
+    /// Registers what timers of `kind` do; a second registration of a kind replaces the
+    /// first.
+    pub fn register(&mut self, kind: &'static str, handler: Handler) {
+        self.0.insert(kind, handler);
+    }
+
+    /// The handler of `kind`.
+    pub fn get(&self, kind: &str) -> Option<Handler> {
+        self.0.get(kind).copied()
+    }
+
+    /// The kinds registered, sorted.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut k: Vec<_> = self.0.keys().copied().collect();
+        k.sort_unstable();
+        k
+    }
+}
+
+/// The handlers the timer worker uses.
+pub static HANDLERS: std::sync::LazyLock<Handlers> = std::sync::LazyLock::new(Handlers::builtin);
+
+/// An acknowledgement that timed out, or a snooze that ended: the incident triggers again.
+fn wake(timer: &TimerRecord) -> TimerEffect {
+    let d = &timer.data;
+    match d["incident"].as_i64() {
+        Some(incident) => TimerEffect::Wake {
+            incident,
+            reason: d["reason"].as_str().unwrap_or("a timer ran out").to_owned(),
+        },
+        None => TimerEffect::Drop,
+    }
+}
+
+/// A held alert whose hold ended: its incident opens if it still fires.
+fn release(timer: &TimerRecord) -> TimerEffect {
+    let d = &timer.data;
+    match d["alert"].as_i64() {
+        Some(alert) => TimerEffect::Release {
+            alert,
+            reason: format!(
+                "still firing when its hold ended ({})",
+                d["reason"].as_str().unwrap_or("held")
+            ),
+            urgency: d["urgency"].as_str().and_then(domain::Urgency::parse),
+        },
+        None => TimerEffect::Drop,
+    }
+}
+
+/// What one round did.
+#[derive(Default)]
+struct Round {
+    acted: usize,
+    /// Whether the claim was full: more may be due.
+    full: bool,
+    /// Whether an effect may have made another timer due now (an incident opened).
+    more_timers: bool,
+    /// The channels that have pages to send now.
+    channels: std::collections::BTreeSet<String>,
+}
+
+#[derive(Clone)]
 pub struct TimerWorker {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -31,6 +122,12 @@ impl TimerWorker {
     /// many acted. A timer whose effect fails stays claimed until its lease runs out, then
     /// is tried again.
     pub async fn tick(&self) -> store::Result<usize> {
+        Ok(self.round().await?.acted)
+    }
+
+    /// One round, and what it did: the channels its escalation steps queued pages for,
+    /// and whether the claim was full (more may be due).
+    async fn round(&self) -> store::Result<Round> {
         let now = self.clock.now();
         let lease_until = now
             .checked_add(jiff::SignedDuration::try_from(self.lease).unwrap_or_default())
@@ -39,59 +136,60 @@ impl TimerWorker {
             .store
             .claim_timers(now, &self.owner, lease_until, BATCH)
             .await?;
-        let mut acted = 0;
+        let mut round = Round {
+            full: due.len() >= BATCH as usize,
+            ..Round::default()
+        };
         for timer in due {
             let lag = now.duration_since(timer.due_at).as_secs_f64().max(0.0);
             metrics::histogram!("shinrai_timer_lag_seconds", "kind" => timer.kind.clone())
                 .record(lag);
             let effect = self.effect(&timer, now).await?;
+            let queues: Vec<String> = match &effect {
+                TimerEffect::Escalate(step) => step
+                    .notifications
+                    .iter()
+                    .map(|n| n.channel.clone())
+                    .collect(),
+                // Opens or wakes an incident: its announcements and its first step.
+                TimerEffect::Ingest(_) | TimerEffect::Wake { .. } | TimerEffect::Release { .. } => {
+                    round.more_timers = true;
+                    crate::workers::CHANNELS
+                        .iter()
+                        .map(|c| (*c).to_owned())
+                        .collect()
+                }
+                TimerEffect::Drop => Vec::new(),
+            };
             let done = self
                 .store
                 .finish_timer(timer.id, timer.fence, effect, now)
                 .await?;
             if done {
-                acted += 1;
+                round.acted += 1;
+                round.channels.extend(queues);
                 metrics::counter!("shinrai_timers_fired_total", "kind" => timer.kind.clone())
                     .increment(1);
             } else {
                 tracing::debug!(timer = timer.id, kind = %timer.kind, "timer moved or taken over since the claim; left alone");
             }
         }
-        Ok(acted)
+        Ok(round)
     }
 
-    /// What a due timer does now.
+    /// What a due timer does now: its kind's handler says, and a kind without one is
+    /// dropped.
     async fn effect(&self, timer: &TimerRecord, now: Timestamp) -> store::Result<TimerEffect> {
-        let d = &timer.data;
-        Ok(match timer.kind.as_str() {
-            store::WAKE => match d["incident"].as_i64() {
-                Some(incident) => TimerEffect::Wake {
-                    incident,
-                    reason: d["reason"].as_str().unwrap_or("a timer ran out").to_owned(),
-                },
-                None => TimerEffect::Drop,
-            },
-            store::RELEASE => match d["alert"].as_i64() {
-                Some(alert) => TimerEffect::Release {
-                    alert,
-                    reason: format!(
-                        "still firing when its hold ended ({})",
-                        d["reason"].as_str().unwrap_or("held")
-                    ),
-                    urgency: d["urgency"].as_str().and_then(domain::Urgency::parse),
-                },
-                None => TimerEffect::Drop,
-            },
-            store::HEARTBEAT => self.missed_heartbeat(timer, now).await?,
-            store::ESCALATE => self.escalate(timer, now).await?,
-            other => {
+        match HANDLERS.get(timer.kind.as_str()) {
+            Some(handler) => handler(self, timer, now).await,
+            None => {
                 tracing::warn!(
-                    kind = other,
+                    kind = %timer.kind,
                     "a timer of a kind this build does not know; dropped"
                 );
-                TimerEffect::Drop
+                Ok(TimerEffect::Drop)
             }
-        })
+        }
     }
 
     /// The step a triggered incident's escalation takes now.
@@ -226,6 +324,50 @@ impl TimerWorker {
 
     /// Ticks every `every` until `shutdown` turns true.
     pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
-        crate::workers::repeat(every, shutdown, "running due timers", || self.tick()).await;
+        self.run_waking(every, Wake::default(), shutdown).await;
+    }
+
+    /// Runs due timers every `every`, and at once when `wake` says a commit made one due,
+    /// until `shutdown` turns true. Each run claims until nothing due is left, and wakes
+    /// the channels whose pages it queued.
+    pub async fn run_waking(self, every: Duration, wake: Wake, shutdown: watch::Receiver<bool>) {
+        let me = wake.timers();
+        crate::workers::repeat_or_woken(every, Some(me), shutdown, "running due timers", || {
+            self.until_done(&wake)
+        })
+        .await;
+    }
+
+    /// Rounds until a claim finds fewer than a batch due, waking channels as it goes.
+    async fn until_done(&self, wake: &Wake) -> store::Result<usize> {
+        let mut acted = 0;
+        loop {
+            let round = self.round().await?;
+            acted += round.acted;
+            for channel in &round.channels {
+                wake.channel(channel).notify_one();
+            }
+            if !(round.full || round.more_timers && round.acted > 0) {
+                return Ok(acted);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_the_store_sets_has_a_handler() {
+        assert_eq!(
+            Handlers::builtin().kinds(),
+            [
+                store::RELEASE,
+                store::HEARTBEAT,
+                store::ESCALATE,
+                store::WAKE
+            ]
+        );
     }
 }

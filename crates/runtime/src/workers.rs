@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use store::Store;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::clock::Clock;
 
 /// Removes expired console sessions, and sign-in failures old enough to be forgotten.
+#[derive(Clone)]
 pub struct SessionSweeper {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -44,6 +45,22 @@ impl SessionSweeper {
 /// with `what` naming the work, and the next tick tries again.
 pub async fn repeat<T, F, Fut>(
     every: Duration,
+    shutdown: watch::Receiver<bool>,
+    what: &str,
+    round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = store::Result<T>>,
+{
+    repeat_or_woken(every, None, shutdown, what, round).await;
+}
+
+/// Runs `round` every `every`, and at once whenever `wake` is notified (a commit on this
+/// node made work due), until `shutdown` turns true. A round that fails is logged, with
+/// `what` naming the work, and the next tick tries again.
+pub async fn repeat_or_woken<T, F, Fut>(
+    every: Duration,
+    wake: Option<Arc<Notify>>,
     mut shutdown: watch::Receiver<bool>,
     what: &str,
     mut round: F,
@@ -53,14 +70,18 @@ pub async fn repeat<T, F, Fut>(
 {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let woken = async |wake: &Option<Arc<Notify>>| match wake {
+        Some(w) => w.notified().await,
+        None => std::future::pending().await,
+    };
     loop {
         tokio::select! {
-            _ = interval.tick() => {
-                if let Err(e) = round().await {
-                    tracing::warn!(error = %e, "{what} failed; will retry");
-                }
-            }
+            _ = interval.tick() => {}
+            _ = woken(&wake) => {}
             _ = stopped(&mut shutdown) => break,
+        }
+        if let Err(e) = round().await {
+            tracing::warn!(error = %e, "{what} failed; will retry");
         }
     }
 }
@@ -71,8 +92,10 @@ pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// The pager watching itself: samples what `/metrics` shows about work waiting (the
-/// outbox per channel, due timers), and pings an outside heartbeat URL so that shinrai's
+/// outbox per channel, due timers; [`Backlog`] keeps them current between its rounds),
+/// and pings an outside heartbeat URL so that shinrai's
 /// own death pages someone elsewhere.
+#[derive(Clone)]
 pub struct SelfWatch {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -82,13 +105,18 @@ pub struct SelfWatch {
     pub http: reqwest::Client,
 }
 
-/// The channels the outbox knows, so that an empty one shows 0, not nothing.
-pub const CHANNELS: [&str; 6] = ["email", "sms", "voice", "slack", "push", "webhook"];
+/// Keeps the gauges of work waiting current: the outbox's depth and oldest undelivered
+/// row per channel, and the due timers. Run every second, so `/metrics` shows a backlog as
+/// it builds rather than a minute later.
+#[derive(Clone)]
+pub struct Backlog {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
 
-impl SelfWatch {
-    /// One round: sets the gauges, then pings the heartbeat URL; `false` when the ping
-    /// failed.
-    pub async fn tick(&self) -> store::Result<bool> {
+impl Backlog {
+    /// One round: reads the backlog and sets the gauges.
+    pub async fn tick(&self) -> store::Result<()> {
         let now = self.clock.now();
         let backlog = self.store.outbox_backlog(now).await?;
         for channel in CHANNELS {
@@ -106,6 +134,28 @@ impl SelfWatch {
         let lag = oldest.map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
         metrics::gauge!("shinrai_timers_due").set(due as f64);
         metrics::gauge!("shinrai_timer_oldest_due_seconds").set(lag);
+        Ok(())
+    }
+
+    /// Ticks every `every` until `shutdown` turns true.
+    pub async fn run(self, every: Duration, shutdown: watch::Receiver<bool>) {
+        repeat(every, shutdown, "reading the backlog", || self.tick()).await;
+    }
+}
+
+/// The channels the outbox knows, so that an empty one shows 0, not nothing.
+pub const CHANNELS: [&str; 6] = ["email", "sms", "voice", "slack", "push", "webhook"];
+
+impl SelfWatch {
+    /// One round: sets the gauges, then pings the heartbeat URL; `false` when the ping
+    /// failed.
+    pub async fn tick(&self) -> store::Result<bool> {
+        Backlog {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+        .tick()
+        .await?;
         let Some(url) = &self.heartbeat_url else {
             return Ok(true);
         };

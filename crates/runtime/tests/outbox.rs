@@ -296,3 +296,32 @@ async fn a_page_whose_outcomes_are_all_lost_is_dead_at_the_attempt_limit_without
     clock.advance(Duration::from_secs(600));
     assert_eq!(outbox.tick().await.unwrap(), 0, "nothing is left to send");
 }
+
+#[tokio::test]
+async fn the_backlog_gauges_show_each_channels_waiting_pages_and_their_age() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let scrape = recorder.handle();
+    let _metrics = metrics::set_default_local_recorder(&recorder);
+    let db = test_support::sqlite_store().await;
+    two_pages(&*db).await;
+    let clock = ManualClock::new(test_support::t0());
+    clock.advance(Duration::from_secs(30));
+    let backlog = runtime::workers::Backlog {
+        store: db.store.clone(),
+        clock: Arc::new(clock.clone()),
+    };
+    backlog.tick().await.unwrap();
+    let shown = scrape.render();
+    assert!(
+        shown.contains("shinrai_outbox_depth{channel=\"webhook\"} 2"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("shinrai_outbox_oldest_undelivered_seconds{channel=\"webhook\"} 30"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("shinrai_outbox_depth{channel=\"email\"} 0"),
+        "{shown}"
+    );
+}

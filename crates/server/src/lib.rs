@@ -118,6 +118,8 @@ pub struct AppState {
     /// The notification channels, for test notifications and reachability reports (the
     /// outbox workers send through the same ones). Empty until the binary sets them.
     pub channels: Vec<Arc<dyn runtime::notify::Channel>>,
+    /// Wakes this node's timer and outbox workers when a commit here made work due.
+    pub wake: runtime::wake::Wake,
 }
 
 /// How long a key lookup is trusted: changes made by another node, or by a command on the
@@ -128,12 +130,36 @@ impl AppState {
     /// The state, and the event writer started beside it (it ends once the last clone of
     /// the state is gone and every queued event is answered). Call within a tokio runtime.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        let (ingest, writer) = runtime::ingest::channel(store.clone(), 4096);
+        let (state, writer) = Self::unstarted(store, clock, settings);
         tokio::spawn(writer.run());
+        state
+    }
+
+    /// The state, with its event writer registered with `supervisor` (restarted if it
+    /// panics, drained on shutdown).
+    pub fn supervised(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        supervisor: &mut runtime::supervisor::Supervisor,
+    ) -> Self {
+        let (state, writer) = Self::unstarted(store, clock, settings);
+        writer.supervise(supervisor);
+        state
+    }
+
+    fn unstarted(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> (Self, runtime::ingest::IngestWriter) {
+        let wake = runtime::wake::Wake::default();
+        let (ingest, writer) = runtime::ingest::channel(store.clone(), 4096);
+        let writer = writer.waking(wake.clone());
         let event_limiter = settings
             .event_rate_limit
             .map(|n| Arc::new(runtime::ratelimit::KeyedLimiter::new(n)));
-        AppState {
+        let state = AppState {
             store,
             clock,
             slack: slack_client(&settings),
@@ -145,7 +171,9 @@ impl AppState {
             link_secret: Arc::new(tokio::sync::OnceCell::new()),
             routers: Arc::new(runtime::cache::TtlCache::new(KEY_CACHE_TTL)),
             channels: Vec::new(),
-        }
+            wake,
+        };
+        (state, writer)
     }
 }
 

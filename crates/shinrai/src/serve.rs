@@ -9,10 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use runtime::{InstrumentedStore, SystemClock};
 use store::WriteContext;
-use tokio::sync::watch;
 
 use crate::cli::LogFormat;
 use crate::settings::{StoreArgs, prepare_files, read_config};
+
+/// How long a shutdown waits for background workers to finish their round.
+const DRAIN: Duration = Duration::from_secs(30);
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -157,6 +159,19 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub lease_seconds: u64,
+    /// Sends each notification channel has in flight at once, as `CHANNEL=N` pairs
+    /// (`email=32,slack=1`); channels not named keep their defaults: email=16, webhook=16,
+    /// push=8, sms=4, voice=4, slack=2. A channel sends as fast as its provider answers,
+    /// up to this many at a time; a provider's 429 with `Retry-After` holds the page back
+    /// until then. Lower it for a relay or provider that limits connections.
+    #[arg(
+        long,
+        env = "SHINRAI_CHANNEL_CONCURRENCY",
+        value_name = "CHANNEL=N,...",
+        value_delimiter = ',',
+        value_parser = parse_concurrency
+    )]
+    pub channel_concurrency: Vec<(String, usize)>,
     /// Start the demo: its own data directory (`./shinrai-demo` unless --data-dir is
     /// given), an example organisation, a sender that posts events now and then, and
     /// emails shown in the console's inbox. `shinrai demo remove` deletes it.
@@ -301,14 +316,19 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         secret_key: secret_key.clone(),
         ..server::Settings::default()
     };
-    let mut state = server::AppState::new(store.clone(), clock.clone(), settings);
-
-    let (stop_tx, stop_rx) = watch::channel(false);
+    // Every background worker starts, restarts after a panic, and stops through one
+    // supervisor; the event writer wakes the timer worker, which wakes the channels.
+    let mut supervisor = runtime::supervisor::Supervisor::new();
+    let mut state =
+        server::AppState::supervised(store.clone(), clock.clone(), settings, &mut supervisor);
+    let wake = state.wake.clone();
     let sweeper = runtime::workers::SessionSweeper {
         store: store.clone(),
         clock: clock.clone(),
     };
-    let sweeper = tokio::spawn(sweeper.run(Duration::from_secs(300), stop_rx.clone()));
+    supervisor.spawn("session sweep", move |stop| {
+        sweeper.clone().run(Duration::from_secs(300), stop)
+    });
     let timers = runtime::timers::TimerWorker {
         store: store.clone(),
         clock: clock.clone(),
@@ -319,7 +339,12 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         ),
         lease: Duration::from_secs(args.lease_seconds),
     };
-    let timers = tokio::spawn(timers.run(Duration::from_secs(1), stop_rx.clone()));
+    let woken = wake.clone();
+    supervisor.spawn("timers", move |stop| {
+        timers
+            .clone()
+            .run_waking(Duration::from_secs(1), woken.clone(), stop)
+    });
     let watch = runtime::workers::SelfWatch {
         store: store.clone(),
         clock: clock.clone(),
@@ -329,25 +354,47 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             .build()
             .context("cannot make an HTTP client")?,
     };
-    let watch = tokio::spawn(watch.run(Duration::from_secs(60), stop_rx.clone()));
+    let backlog = runtime::workers::Backlog {
+        store: store.clone(),
+        clock: clock.clone(),
+    };
+    supervisor.spawn("backlog gauges", move |stop| {
+        backlog.clone().run(Duration::from_secs(1), stop)
+    });
+    supervisor.spawn("self-watch", move |stop| {
+        watch.clone().run(Duration::from_secs(60), stop)
+    });
     // Configuration changed through another node (or a command on the store) empties
     // this node's lookup caches within the feed's second.
     let feed = runtime::changes::ChangeFeed::new(store.clone());
-    let mut changed = feed.subscribe();
+    let changed = feed.subscribe();
     let (keys, windows, routers) = (
         state.key_cache.clone(),
         state.maintenance.clone(),
         state.routers.clone(),
     );
-    tokio::spawn(async move {
-        while changed.changed().await.is_ok() {
-            keys.clear();
-            windows.clear();
-            routers.clear();
+    supervisor.spawn("cache invalidation", move |mut stop| {
+        let mut changed = changed.clone();
+        let (keys, windows, routers) = (keys.clone(), windows.clone(), routers.clone());
+        async move {
+            loop {
+                tokio::select! {
+                    moved = changed.changed() => {
+                        if moved.is_err() {
+                            return;
+                        }
+                        keys.clear();
+                        windows.clear();
+                        routers.clear();
+                    }
+                    _ = stop.changed() => return,
+                }
+            }
         }
     });
-    let feed = tokio::spawn(feed.run(runtime::changes::EVERY, stop_rx.clone()));
-    let mut senders = Vec::new();
+    supervisor.spawn("change feed", move |stop| {
+        feed.clone().run(runtime::changes::EVERY, stop)
+    });
     let link_secret = runtime::sealed::server_secret(
         store.as_ref(),
         &secret_key,
@@ -377,9 +424,19 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_attempts: 8,
             send_timeout: Duration::from_secs((args.lease_seconds / 2).clamp(1, 30)),
         };
-        senders.push(tokio::spawn(
-            worker.run(Duration::from_secs(1), stop_rx.clone()),
-        ));
+        let woken = wake.clone();
+        let name = worker.channel.name();
+        let concurrency = args
+            .channel_concurrency
+            .iter()
+            .rev()
+            .find(|(c, _)| c == name)
+            .map_or_else(|| runtime::notify::default_concurrency(name), |(_, n)| *n);
+        supervisor.spawn(format!("outbox {name}"), move |stop| {
+            worker
+                .clone()
+                .run_waking(Duration::from_secs(1), concurrency, woken.clone(), stop)
+        });
     }
 
     if store
@@ -402,7 +459,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(out, "shinrai listening on http://{addr}");
         let _ = out.flush();
     }
-    let demo_sender = if args.demo {
+    if args.demo {
         // Whoever started shinrai may have stopped reading its output: a closed pipe must
         // not stop the server.
         use std::io::Write;
@@ -432,19 +489,17 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let _ = writeln!(out, "demo: remove its data with `{remove}` once stopped");
         let _ = out.flush();
-        Some(tokio::spawn(crate::demo::sender(
-            format!("http://{addr}"),
-            Duration::from_secs(20),
-            stop_rx.clone(),
-        )))
-    } else {
-        None
-    };
+        let url = format!("http://{addr}");
+        supervisor.spawn("demo sender", move |stop| {
+            crate::demo::sender(url.clone(), Duration::from_secs(20), stop)
+        });
+    }
 
-    let mut shutdown_rx = stop_rx.clone();
+    let mut shutdown_rx = supervisor.shutdown();
+    let stop = supervisor.stopper();
     tokio::spawn(async move {
         signals.await;
-        let _ = stop_tx.send(true);
+        stop();
     });
     server::run(listener, state, async move {
         runtime::workers::stopped(&mut shutdown_rx).await;
@@ -452,16 +507,8 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await
     .context("the HTTP server failed")?;
-    let _ = sweeper.await;
-    let _ = timers.await;
-    let _ = watch.await;
-    let _ = feed.await;
-    for s in senders {
-        let _ = s.await;
-    }
-    if let Some(d) = demo_sender {
-        let _ = d.await;
-    }
+    // Workers finish their round (the event writer answers every event it accepted).
+    supervisor.drain(DRAIN).await;
     opened.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -620,9 +667,49 @@ fn channels(
     ])
 }
 
+/// One `CHANNEL=N` pair of `--channel-concurrency`.
+fn parse_concurrency(s: &str) -> Result<(String, usize), String> {
+    let (channel, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not CHANNEL=N, like email=16"))?;
+    let channel = channel.trim();
+    if !runtime::workers::CHANNELS.contains(&channel) {
+        return Err(format!(
+            "{channel:?} is not a channel; the channels are {}",
+            runtime::workers::CHANNELS.join(", ")
+        ));
+    }
+    match n.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok((channel.to_owned(), n)),
+        _ => Err(format!(
+            "{channel}={n}: the number of sends at once is a whole number from 1 to 1024"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_concurrency_is_read_as_channel_and_number() {
+        assert_eq!(parse_concurrency("email=32"), Ok(("email".into(), 32)));
+        assert!(
+            parse_concurrency("email")
+                .unwrap_err()
+                .contains("CHANNEL=N")
+        );
+        assert!(
+            parse_concurrency("fax=2")
+                .unwrap_err()
+                .contains("not a channel")
+        );
+        assert!(
+            parse_concurrency("slack=0")
+                .unwrap_err()
+                .contains("from 1 to 1024")
+        );
+    }
 
     #[test]
     fn overlaps_are_read_as_durations() {
