@@ -276,10 +276,6 @@ const LONG_FILE_MARKER: &str = "//! Longer than 600 lines because ";
 /// leaves this list when it is split (the test fails while it stays listed).
 const BEING_SPLIT: &[(&str, &str)] = &[
     (
-        "crates/store/src/conformance.rs",
-        "its stories are to be split by the store contract's sub-traits, as the contract now is",
-    ),
-    (
         "crates/store-sql/src/incidents.rs",
         "its incident rules are moving to pure functions in paging",
     ),
