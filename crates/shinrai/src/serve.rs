@@ -184,7 +184,7 @@ pub async fn serve(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
                         windows.clear();
                         routers.clear();
                     }
-                    _ = stop.changed() => return,
+                    _ = runtime::workers::stopped(&mut stop) => return,
                 }
             }
         }

@@ -475,8 +475,9 @@ fn every_command_exits_quietly_when_its_reader_stops_reading() {
     }
 }
 
-#[test]
-fn an_image_host_that_is_not_an_https_origin_names_the_setting() {
+/// What `serve` says on standard error when it refuses to start with `flag` set to
+/// `value`; it must refuse.
+fn serve_refuses(flag: &str, value: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = shinrai(&[
         "serve",
@@ -484,11 +485,19 @@ fn an_image_host_that_is_not_an_https_origin_names_the_setting() {
         "127.0.0.1:0",
         "--data-dir",
         dir.path().to_str().unwrap(),
-        "--console-image-hosts",
-        "https://grafana.example,http://tracker.example/x",
+        flag,
+        value,
     ]);
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_image_host_that_is_not_an_https_origin_names_the_setting() {
+    let err = serve_refuses(
+        "--console-image-hosts",
+        "https://grafana.example,http://tracker.example/x",
+    );
     assert!(
         err.contains("--console-image-hosts")
             && err.contains("\"http://tracker.example/x\" is not an https origin"),
@@ -498,18 +507,7 @@ fn an_image_host_that_is_not_an_https_origin_names_the_setting() {
 
 #[test]
 fn an_egress_allow_list_that_does_not_parse_names_the_setting() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = shinrai(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "--egress-allow-notifications",
-        "10.0.0.0/8,intranet",
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_refuses("--egress-allow-notifications", "10.0.0.0/8,intranet");
     assert!(
         err.contains("--egress-allow-notifications")
             && err.contains("\"intranet\" is not an address or a CIDR range"),
